@@ -1,0 +1,33 @@
+# Every target works on a fresh machine with only python3: the venv is made on demand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUT ?= out
+
+.PHONY: install test lint run bench docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/ruff check cnncli tests
+	$(BIN)/ruff format --check cnncli tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+run: install
+	mkdir -p $(OUT)
+	$(BIN)/cnncli smooth --sample --sigma 2 $(OUT)/smooth.png
+	$(BIN)/cnncli gradient --sample $(OUT)/gradient.png
+	$(BIN)/cnncli sobel --sample $(OUT)/sobel.png
+	@echo "results: $(OUT)/smooth.png $(OUT)/gradient.png $(OUT)/sobel.png (from the bundled sample, cnncli/data/chelsea.png)"
+
+clean:
+	rm -rf $(VENV) $(OUT) site build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,5 @@
+"""Allow ``python -m cnncli``."""
+
+from cnncli.cli import main
+
+main()

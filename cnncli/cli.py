@@ -1,0 +1,133 @@
+"""The Typer app: one short function per subcommand (options -> core call -> render).
+
+All error handling lives in :class:`CnncliGroup.main`: a :class:`UserError` from core
+or a usage mistake caught by the parser becomes one ``error: ...`` line on stderr
+and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer._click.exceptions import ClickException
+from typer.core import TyperGroup
+
+from cnncli import __version__
+from cnncli.core.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+DEBUG_ENV = "CNNCLI_DEBUG"
+
+
+def _debug_requested(args: Sequence[str] | None) -> bool:
+    argv = sys.argv[1:] if args is None else list(args)
+    return "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
+    from cnncli.render import print_error
+
+    print_error(message)
+    sys.exit(code)
+
+
+class CnncliGroup(TyperGroup):
+    """Turns every user mistake into ``error: ...`` + exit 2, in one place."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        debug = _debug_requested(args)
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except UserError as exc:
+            if debug:
+                raise
+            _fail(str(exc))
+        except ClickException as exc:
+            if debug:
+                raise
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            _fail(exc.format_message() + hint)
+        except typer.Abort:
+            _fail("aborted", 130)
+        except BrokenPipeError:
+            # The reader went away (``cnncli ... | head``): not an error worth a message.
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            sys.exit(1)
+        except Exception as exc:
+            if debug:
+                raise
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} "
+                f"(a bug in cnncli; rerun with --debug for the traceback)",
+                EXIT_INTERNAL_ERROR,
+            )
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    cls=CnncliGroup,
+    name="cnncli",
+    help="Image filters and exact PyTorch-parity CNN calculators, without PyTorch.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def examples(*commands: str) -> str:
+    """Help epilog listing runnable examples, one per line."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  $ {c}" for c in commands) + "\n"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cnncli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help=f"Show tracebacks instead of one-line errors (or {DEBUG_ENV}=1)."
+        ),
+    ] = False,
+) -> None:
+    """Image filters and exact PyTorch-parity CNN calculators, without PyTorch."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Pure, typed computations: no Typer, no files, no terminal."""
