@@ -128,6 +128,22 @@ def _root(
     """Image filters and exact PyTorch-parity CNN calculators, without PyTorch."""
 
 
+# Subcommands. Each lives in its own section below, in this order, so that work on
+# one command never touches the lines of another.
+
+# ---------------------------------------------------------------------- outsize ---
+
+# ----------------------------------------------------------------------- params ---
+
+# ---------------------------------------------------------------------- summary ---
+
+# ---------------------------------------------------- smooth / gradient / sobel ---
+
+# ------------------------------------------------------------------------- pool ---
+
+# ------------------------------------------------------------------ entry point ---
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
