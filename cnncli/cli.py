@@ -296,6 +296,86 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------------- summary ---
 
+
+@app.command(
+    epilog=examples(
+        "cnncli summary alexnet",
+        "cnncli summary model.txt --input 3,224,224 --batch 8",
+        "python train.py --print-model | cnncli summary - --input 1,28,28 --json",
+        "cnncli summary resnet18 --depth 2 --markdown",
+        "cnncli summary --list",
+    )
+)
+def summary(
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            help="A file holding print(model) output, '-' for stdin, or a built-in model name.",
+            show_default=False,
+        ),
+    ] = None,
+    input_size: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            help="Input size per sample, channels first: 3,224,224 (default for built-ins).",
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 1,
+    depth: Annotated[
+        int | None, typer.Option("--depth", help="Fold modules deeper than this into their parent.")
+    ] = None,
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="For memory: float32, float16, bfloat16, float64, int8.")
+    ] = "float32",
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    csv_output: Annotated[
+        bool, typer.Option("--csv", help="Print CSV, one row per layer call.")
+    ] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
+    list_models: Annotated[bool, typer.Option("--list", help="List the built-in models.")] = False,
+) -> None:
+    """Layer-by-layer output shapes, parameters, MACs and receptive fields from print(model).
+
+    Layers run in the printed order; torchvision-style residual blocks (conv1/bn1/conv2/bn2,
+    downsample) run as BasicBlock/Bottleneck do, and a flatten hidden in forward is inserted
+    before a Linear when the sizes say so (with a note). MACs count the multiply-accumulates
+    of Conv and Linear weights only; bias, norms, pooling and activations count 0.
+    Memory: parameters and buffers, and every layer's output of one forward pass.
+    """
+    from cnncli import zoo
+    from cnncli.core.summary import display_rows, parse_model, summarize
+    from cnncli.render import render_summary, render_zoo
+
+    if list_models:
+        entries = [zoo.builtin(name) for name in zoo.names()]
+        render_zoo(
+            [(e.name, "x".join(map(str, e.default_input or ())), e.description) for e in entries]
+        )
+        return
+    if model is None:
+        raise UserError(
+            "give a model file, '-' for stdin, or a built-in name", hint="cnncli summary --list"
+        )
+    formats = [
+        name
+        for name, on in (("json", json_output), ("csv", csv_output), ("markdown", markdown))
+        if on
+    ]
+    if len(formats) > 1:
+        raise UserError(f"choose one output format, not {' and '.join('--' + f for f in formats)}")
+    if depth is not None and depth < 1:
+        raise UserError(f"--depth must be at least 1, got {depth}")
+    source = zoo.load_source(model)
+    shape = parse_ints(input_size, "--input") if input_size else source.default_input
+    if shape is None:
+        raise UserError(
+            f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
+        )
+    result = summarize(parse_model(source.text), shape, batch=batch, dtype=dtype)
+    render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+
+
 # ---------------------------------------------------- smooth / gradient / sobel ---
 
 PathsArg = Annotated[

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
     from cnncli.core.params import LayerParams
+    from cnncli.core.summary import DisplayRow, Summary
 
 
 def stdout_console() -> Console:
@@ -242,3 +243,131 @@ def render_params(
     for item, explanation in zip(items, explanations, strict=True):
         if explanation:
             console.print(f"{item.layer.kind}: {explanation}")
+
+
+def _dims_text(values: Sequence[float] | None) -> str:
+    if values is None:
+        return ""
+    texts = [str(int(v)) if float(v).is_integer() else f"{v:.2f}" for v in values]
+    return texts[0] if len(set(texts)) == 1 else "x".join(texts)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.2f} MB"
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "model": summary.name,
+        "input_shape": list(summary.input_shape),
+        "dtype": summary.dtype,
+        "layers": [
+            {
+                "name": r.path,
+                "type": r.kind,
+                "output_shape": list(r.output_shape),
+                "params": r.params,
+                "macs": r.macs,
+                "receptive_field": None if r.receptive_field is None else list(r.receptive_field),
+                "jump": None if r.jump is None else list(r.jump),
+            }
+            for r in summary.rows
+        ],
+        "total_params": summary.total_params,
+        "trainable_params": summary.trainable_params,
+        "non_trainable_params": summary.total_params - summary.trainable_params,
+        "buffers": summary.buffers,
+        "macs": summary.macs,
+        "param_bytes": summary.param_bytes,
+        "activation_bytes": summary.activation_bytes,
+        "notes": list(summary.notes),
+        "warnings": list(summary.warnings),
+    }
+
+
+def _summary_cells(row: DisplayRow) -> list[str]:
+    name = row.path.rsplit(".", 1)[-1]
+    label = (
+        f"{'  ' * row.depth}{name} ({row.kind})"
+        if name != row.kind
+        else f"{'  ' * row.depth}{name}"
+    )
+    shape = "" if row.output_shape is None else _shape_text(row.output_shape)
+    numbers = ["", ""] if row.is_container else [f"{row.params:,}", f"{row.macs:,}"]
+    return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
+
+
+SUMMARY_HEADERS = ("layer (type)", "output shape", "params", "MACs", "RF", "jump")
+
+
+def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
+    return [
+        ("input", _shape_text(summary.input_shape)),
+        ("total params", f"{summary.total_params:,}"),
+        ("trainable params", f"{summary.trainable_params:,}"),
+        ("non-trainable params", f"{summary.total_params - summary.trainable_params:,}"),
+        ("buffers", f"{summary.buffers:,}"),
+        ("MACs", f"{summary.macs:,}"),
+        (f"params + buffers ({summary.dtype})", _megabytes(summary.param_bytes)),
+        (f"forward activations ({summary.dtype})", _megabytes(summary.activation_bytes)),
+    ]
+
+
+def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) -> None:
+    """``table`` for people; ``json``, ``csv`` or ``markdown`` for scripts and papers."""
+    for message in (*summary.notes, *summary.warnings):
+        prefix = "warning: " if message in summary.warnings else "note: "
+        sys.stderr.write(prefix + message + "\n")
+    if fmt == "json":
+        print_json(summary_json(summary))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(
+            ["name", "type", "output_shape", "params", "macs", "receptive_field", "jump"]
+        )
+        for r in summary.rows:
+            writer.writerow(
+                [r.path, r.kind, "x".join(str(n) for n in r.output_shape), r.params, r.macs,
+                 _dims_text(r.receptive_field), _dims_text(r.jump)]
+            )  # fmt: skip
+        return
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(SUMMARY_HEADERS) + " |", "|" + "---|" * len(SUMMARY_HEADERS)]
+        for row in rows:
+            cells = _summary_cells(row)
+            cells[0] = cells[0].replace("  ", "&nbsp;&nbsp;")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        lines += [f"- **{name}**: {value}" for name, value in _summary_totals(summary)]
+        print_result("\n".join(lines))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{summary.name}", show_edge=False, header_style="bold", title_style="bold")
+    for header in SUMMARY_HEADERS:
+        table.add_column(header, justify="left" if header in SUMMARY_HEADERS[:2] else "right")
+    for row in rows:
+        cells = _summary_cells(row)
+        table.add_row(*(f"[bold]{c}[/bold]" if row.is_container and c else c for c in cells))
+    console = stdout_console()
+    console.print(table)
+    totals = Table.grid(padding=(0, 2))
+    totals.add_column()
+    totals.add_column(justify="right")
+    for name, value in _summary_totals(summary):
+        totals.add_row(name, value)
+    console.print(totals)
+
+
+def render_zoo(entries: Sequence[tuple[str, str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for header in ("model", "default input", "description"):
+        table.add_column(header)
+    for entry in entries:
+        table.add_row(*entry)
+    stdout_console().print(table)

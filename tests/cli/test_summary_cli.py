@@ -1,0 +1,107 @@
+"""`cnncli summary` through the CLI: the table, JSON/CSV/markdown, the zoo and every refusal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "summary.json").read_text())
+ALEXNET = next(m for m in GOLDEN["models"] if m["name"] == "alexnet")
+
+
+def test_table_for_a_builtin(run_cli) -> None:
+    result = run_cli("summary", "alexnet")
+    assert result.exit_code == 0
+    assert "61,100,840" in result.stdout
+    assert "[1, 64, 55, 55]" in result.stdout
+    assert "inserted a flatten" in result.stderr
+
+
+def test_json_layers_match_torch(run_cli) -> None:
+    data = json.loads(run_cli("summary", "alexnet", "--json").stdout)
+    assert [(x["name"], x["type"], x["output_shape"]) for x in data["layers"]] == [
+        (c["name"], c["type"], c["output_shape"]) for c in ALEXNET["layers"]
+    ]
+    assert data["total_params"] == data["trainable_params"] == ALEXNET["total_params"]
+    assert data["macs"] == ALEXNET["macs"]
+
+
+def test_pasted_repr_from_stdin_with_batch(run_cli) -> None:
+    data = json.loads(
+        run_cli(
+            "summary", "-", "--input", "3,224,224", "--batch", "4", "--json", input=ALEXNET["repr"]
+        ).stdout
+    )
+    assert data["layers"][0]["output_shape"] == [4, 64, 55, 55]
+    assert data["macs"] == 4 * ALEXNET["macs"]
+
+
+def test_file_csv_and_markdown(run_cli, tmp_path) -> None:
+    path = tmp_path / "model.txt"
+    path.write_text(ALEXNET["repr"])
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run_cli("summary", str(path), "--input", "3,224,224", "--csv").stdout)
+        )
+    )
+    assert len(rows) == len(ALEXNET["layers"]) and rows[0]["output_shape"] == "1x64x55x55"
+    md = run_cli("summary", str(path), "--input", "3,224,224", "--markdown").stdout
+    assert md.startswith("| layer (type) |") and "**total params**: 61,100,840" in md
+
+
+def test_list(run_cli) -> None:
+    out = run_cli("summary", "--list").stdout
+    for name in ("myconvnet", "alexnet", "vgg16", "lenet5", "resnet18"):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "fragment"),
+    [
+        (["nope.txt"], None, "no such file or built-in model"),
+        (["-"], "Sequential(\n  (0): Conv2d(3, 8, 3)\n)", "--input is required"),
+        (
+            ["-", "--input", "3,32,32"],
+            "Net(\n  (fc): Linear(in_features=10, out_features=2, bias=True)\n)",
+            "fc (Linear): expects 10 input features",
+        ),
+        (["alexnet", "--json", "--csv"], None, "choose one output format"),
+        (["alexnet", "--depth", "0"], None, "--depth must be at least 1"),
+        (["alexnet", "--input", "3,x"], None, "--input expects integers"),
+        ([], None, "give a model file"),
+    ],
+)
+def test_errors_exit_2_with_one_line(run_cli, args, stdin, fragment) -> None:
+    result = run_cli("summary", *args, input=stdin)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert fragment in result.stderr
+
+
+def test_directory_and_binary_files(run_cli, tmp_path) -> None:
+    assert "is a directory" in run_cli("summary", str(tmp_path), "--input", "3").stderr
+    binary = tmp_path / "x.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    assert "not a text file" in run_cli("summary", str(binary), "--input", "3").stderr
+
+
+def test_summary_imports_no_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from cnncli.cli import app\n"
+        "try:\n"
+        "    app(['summary', 'resnet18'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY=\n" in proc.stdout
