@@ -5,8 +5,6 @@ or a usage mistake caught by the parser becomes one ``error: ...`` line on stder
 and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback instead.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -577,4 +575,26 @@ def sobel(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    _app_for(sys.argv[1:])()
+
+
+def _app_for(args: Sequence[str]) -> typer.Typer:
+    """The app with only the subcommand being run registered.
+
+    Typer inspects every command's signature when it starts, which costs the
+    calculators about a fifth of their start-up time; help, completion and
+    unknown commands get the whole app.
+    """
+    commands = {(c.name or c.callback.__name__): c for c in app.registered_commands if c.callback}
+    if not args or args[0] not in commands or any(k.endswith("_COMPLETE") for k in os.environ):
+        return app
+    single = typer.Typer(
+        cls=CnncliGroup,
+        name=app.info.name,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    single.registered_callback = app.registered_callback
+    single.registered_commands = [commands[args[0]]]
+    return single

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,6 +295,8 @@ def _icc_matches(profile: bytes, mode: str) -> bool:
 
 def atomic_write_bytes(path: Path, data: bytes, *, no_clobber: bool = False) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+    import tempfile
+
     try:
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
