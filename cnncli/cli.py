@@ -133,6 +133,105 @@ def _root(
 
 # ---------------------------------------------------------------------- outsize ---
 
+OUTSIZE_EXAMPLES = examples(
+    "cnncli outsize --lin 224 --k 11 --s 4 --p 2",
+    "cnncli outsize --lin 224,160 --k 3 --p same --explain",
+    "cnncli outsize --lin 5 --k 2 --s 2 --pool --ceil --explain",
+    "cnncli outsize --lin 16 --k 4 --s 2 --p 1 --transposed",
+    "cnncli outsize --lin 10 --adaptive 4 --json",
+    'cnncli outsize --lin 224 --chain "conv k11 s4 p2, pool k3 s2, conv k5 p2, pool k3 s2"',
+)
+
+
+@app.command(epilog=OUTSIZE_EXAMPLES)
+def outsize(
+    lin: Annotated[
+        str, typer.Option("--lin", help="Input length; comma-separated for several dims: 224,160.")
+    ],
+    k: Annotated[
+        str | None, typer.Option("--k", help="Kernel size (one per dim, or one for all).")
+    ] = None,
+    s: Annotated[
+        str | None,
+        typer.Option(
+            "--s", help="Stride. Default: 1 for convolutions, the kernel size for --pool."
+        ),
+    ] = None,
+    p: Annotated[
+        str, typer.Option("--p", help="Padding: an integer, or 'same' / 'valid' for convolutions.")
+    ] = "0",
+    d: Annotated[str, typer.Option("--d", help="Dilation.")] = "1",
+    pool: Annotated[
+        bool, typer.Option("--pool", help="Pooling rules: stride defaults to k, padding <= k//2.")
+    ] = False,
+    ceil: Annotated[
+        bool,
+        typer.Option(
+            "--ceil", help="ceil_mode (pooling only); drops a window starting in the right padding."
+        ),
+    ] = False,
+    transposed: Annotated[
+        bool,
+        typer.Option("--transposed", help="ConvTranspose: out = (lin-1)s - 2p + d(k-1) + op + 1."),
+    ] = False,
+    output_padding: Annotated[
+        str,
+        typer.Option(
+            "--output-padding", help="ConvTranspose output_padding (< stride or < dilation)."
+        ),
+    ] = "0",
+    adaptive: Annotated[
+        str | None,
+        typer.Option(
+            "--adaptive", help="Adaptive pooling to this size; --explain / --json show the windows."
+        ),
+    ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            "--chain",
+            help='Layers in turn: "conv k11 s4 p2, pool k3 s2 ceil, tconv k2 s2, adaptive 6".',
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the formula, the numbers and the windows.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Output size of a conv / pool / transposed / adaptive layer, exactly as PyTorch computes it.
+
+    Prints only the number (one per dimension, space-separated) so that
+    $(cnncli outsize ...) works in shell scripts.
+    """
+    from cnncli.core import outsize as core
+    from cnncli.render import render_outsize, render_outsize_chain
+
+    if chain is not None:
+        if k is not None or adaptive is not None or pool or transposed:
+            raise UserError(
+                "--chain describes every layer itself; drop --k/--pool/--transposed/--adaptive"
+            )
+        lins = core.parse_ints(lin, "--lin")
+        specs = core.parse_chain(chain)
+        render_outsize_chain(
+            lins, specs, core.run_chain(lins, specs), explain=explain, as_json=json_output
+        )
+        return
+    question = core.build_question(
+        lin,
+        k,
+        s,
+        p,
+        d,
+        pool=pool,
+        ceil_mode=ceil,
+        transposed=transposed,
+        output_padding=output_padding,
+        adaptive=adaptive,
+    )
+    render_outsize(question, core.answer(question), explain=explain, as_json=json_output)
+
+
 # ----------------------------------------------------------------------- params ---
 
 # ---------------------------------------------------------------------- summary ---

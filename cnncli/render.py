@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
 
 
 def stdout_console() -> Console:
@@ -31,8 +34,20 @@ def print_result(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def to_json(data: Any, level: int = 0) -> str:
+    """Indented JSON whose innermost lists stay on one line (windows, shapes) for reading."""
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(data, dict) and data:
+        items = [f"{inner}{json.dumps(str(k))}: {to_json(v, level + 1)}" for k, v in data.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(data, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in data):
+        items = [f"{inner}{to_json(v, level + 1)}" for v in data]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(data)
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    sys.stdout.write(to_json(data) + "\n")
 
 
 def print_error(message: str) -> None:
@@ -48,3 +63,109 @@ def print_warning(message: str) -> None:
 def print_note(message: str) -> None:
     sys.stderr.write(f"{message}\n")
     sys.stderr.flush()
+
+
+def _windows_text(windows: Sequence[Window], per_line: int = 8) -> list[str]:
+    cells = [f"{i}:[{w.start},{w.end})" for i, w in enumerate(windows)]
+    return ["    " + "  ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
+
+
+def _size_json(lin: int, result: SizeResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "lin": lin,
+        "out": result.out,
+        "formula": result.formula,
+        "substituted": result.substituted,
+    }
+    if result.padding is not None:
+        data["padding"] = list(result.padding)
+    if result.windows is not None:
+        data["windows"] = [[w.start, w.end] for w in result.windows]
+    if result.notes:
+        data["notes"] = list(result.notes)
+    return data
+
+
+def _explain_lines(lin: int, result: SizeResult, label: str) -> list[str]:
+    lines = [
+        f"{label}: lin={lin} -> out={result.out}",
+        f"  {result.formula}",
+        f"  {result.substituted}",
+    ]
+    lines += [f"  note: {note}" for note in result.notes]
+    if result.windows is not None:
+        lines.append("  windows [start, end) in input coordinates (negative / >= lin = padding):")
+        lines += _windows_text(result.windows)
+    return lines
+
+
+def render_outsize(
+    question: Question, results: Sequence[SizeResult], *, explain: bool, as_json: bool
+) -> None:
+    """Bare numbers by default; ``--json`` keeps ``out`` an int for one dimension."""
+    outs = [r.out for r in results]
+    if as_json:
+        dims = [_size_json(lin, r) for lin, r in zip(question.lin, results, strict=True)]
+        data: dict[str, Any] = {
+            "out": outs[0] if len(outs) == 1 else outs,
+            "layer": question.specs[0].kind,
+        }
+        windows = [d["windows"] for d in dims if "windows" in d]
+        if windows:
+            data["windows"] = windows[0] if len(windows) == 1 else windows
+        data["dims"] = dims
+        print_json(data)
+        return
+    if explain:
+        lines: list[str] = []
+        for i, (lin, spec, result) in enumerate(
+            zip(question.lin, question.specs, results, strict=True)
+        ):
+            label = spec.describe() if len(results) == 1 else f"dim {i}: {spec.describe()}"
+            lines += _explain_lines(lin, result, label)
+        print_result("\n".join(lines))
+        return
+    print_result(" ".join(str(o) for o in outs))
+
+
+def render_outsize_chain(
+    lin: Sequence[int],
+    specs: Sequence[LayerSpec],
+    rows: Sequence[Sequence[SizeResult]],
+    *,
+    explain: bool,
+    as_json: bool,
+) -> None:
+    """One line per layer: the size after it (the last line is the network's output)."""
+    if as_json:
+        layers = []
+        current = list(lin)
+        for spec, results in zip(specs, rows, strict=True):
+            layers.append(
+                {
+                    "layer": spec.describe(),
+                    "out": [r.out for r in results] if len(results) > 1 else results[0].out,
+                    "dims": [_size_json(n, r) for n, r in zip(current, results, strict=True)],
+                }
+            )
+            current = [r.out for r in results]
+        final = [r.out for r in rows[-1]]
+        print_json(
+            {
+                "in": list(lin) if len(lin) > 1 else lin[0],
+                "layers": layers,
+                "out": final if len(final) > 1 else final[0],
+            }
+        )
+        return
+    if explain:
+        lines: list[str] = []
+        current = list(lin)
+        for spec, results in zip(specs, rows, strict=True):
+            for i, (n, result) in enumerate(zip(current, results, strict=True)):
+                label = spec.describe() if len(results) == 1 else f"{spec.describe()} (dim {i})"
+                lines += _explain_lines(n, result, label)
+            current = [r.out for r in results]
+        print_result("\n".join(lines))
+        return
+    print_result("\n".join(" ".join(str(r.out) for r in results) for results in rows))

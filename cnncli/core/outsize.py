@@ -10,7 +10,7 @@ Standard library only: the calculators must start fast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cnncli.core.errors import UserError
@@ -279,10 +279,254 @@ def parse_ints(text: str, name: str) -> tuple[int, ...]:
     return values
 
 
-def broadcast(values: dict[str, Sequence[object]]) -> int:
+def broadcast(values: Mapping[str, Sequence[object]]) -> int:
     """The common number of dimensions; a single value stands for every dimension."""
     lengths = {len(v) for v in values.values() if len(v) != 1}
     if len(lengths) > 1:
         detail = ", ".join(f"{k} has {len(v)}" for k, v in values.items() if len(v) != 1)
         raise UserError(f"options give different numbers of dimensions: {detail}")
     return lengths.pop() if lengths else 1
+
+
+LAYER_KINDS = ("conv", "pool", "transposed", "adaptive")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of an ``outsize`` question, per dimension values already broadcast."""
+
+    kind: str
+    kernel: int = 1
+    stride: int | None = None
+    padding: int | str = 0
+    dilation: int = 1
+    output_padding: int = 0
+    ceil_mode: bool = False
+    out: int = 1
+
+    def describe(self) -> str:
+        if self.kind == "adaptive":
+            return f"adaptive {self.out}"
+        parts = [self.kind, f"k{self.kernel}"]
+        if self.stride is not None:
+            parts.append(f"s{self.stride}")
+        if isinstance(self.padding, str):
+            parts.append(f"p={self.padding}")
+        elif self.padding != 0:
+            parts.append(f"p{self.padding}")
+        if self.dilation != 1:
+            parts.append(f"d{self.dilation}")
+        if self.output_padding:
+            parts.append(f"op{self.output_padding}")
+        if self.ceil_mode:
+            parts.append("ceil")
+        return " ".join(parts)
+
+
+def solve(spec: LayerSpec, lin: int) -> SizeResult:
+    """Dispatch one dimension of one layer to its PyTorch rule."""
+    if spec.kind == "conv":
+        return explain_conv(
+            lin, spec.kernel, 1 if spec.stride is None else spec.stride, spec.padding, spec.dilation
+        )
+    if spec.kind == "transposed":
+        return explain_transposed(
+            lin,
+            spec.kernel,
+            1 if spec.stride is None else spec.stride,
+            _int_padding(spec),
+            spec.dilation,
+            spec.output_padding,
+        )
+    if spec.kind == "pool":
+        return explain_pool(
+            lin, spec.kernel, spec.stride, _int_padding(spec), spec.dilation, spec.ceil_mode
+        )
+    if spec.kind == "adaptive":
+        return explain_adaptive(lin, spec.out)
+    raise UserError(f"unknown layer kind {spec.kind!r}; expected one of {', '.join(LAYER_KINDS)}")
+
+
+def _int_padding(spec: LayerSpec) -> int:
+    if isinstance(spec.padding, str):
+        raise UserError(
+            f"padding={spec.padding!r} exists only for convolutions, not for {spec.kind} layers"
+        )
+    return spec.padding
+
+
+@dataclass(frozen=True)
+class Question:
+    """A whole ``outsize`` question: per-dimension input lengths and one spec per dimension."""
+
+    lin: tuple[int, ...]
+    specs: tuple[LayerSpec, ...]
+
+
+def build_question(
+    lin: str,
+    kernel: str | None = None,
+    stride: str | None = None,
+    padding: str = "0",
+    dilation: str = "1",
+    *,
+    pool: bool = False,
+    ceil_mode: bool = False,
+    transposed: bool = False,
+    output_padding: str = "0",
+    adaptive: str | None = None,
+) -> Question:
+    """Turn the option strings into per-dimension layer specs, refusing contradictions."""
+    if pool and transposed:
+        raise UserError("--pool and --transposed cannot be combined")
+    if ceil_mode and not pool:
+        raise UserError("--ceil applies only to pooling", hint="add --pool")
+    if output_padding != "0" and not transposed:
+        raise UserError("--output-padding applies only to --transposed convolutions")
+    if adaptive is not None:
+        if kernel is not None or stride is not None or pool or transposed:
+            raise UserError("--adaptive takes only --lin: the windows follow from the sizes")
+        fields: dict[str, tuple[object, ...]] = {
+            "--lin": parse_ints(lin, "--lin"),
+            "--adaptive": parse_ints(adaptive, "--adaptive"),
+        }
+    else:
+        if kernel is None:
+            raise UserError("--k (kernel size) is required", hint="e.g. --k 3")
+        fields = {
+            "--lin": parse_ints(lin, "--lin"),
+            "--k": parse_ints(kernel, "--k"),
+            "--p": _parse_paddings(padding),
+            "--d": parse_ints(dilation, "--d"),
+            "--output-padding": parse_ints(output_padding, "--output-padding"),
+        }
+        if stride is not None:
+            fields["--s"] = parse_ints(stride, "--s")
+    ndim = broadcast(fields)
+
+    def at(name: str, i: int) -> object:
+        values = fields[name]
+        return values[0] if len(values) == 1 else values[i]
+
+    specs = []
+    for i in range(ndim):
+        if adaptive is not None:
+            specs.append(LayerSpec("adaptive", out=int(str(at("--adaptive", i)))))
+            continue
+        kind = "pool" if pool else "transposed" if transposed else "conv"
+        specs.append(
+            LayerSpec(
+                kind,
+                kernel=int(str(at("--k", i))),
+                stride=int(str(at("--s", i))) if "--s" in fields else None,
+                padding=_padding_value(at("--p", i)),
+                dilation=int(str(at("--d", i))),
+                output_padding=int(str(at("--output-padding", i))),
+                ceil_mode=ceil_mode,
+            )
+        )
+    lins = tuple(int(str(at("--lin", i))) for i in range(ndim))
+    return Question(lins, tuple(specs))
+
+
+def _padding_value(value: object) -> int | str:
+    return value if isinstance(value, str) else int(str(value))
+
+
+def _parse_paddings(text: str) -> tuple[int | str, ...]:
+    values: list[int | str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part.lower() in PADDING_STRINGS:
+            values.append(part.lower())
+        else:
+            try:
+                values.append(int(part))
+            except ValueError:
+                raise UserError(f"--p expects integers, 'same' or 'valid', got {text!r}") from None
+    return tuple(values)
+
+
+def answer(question: Question) -> list[SizeResult]:
+    """Each dimension's result, in order."""
+    return [solve(spec, lin) for spec, lin in zip(question.specs, question.lin, strict=True)]
+
+
+_CHAIN_TOKEN_KEYS = {
+    "k": "kernel",
+    "s": "stride",
+    "p": "padding",
+    "d": "dilation",
+    "op": "output_padding",
+}
+_CHAIN_ALIASES = {
+    "conv": "conv",
+    "pool": "pool",
+    "maxpool": "pool",
+    "avgpool": "pool",
+    "tconv": "transposed",
+    "deconv": "transposed",
+    "transposed": "transposed",
+    "adaptive": "adaptive",
+}
+
+
+def parse_chain(text: str) -> list[LayerSpec]:
+    """``"conv k11 s4 p2, pool k3 s2, adaptive 6"`` -> layer specs (same for every dimension)."""
+    specs = []
+    for index, item in enumerate(part.strip() for part in text.split(",")):
+        tokens = item.split()
+        where = f"--chain layer {index + 1} ({item!r})"
+        if not tokens:
+            raise UserError(f"{where} is empty")
+        kind = _CHAIN_ALIASES.get(tokens[0].lower())
+        if kind is None:
+            raise UserError(
+                f"{where}: unknown layer {tokens[0]!r}",
+                hint="use conv, pool, tconv or adaptive N",
+            )
+        if kind == "adaptive":
+            if len(tokens) != 2 or not tokens[1].isdigit():
+                raise UserError(f"{where}: write 'adaptive N'")
+            specs.append(LayerSpec("adaptive", out=int(tokens[1])))
+            continue
+        values: dict[str, object] = {}
+        for token in tokens[1:]:
+            lowered = token.lower()
+            if lowered == "ceil":
+                values["ceil_mode"] = True
+                continue
+            key = "op" if lowered.startswith("op") else lowered[:1]
+            raw = lowered[len(key) :].removeprefix("=")
+            if key not in _CHAIN_TOKEN_KEYS:
+                raise UserError(
+                    f"{where}: cannot read {token!r}", hint="tokens are kN sN pN dN opN ceil"
+                )
+            if key == "p" and raw in PADDING_STRINGS:
+                values["padding"] = raw
+                continue
+            try:
+                values[_CHAIN_TOKEN_KEYS[key]] = int(raw)
+            except ValueError:
+                raise UserError(f"{where}: {token!r} needs an integer after {key!r}") from None
+        if "kernel" not in values:
+            raise UserError(f"{where}: missing the kernel size kN")
+        if values.get("ceil_mode") and kind != "pool":
+            raise UserError(f"{where}: ceil applies only to pooling")
+        specs.append(LayerSpec(kind, **values))  # type: ignore[arg-type]
+    return specs
+
+
+def run_chain(lin: tuple[int, ...], specs: list[LayerSpec]) -> list[list[SizeResult]]:
+    """Sizes after each layer, feeding each layer's output to the next."""
+    rows: list[list[SizeResult]] = []
+    current = lin
+    for index, spec in enumerate(specs):
+        try:
+            results = [solve(spec, n) for n in current]
+        except UserError as exc:
+            raise UserError(
+                f"--chain layer {index + 1} ({spec.describe()}): {exc.message}"
+            ) from None
+        rows.append(results)
+        current = tuple(r.out for r in results)
+    return rows
