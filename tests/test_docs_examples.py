@@ -5,9 +5,10 @@ backslash continues it on the next line); the lines after it, up to the next ``$
 what the command prints (stdout and stderr together, as a terminal shows them).
 A command with no lines after it must only succeed (exit status 0).
 
-Each block runs in a fresh temporary directory that holds a copy of the bundled sample as
-``chelsea.png``, with this virtualenv's ``bin`` first on PATH, ``NO_COLOR=1`` and 80 columns;
-the commands of one block share that directory, in order, under ``bash -o pipefail``.
+Each block runs as one bash session (``pipefail`` on) in a fresh temporary directory that
+holds a copy of the bundled sample as ``chelsea.png``, with this virtualenv's ``bin`` first
+on PATH, ``NO_COLOR=1`` and 80 columns; files, variables and ``cd`` carry over from one
+command of a block to the next, as they would for a reader typing them.
 
 Normalisation: trailing spaces and trailing blank lines are ignored; an expected line that
 is exactly ``...`` stands for any number of lines (for volatile or long output). A block
@@ -33,6 +34,7 @@ SAMPLE = ROOT / "cnncli" / "data" / "chelsea.png"
 GENERATED_PAGES = {"reference.md"}
 OPTIONAL_TOOLS = ("jq",)
 ELLIPSIS = "..."
+MARKER = "@@cnncli-docs-step@@"
 
 
 @dataclass(frozen=True)
@@ -133,35 +135,59 @@ def _environment() -> dict[str, str]:
 BLOCKS = all_blocks()
 
 
+def run_block(block: Block, workdir: Path) -> list[tuple[int, list[str]]]:
+    """Run the commands of a block in one bash session, as typed into a terminal.
+
+    Returns each command's exit status and output lines. Shell state (variables, ``cd``)
+    carries over from one command to the next, as it would for a reader.
+    """
+    bash = shutil.which("bash")
+    assert bash is not None
+    script = ["exec 2>&1", "set -o pipefail"]
+    for index, step in enumerate(block.steps):
+        script += [step.command, f"printf '%s\\n' \"{MARKER} {index} $?\""]
+    proc = subprocess.run(
+        [bash, "-c", "\n".join(script)],
+        cwd=workdir,
+        env=_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    results: list[tuple[int, list[str]]] = []
+    pending: list[str] = []
+    for line in proc.stdout.split("\n"):
+        head, marker, tail = line.partition(MARKER + " ")
+        if marker:
+            if head:
+                pending.append(head)
+            results.append((int(tail.split()[1]), pending))
+            pending = []
+        else:
+            pending.append(line)
+    return results
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.source for b in BLOCKS])
 def test_console_block_runs_and_shows_its_real_output(block: Block, tmp_path: Path) -> None:
-    bash = shutil.which("bash")
-    if bash is None:
+    if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
     for tool in OPTIONAL_TOOLS:
         uses_tool = any(re.search(rf"(^|[|;&(\s]){tool}\b", s.command) for s in block.steps)
         if uses_tool and shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
     shutil.copyfile(SAMPLE, tmp_path / "chelsea.png")
-    env = _environment()
-    for step in block.steps:
-        proc = subprocess.run(
-            [bash, "-o", "pipefail", "-c", step.command],
-            cwd=tmp_path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == 0, (
-            f"{block.source}: `{step.command}` exited {proc.returncode}:\n{proc.stdout}"
-        )
+    results = run_block(block, tmp_path)
+    for index, step in enumerate(block.steps):
+        assert index < len(results), f"{block.source}: the session ended before `{step.command}`"
+        status, output = results[index]
+        shown = "\n".join(output)
+        assert status == 0, f"{block.source}: `{step.command}` exited {status}:\n{shown}"
         if step.expected:
-            assert output_matches(step.expected, proc.stdout.splitlines()), (
-                f"{block.source}: `{step.command}` printed:\n{proc.stdout}\n"
+            assert output_matches(step.expected, output), (
+                f"{block.source}: `{step.command}` printed:\n{shown}\n"
                 "but the page shows:\n" + "\n".join(step.expected)
             )
 
@@ -186,6 +212,11 @@ def test_matching_is_exact_except_ellipsis_and_trailing_space() -> None:
     assert output_matches(("a", "...", "z"), ["a", "b", "c", "z"])
     assert output_matches(("a", "...", "z"), ["a", "z"])
     assert not output_matches(("a", "...", "z"), ["a", "b"])
+
+
+def test_a_session_keeps_state_and_reports_each_status(tmp_path: Path) -> None:
+    block = Block("t.md:1", (Step("x=4; printf ab", ()), Step("echo $x; false", ())))
+    assert run_block(block, tmp_path) == [(0, ["ab"]), (1, ["4"])]
 
 
 def test_every_page_is_checked() -> None:

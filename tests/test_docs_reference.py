@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-import click
 import typer
 
 from cnncli.cli import app
@@ -22,15 +22,14 @@ def _generator() -> ModuleType:
     return module
 
 
-def _commands() -> list[tuple[str, click.Command]]:
+def _commands() -> list[tuple[str, Any]]:
     root = typer.main.get_command(app)
-    found = [("cnncli", root)]
-    if isinstance(root, click.Group):
-        ctx = click.Context(root, info_name="cnncli")
-        for name in root.list_commands(ctx):
-            command = root.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                found.append((f"cnncli {name}", command))
+    ctx = root.make_context("cnncli", [], resilient_parsing=True)
+    found: list[tuple[str, Any]] = [("cnncli", root)]
+    for name in root.list_commands(ctx):  # type: ignore[attr-defined]
+        command = root.get_command(ctx, name)  # type: ignore[attr-defined]
+        if not command.hidden:
+            found.append((f"cnncli {name}", command))
     return found
 
 
@@ -39,9 +38,15 @@ def test_every_command_and_option_is_in_the_reference() -> None:
     for path, command in _commands():
         assert f"`{path}`" in page
         for param in command.params:
-            if isinstance(param, click.Option) and not param.hidden:
+            if param.param_type_name == "option" and not getattr(param, "hidden", False):
                 for opt in param.opts:
                     assert opt in page, f"{opt} of {path} missing"
+
+
+def test_every_subcommand_is_found() -> None:
+    # Guards the walk above: a reference with only the root would pass the test before.
+    names = {path for path, _ in _commands()}
+    assert "cnncli outsize" in names
 
 
 def test_help_examples_become_console_blocks() -> None:

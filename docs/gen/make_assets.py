@@ -45,7 +45,26 @@ FILTERS = (
     FilterPicture("sobel", "cnncli sobel", ("sobel", "--sample")),
 )
 
-CAPTURES: tuple[TerminalCapture, ...] = ()
+CAPTURES = (
+    TerminalCapture(
+        "outsize-explain",
+        "cnncli outsize --lin 4 --k 2 --s 3 --p 1 --pool --ceil --explain",
+        (
+            "outsize",
+            "--lin",
+            "4",
+            "--k",
+            "2",
+            "--s",
+            "3",
+            "--p",
+            "1",
+            "--pool",
+            "--ceil",
+            "--explain",
+        ),
+    ),
+)
 
 
 def available_commands() -> set[str]:

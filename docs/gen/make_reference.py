@@ -2,15 +2,17 @@
 
 Run by ``make docs``; the page is generated at build time and not committed.
 Typer's own ``typer ... utils docs`` would paste the rich markup of our epilogs verbatim,
-so this walks the same click objects and renders help, usage, options and examples as Markdown.
+so this walks the same command objects and renders help, usage, options and examples as Markdown.
+Typer 0.29 carries its own copy of click, so commands are handled by duck typing, never
+``import click`` (which is not a dependency).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from rich.text import Text
 
@@ -45,7 +47,7 @@ def _epilog(epilog: str) -> str:
     return "\n\n".join(parts)
 
 
-def _params_table(command: click.Command, ctx: click.Context) -> str:
+def _params_table(command: Any, ctx: Any) -> str:
     rows = []
     for param in command.get_params(ctx):
         if getattr(param, "hidden", False):
@@ -58,15 +60,21 @@ def _params_table(command: click.Command, ctx: click.Context) -> str:
         else:
             names, help_text = record
             kind = "argument" if param.param_type_name == "argument" else "option"
-        if param.param_type_name == "argument" and param.required:
-            help_text = f"{help_text} [required]".strip()
-        rows.append(f"| `{_cell(names)}` | {kind} | {_cell(_plain(help_text))} |")
+        help_text = _plain(help_text)
+        default = getattr(param, "default", None)
+        shows_default = getattr(param, "show_default", True) is not False
+        is_flag = getattr(param, "is_flag", False)
+        if shows_default and default not in (None, False) and not is_flag:
+            help_text += f" [default: {default}]"
+        if param.required and "[required]" not in help_text:
+            help_text += " [required]"
+        rows.append(f"| `{_cell(names)}` | {kind} | {_cell(help_text.strip())} |")
     if not rows:
         return ""
     return "| Name | Kind | Meaning |\n| --- | --- | --- |\n" + "\n".join(rows)
 
 
-def _section(command: click.Command, ctx: click.Context, path: str, level: int) -> list[str]:
+def _section(command: Any, ctx: Any, path: str, level: int) -> list[str]:
     out = [f"{'#' * level} `{path}`", ""]
     if command.help:
         out += [_plain(command.help), ""]
@@ -77,20 +85,27 @@ def _section(command: click.Command, ctx: click.Context, path: str, level: int) 
         out += [table, ""]
     if command.epilog:
         out += [_epilog(command.epilog), ""]
-    if isinstance(command, click.Group):
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            if sub is None or sub.hidden:
-                continue
-            sub_ctx = click.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
+    for name in subcommand_names(command, ctx):
+        sub = command.get_command(ctx, name)
+        if sub is not None and not sub.hidden:
+            sub_ctx = sub.context_class(sub, info_name=name, parent=ctx, **sub.context_settings)
             out += _section(sub, sub_ctx, f"{path} {name}", level + 1)
     return out
+
+
+def root_context(command: Any, prog: str = PROG) -> Any:
+    return command.context_class(command, info_name=prog, **command.context_settings)
+
+
+def subcommand_names(command: Any, ctx: Any) -> list[str]:
+    """The subcommands of a group (none for a plain command)."""
+    return list(command.list_commands(ctx)) if hasattr(command, "list_commands") else []
 
 
 def render_reference(app: typer.Typer, prog: str = PROG) -> str:
     """The whole reference page for ``app`` as Markdown."""
     command = typer.main.get_command(app)
-    ctx = click.Context(command, info_name=prog, **command.context_settings)
+    ctx = root_context(command, prog)
     lines = [
         "# Command reference",
         "",
