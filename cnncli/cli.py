@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +18,10 @@ from typer.core import TyperGroup
 
 from cnncli import __version__
 from cnncli.core.errors import UserError
+from cnncli.core.parsing import parse_floats, parse_ints
+from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
+from cnncli.pipeline import IOOptions
+from cnncli.render import print_warning
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -211,7 +215,7 @@ def outsize(
             raise UserError(
                 "--chain describes every layer itself; drop --k/--pool/--transposed/--adaptive"
             )
-        lins = core.parse_ints(lin, "--lin")
+        lins = parse_ints(lin, "--lin")
         specs = core.parse_chain(chain)
         render_outsize_chain(
             lins, specs, core.run_chain(lins, specs), explain=explain, as_json=json_output
@@ -237,6 +241,198 @@ def outsize(
 # ---------------------------------------------------------------------- summary ---
 
 # ---------------------------------------------------- smooth / gradient / sobel ---
+
+PathsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="INPUT OUTPUT ('-' = stdin/stdout), or only OUTPUT with --sample.",
+        show_default=False,
+    ),
+]
+SampleOpt = Annotated[
+    bool, typer.Option("--sample", help="Use the bundled photograph (CC0) as input.")
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="Output format (png, jpeg, tiff, webp...); default: the extension, PNG on stdout.",
+    ),
+]
+CompressOpt = Annotated[
+    int,
+    typer.Option("--compress-level", help="PNG compression 0-9 (1: fast, files a little larger)."),
+]
+NoClobberOpt = Annotated[
+    bool, typer.Option("--no-clobber", help="Refuse to overwrite an existing output.")
+]
+MaxPixelsOpt = Annotated[
+    int, typer.Option("--max-pixels", help="Refuse larger images (decompression-bomb guard).")
+]
+DepthOpt = Annotated[
+    int | None,
+    typer.Option("--depth", help="Output bits per sample, 8 or 16; default: as the input."),
+]
+JobsOpt = Annotated[
+    int | None, typer.Option("-j", "--jobs", help="Threads to use; default: all cores.")
+]
+EdgeOutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        help="magnitude, x or y (signed, zero = mid-grey) or angle (atan2(y, x) over the range).",
+    ),
+]
+NormalizeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--normalize/--no-normalize",
+        help="Scale so the strongest edge is white (the seed's 255/max); off: raw values, clipped.",
+    ),
+]
+PerChannelOpt = Annotated[
+    bool,
+    typer.Option("--per-channel", help="Filter each colour channel instead of the luminance."),
+]
+
+
+def _io_options(
+    depth: int | None, fmt: str | None, compress_level: int, no_clobber: bool, max_pixels: int
+) -> IOOptions:
+    return IOOptions(
+        depth=depth,
+        format=fmt,
+        compress_level=compress_level,
+        no_clobber=no_clobber,
+        max_pixels=max_pixels,
+    )
+
+
+def _run_edges(
+    paths: list[str],
+    sample: bool,
+    kernel: Callable[..., Any],
+    output: str,
+    normalize: bool,
+    per_channel: bool,
+    jobs: int | None,
+    options: IOOptions,
+) -> None:
+    from cnncli.pipeline import edge_filter_for, run_filter, single_job
+
+    source, dest = single_job(paths, sample)
+    apply = edge_filter_for(
+        kernel, output=output, normalize=normalize, per_channel=per_channel, jobs=jobs
+    )
+    warning = run_filter(source, dest, apply, options, luminance=not per_channel)
+    if warning:
+        print_warning(warning)
+
+
+@app.command(
+    epilog=examples(
+        "cnncli smooth --sample --sigma 2 smooth.png",
+        "cnncli smooth photo.jpg soft.jpg --sigma 3,1 --mode nearest",
+        "cat a.png | cnncli smooth --sigma 2 - - | cnncli sobel - edges.png",
+    )
+)
+def smooth(
+    paths: PathsArg,
+    sigma: Annotated[
+        str, typer.Option("--sigma", help="Standard deviation in pixels: one value, or y,x.")
+    ] = "1",
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="Border handling, as scipy.ndimage: reflect, nearest, mirror, constant, wrap...",
+        ),
+    ] = "reflect",
+    truncate: Annotated[
+        float, typer.Option("--truncate", help="Kernel radius in sigmas (scipy's truncate).")
+    ] = 4.0,
+    sample: SampleOpt = False,
+    depth: DepthOpt = None,
+    fmt: FormatOpt = None,
+    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
+    no_clobber: NoClobberOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    jobs: JobsOpt = None,
+) -> None:
+    """Gaussian smoothing (scipy.ndimage.gaussian_filter) of every channel, alpha included.
+
+    The image keeps its mode (gray, gray+alpha, RGB, RGBA) and bit depth.
+    """
+    from cnncli.pipeline import run_filter, single_job, smoothing_filter
+
+    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
+    source, dest = single_job(paths, sample)
+    apply = smoothing_filter(
+        parse_floats(sigma, "--sigma"), mode=mode, truncate=truncate, jobs=jobs
+    )
+    run_filter(source, dest, apply, options)
+
+
+@app.command(
+    epilog=examples(
+        "cnncli gradient --sample gradient.png",
+        "cnncli gradient photo.png gx.png --output x",
+        "cnncli gradient scan.tif edges.tif --depth 16",
+    )
+)
+def gradient(
+    paths: PathsArg,
+    output: EdgeOutputOpt = "magnitude",
+    normalize: NormalizeOpt = True,
+    per_channel: PerChannelOpt = False,
+    sample: SampleOpt = False,
+    depth: DepthOpt = None,
+    fmt: FormatOpt = None,
+    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
+    no_clobber: NoClobberOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    jobs: JobsOpt = None,
+) -> None:
+    """Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.
+
+    Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
+    """
+    from cnncli.core.gradient import gradient as kernel
+
+    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
+    _run_edges(paths, sample, kernel, output, normalize, per_channel, jobs, options)
+
+
+@app.command(
+    epilog=examples(
+        "cnncli sobel --sample edges.png",
+        "cnncli sobel in.png out.png",
+        "cnncli sobel photo.jpg - --format png > edges.png",
+        "cnncli sobel photo.png angle.png --output angle",
+    )
+)
+def sobel(
+    paths: PathsArg,
+    output: EdgeOutputOpt = "magnitude",
+    normalize: NormalizeOpt = True,
+    per_channel: PerChannelOpt = False,
+    sample: SampleOpt = False,
+    depth: DepthOpt = None,
+    fmt: FormatOpt = None,
+    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
+    no_clobber: NoClobberOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    jobs: JobsOpt = None,
+) -> None:
+    """Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.
+
+    Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
+    """
+    from cnncli.core.sobel import sobel as kernel
+
+    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
+    _run_edges(paths, sample, kernel, output, normalize, per_channel, jobs, options)
+
 
 # ------------------------------------------------------------------------- pool ---
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cnncli.core.errors import UserError
+from cnncli.core.parsing import parse_ints
 
 PADDING_STRINGS = ("same", "valid")
 
@@ -267,16 +268,6 @@ def explain_adaptive(lin: int, out: int) -> SizeResult:
         substituted=f"lin = {lin}, out = {out}",
         windows=windows,
     )
-
-
-def parse_ints(text: str, name: str) -> tuple[int, ...]:
-    """``"224,160"`` -> ``(224, 160)``; the error names the option."""
-    parts = [part.strip() for part in text.split(",")]
-    try:
-        values = tuple(int(part) for part in parts)
-    except ValueError:
-        raise UserError(f"{name} expects integers separated by commas, got {text!r}") from None
-    return values
 
 
 def broadcast(values: Mapping[str, Sequence[object]]) -> int:

@@ -16,12 +16,12 @@ from cnncli.core.outsize import (
     adaptive_windows,
     broadcast,
     conv_output_size,
-    parse_ints,
     pool_output_size,
     pool_windows,
     same_padding,
     transposed_output_size,
 )
+from cnncli.core.parsing import parse_floats, parse_ints
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "shapes.json").read_text())
 CASES: list[dict[str, Any]] = GOLDEN["cases"]
@@ -127,6 +127,9 @@ def test_parse_ints_and_broadcast() -> None:
     assert parse_ints("224, 160", "--lin") == (224, 160)
     with pytest.raises(UserError, match="--k expects integers"):
         parse_ints("3,x", "--k")
+    assert parse_floats("2, 1.5", "--sigma") == (2.0, 1.5)
+    with pytest.raises(UserError, match="--sigma expects numbers"):
+        parse_floats("two", "--sigma")
     assert broadcast({"lin": (224, 160), "k": (3,)}) == 2
     with pytest.raises(UserError, match="different numbers of dimensions"):
         broadcast({"lin": (224, 160), "k": (3, 3, 3)})

@@ -1,0 +1,331 @@
+"""The one home of image file I/O: decoding, colour and bit depth, stdin/stdout, atomic writes.
+
+Everything that can go wrong with a user's file becomes a :class:`UserError` naming
+the file; an output is written to a temporary file beside its target and renamed
+into place, so a failure never leaves a half-written file or damages an existing one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnncli.core.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+STDIO = "-"
+# Pillow's own default limit (about 89.5 megapixels): a hostile file cannot exhaust memory.
+DEFAULT_MAX_PIXELS = 89_478_485
+DEFAULT_COMPRESS_LEVEL = 1
+SAMPLE_NAME = "chelsea.png"
+
+# Modes Pillow decodes to that we turn into one of: L, LA, RGB, RGBA (8-bit) or I;16 (16-bit gray).
+_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
+_TO_RGBA = {"RGBa", "PA"}
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What we keep from the input to write the output like it."""
+
+    name: str
+    bits: int
+    format: str | None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+def sample_path() -> Path:
+    """The bundled CC0 photograph (see cnncli/data/README.md)."""
+    return Path(__file__).with_name("data") / SAMPLE_NAME
+
+
+def display_name(source: str | Path) -> str:
+    return "<stdin>" if str(source) == STDIO else str(source)
+
+
+def read_image(
+    source: str | Path,
+    *,
+    luminance: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> tuple[np.ndarray, ImageMeta]:
+    """Decode ``source`` (a path or ``-`` for stdin) to an array of uint8 or uint16.
+
+    The array is (H, W) for gray or (H, W, C) with C in 2 (LA), 3 (RGB), 4 (RGBA).
+    EXIF orientation is applied, so the pixels are the way the picture is viewed.
+    ``luminance`` converts colour to gray with ITU-R 601-2 exactly as Pillow's ``"L"``
+    conversion does (``L = R*299/1000 + G*587/1000 + B*114/1000``), dropping alpha.
+    """
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    name = display_name(source)
+    data = _read_bytes(source, name)
+    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a useful message
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+            if max_pixels is not None and width * height > max_pixels:
+                raise UserError(
+                    f"{name}: {width}x{height} = {width * height:,} pixels is over the limit "
+                    f"of {max_pixels:,} (a decompression-bomb guard)",
+                    hint="raise it with --max-pixels if you trust the file",
+                )
+            fmt = opened.format
+            opened.seek(0)  # first frame of animations (GIF, WebP, multi-page TIFF)
+            opened.load()
+            image = ImageOps.exif_transpose(opened) or opened
+            info = _kept_info(opened)
+            image, bits = _normalise_mode(image, luminance)
+            array = np.asarray(image)
+    except UserError:
+        raise
+    except UnidentifiedImageError:
+        raise UserError(f"{name}: not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{name}: truncated or corrupt image ({exc})") from None
+    if bits == 16:
+        array = array.astype(np.uint16, copy=False)
+    return array, ImageMeta(name=name, bits=bits, format=fmt, info=info)
+
+
+def _read_bytes(source: str | Path, name: str) -> bytes:
+    if str(source) == STDIO:
+        data = sys.stdin.buffer.read()
+    else:
+        path = Path(source)
+        if path.is_dir():
+            raise UserError(f"{name}: is a directory, not an image file")
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"{name}: no such file") from None
+        except PermissionError:
+            raise UserError(f"{name}: permission denied") from None
+        except OSError as exc:
+            raise UserError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise UserError(f"{name}: empty file (0 bytes), not an image")
+    return data
+
+
+def _kept_info(image: Image.Image) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    for key in ("icc_profile", "dpi"):
+        if image.info.get(key):
+            info[key] = image.info[key]
+    exif = image.getexif()
+    if exif:
+        exif.pop(0x0112, None)  # orientation: already applied to the pixels
+        info["exif"] = exif.tobytes()
+    return info
+
+
+def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, int]:
+    """One of L, LA, RGB, RGBA (8 bits) or I;16 (16-bit gray), never garbled."""
+    import numpy as np
+
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image)
+        if mode in ("I", "F"):
+            array = np.clip(array, 0, 65535)
+        from PIL import Image as PILImage
+
+        return PILImage.fromarray(array.astype(np.uint16)), 16
+    if mode == "1":
+        image = image.convert("L")
+    elif mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode in _TO_RGBA:
+        image = image.convert("RGBA")
+    elif mode in _TO_RGB:
+        image = image.convert("RGB")
+    if luminance and image.mode != "L":
+        image = image.convert("L")
+    return image, 8
+
+
+def output_format(dest: str | Path, explicit: str | None) -> str:
+    """Pillow format name from ``--format`` or the output extension; PNG for stdout."""
+    from PIL import Image
+
+    if explicit:
+        fmt = explicit.upper()
+        fmt = {"JPG": "JPEG", "TIF": "TIFF"}.get(fmt, fmt)
+        if fmt not in Image.SAVE:
+            Image.init()
+        if fmt not in Image.SAVE:
+            raise UserError(
+                f"unknown output format {explicit!r}", hint="e.g. png, jpeg, tiff, webp, bmp"
+            )
+        return fmt
+    if str(dest) == STDIO:
+        return "PNG"
+    ext = Path(dest).suffix.lower()
+    known = Image.registered_extensions()
+    if ext not in known:
+        raise UserError(
+            f"{dest}: cannot tell the output format from the extension {ext or '(none)'!r}",
+            hint="use an extension such as .png, .jpg, .tif, or pass --format",
+        )
+    return known[ext]
+
+
+def check_output(dest: str | Path, *, no_clobber: bool = False) -> None:
+    """Refuse an output we could not write, before any work is done."""
+    if str(dest) == STDIO:
+        if sys.stdout.isatty():
+            raise UserError(
+                "refusing to write image data to a terminal",
+                hint="redirect stdout or give a file name",
+            )
+        return
+    path = Path(dest)
+    parent = path.parent
+    if path.is_dir():
+        raise UserError(f"{dest}: is a directory; give an output file name")
+    if not parent.exists():
+        raise UserError(f"{dest}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise UserError(f"{dest}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{dest}: directory {parent} is not writable")
+    if no_clobber and path.exists():
+        raise UserError(f"{dest}: already exists (--no-clobber)")
+
+
+def to_depth(array: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
+    """Rescale integer samples between 8 and 16 bits (x257 keeps 255 -> 65535 exact)."""
+    import numpy as np
+
+    if bits_in == bits_out:
+        return array
+    if bits_out == 16:
+        widened: np.ndarray = array.astype(np.uint16) * np.uint16(257)
+        return widened
+    return np.rint(array.astype(np.float32) / 257).astype(np.uint8)
+
+
+def write_image(
+    array: np.ndarray,
+    dest: str | Path,
+    meta: ImageMeta,
+    *,
+    format: str | None = None,
+    compress_level: int = DEFAULT_COMPRESS_LEVEL,
+    no_clobber: bool = False,
+) -> None:
+    """Encode ``array`` (uint8 or uint16) to ``dest`` or stdout, atomically for files."""
+    from PIL import Image
+
+    fmt = output_format(dest, format)
+    image = _to_pil(array, Image)
+    if fmt in ("JPEG", "MPO") and image.mode not in ("L", "RGB"):
+        raise UserError(
+            f"{display_name(dest)}: JPEG cannot store {_describe(image.mode)}",
+            hint="write PNG or TIFF instead",
+        )
+    options = _save_options(fmt, image.mode, meta, compress_level)
+    buffer = io.BytesIO()
+    try:
+        image.save(buffer, format=fmt, **options)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(
+            f"{display_name(dest)}: cannot write {_describe(image.mode)} as {fmt} ({exc})"
+        ) from None
+    if str(dest) == STDIO:
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.buffer.flush()
+        return
+    atomic_write_bytes(Path(dest), buffer.getvalue(), no_clobber=no_clobber)
+
+
+def _describe(mode: str) -> str:
+    return {
+        "L": "8-bit gray",
+        "LA": "gray with alpha",
+        "RGB": "RGB",
+        "RGBA": "RGB with alpha",
+        "I;16": "16-bit gray",
+    }.get(mode, mode)
+
+
+def _to_pil(array: np.ndarray, image_module: Any) -> Image.Image:
+    """uint8 (H, W[, 2|3|4]) -> L/LA/RGB/RGBA; uint16 (H, W) -> I;16 (Pillow infers the mode)."""
+    import numpy as np
+
+    if array.dtype == np.uint16 and array.ndim != 2:
+        raise UserError("16-bit output is possible only for gray images", hint="use --depth 8")
+    return image_module.fromarray(np.ascontiguousarray(array))  # type: ignore[no-any-return]
+
+
+def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    icc = meta.info.get("icc_profile")
+    if icc and _icc_matches(icc, mode):
+        options["icc_profile"] = icc
+    if "dpi" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        options["dpi"] = meta.info["dpi"]
+    if "exif" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        options["exif"] = meta.info["exif"]
+    if fmt == "PNG":
+        options["compress_level"] = compress_level
+    elif fmt == "JPEG":
+        options["quality"] = 95
+    elif fmt == "WEBP":
+        options["lossless"] = True
+    return options
+
+
+def _icc_matches(profile: bytes, mode: str) -> bool:
+    """An ICC profile names its colour space at bytes 16-20; gray must not carry an RGB one."""
+    space = profile[16:20]
+    gray = mode in ("L", "LA", "I;16")
+    return space == (b"GRAY" if gray else b"RGB ")
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, no_clobber: bool = False) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create a file in {path.parent} ({exc.strerror})") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _copy_permissions(path, tmp)
+        if no_clobber:
+            try:
+                os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
+            except FileExistsError:
+                raise UserError(f"{path}: already exists (--no-clobber)") from None
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _copy_permissions(target: Path, tmp: Path) -> None:
+    """Keep an overwritten file's mode; a new file gets the umask's default like any other."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)

@@ -1,0 +1,171 @@
+"""File in, filter, file out: the steps every image command shares.
+
+The CLI builds an :class:`IOOptions` and a filter function (a core call); this module
+reads, filters, converts the bit depth and writes atomically, and is what batch mode
+runs once per file. Light to import: numpy and Pillow load only when a file is processed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cnncli.core.errors import UserError
+from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_path
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cnncli.core.edges import EdgeResult
+
+# (image array, output bit depth) -> (float image on the output scale, a warning or None)
+ImageFilter = Callable[["np.ndarray", int], "tuple[np.ndarray, str | None]"]
+
+
+@dataclass(frozen=True)
+class IOOptions:
+    """How to read and write, independent of which filter runs."""
+
+    depth: int | None = None
+    format: str | None = None
+    compress_level: int = DEFAULT_COMPRESS_LEVEL
+    no_clobber: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.depth not in (None, 8, 16):
+            raise UserError(f"--depth must be 8 or 16, got {self.depth}")
+        if not 0 <= self.compress_level <= 9:
+            raise UserError(f"--compress-level must be 0..9, got {self.compress_level}")
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise UserError(f"--max-pixels must be positive, got {self.max_pixels}")
+
+
+def single_job(paths: list[str], sample: bool) -> tuple[str, str]:
+    """``IN OUT``, or ``--sample OUT``: which file to read and which to write."""
+    if sample:
+        if len(paths) != 1:
+            raise UserError(
+                "with --sample give only the output file", hint="cnncli sobel --sample out.png"
+            )
+        return str(sample_path()), paths[0]
+    if len(paths) != 2:
+        raise UserError(
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s)",
+            hint="use - for stdin/stdout, or --sample for the bundled photo",
+        )
+    return paths[0], paths[1]
+
+
+def out_max(bits: int) -> float:
+    return float((1 << bits) - 1)
+
+
+def bits_of(image: np.ndarray) -> int:
+    import numpy as np
+
+    return 16 if image.dtype == np.uint16 else 8
+
+
+def run_filter(
+    source: str | Path,
+    dest: str | Path,
+    apply: ImageFilter,
+    options: IOOptions,
+    *,
+    luminance: bool = False,
+) -> str | None:
+    """Read ``source``, filter, write ``dest``; returns the filter's warning, if any."""
+    from cnncli.core.edges import quantize
+    from cnncli.imageio import check_output, read_image, write_image
+
+    check_output(dest, no_clobber=options.no_clobber)
+    image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
+    bits = options.depth or meta.bits
+    values, warning = apply(image, bits)
+    write_image(
+        quantize(values, bits),
+        dest,
+        meta,
+        format=options.format,
+        compress_level=options.compress_level,
+        no_clobber=options.no_clobber,
+    )
+    return warning
+
+
+def smoothing_filter(
+    sigma: Sequence[float], *, mode: str, truncate: float, jobs: int | None
+) -> ImageFilter:
+    """Gaussian smoothing of every channel (alpha too), rescaled if the depth changes."""
+    from cnncli.core.smoothing import check_smoothing, gaussian_smooth
+
+    check_smoothing(sigma, mode, truncate)  # refuse bad options before reading anything
+
+    def apply(image: np.ndarray, bits: int) -> tuple[np.ndarray, str | None]:
+        smoothed = gaussian_smooth(image, sigma, mode=mode, truncate=truncate, jobs=jobs)
+        return rescale(smoothed, bits_of(image), bits), None
+
+    return apply
+
+
+def edge_filter_for(
+    kernel: Callable[..., EdgeResult],
+    *,
+    output: str,
+    normalize: bool,
+    per_channel: bool,
+    jobs: int | None,
+) -> ImageFilter:
+    """An edge filter (gradient or Sobel core function) on the luminance or on each channel.
+
+    With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
+    """
+    from cnncli.core.edges import EDGE_OUTPUTS
+
+    if output not in EDGE_OUTPUTS:
+        raise UserError(f"unknown --output {output!r}; choose one of {', '.join(EDGE_OUTPUTS)}")
+
+    def apply(image: np.ndarray, bits: int) -> tuple[np.ndarray, str | None]:
+        import numpy as np
+
+        colour, alpha = split_alpha(image) if per_channel else (image, None)
+        if not per_channel and colour.ndim == 3:
+            colour = colour[:, :, 0]  # luminance was taken on read; LA keeps only L
+        if colour.ndim == 3 and colour.shape[2] == 1:
+            colour = colour[:, :, 0]
+        result = kernel(
+            colour, output=output, normalize=normalize, out_max=out_max(bits), jobs=jobs
+        )
+        warning = None
+        if result.clipped:
+            top = int(out_max(bits))
+            warning = f"raw {output} values exceeded the output range 0..{top} and were clipped"
+        if alpha is None:
+            return result.image, warning
+        alpha_scaled = rescale(alpha, bits_of(image), bits)
+        planes = result.image if result.image.ndim == 3 else result.image[:, :, None]
+        return np.concatenate([planes, alpha_scaled[:, :, None]], axis=2), warning
+
+    return apply
+
+
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(colour planes, alpha plane or None) of an L/LA/RGB/RGBA array."""
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        return image[:, :, :-1], image[:, :, -1]
+    return image, None
+
+
+def rescale(values: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
+    """Values on the ``bits_in`` scale brought to the ``bits_out`` scale (float32)."""
+    import numpy as np
+
+    if bits_in == bits_out:
+        return values.astype(np.float32, copy=False)
+    scaled: np.ndarray = values.astype(np.float32) * np.float32(
+        out_max(bits_out) / out_max(bits_in)
+    )
+    return scaled
