@@ -11,7 +11,6 @@ A picture whose command is not in this version of cnncli is skipped with a note.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,12 @@ FILTERS = (
     FilterPicture("smooth", "cnncli smooth --sigma 2", ("smooth", "--sample", "--sigma", "2")),
     FilterPicture("gradient", "cnncli gradient", ("gradient", "--sample")),
     FilterPicture("sobel", "cnncli sobel", ("sobel", "--sample")),
+    FilterPicture(
+        "sobel-angle", "cnncli sobel --output angle", ("sobel", "--sample", "--output", "angle")
+    ),
 )
+
+FIGURE = ("smooth", "gradient", "sobel")  # with the sample: the side-by-side figure
 
 CAPTURES = (
     TerminalCapture(
@@ -89,15 +93,21 @@ def run_cnncli(args: tuple[str, ...], cwd: Path, *, colour: bool = False) -> str
     return proc.stdout
 
 
-def side_by_side(tiles: list[tuple[str, Path]], dest: Path, columns: int = 2) -> None:
+def side_by_side(
+    tiles: list[tuple[str, Path]], dest: Path, columns: int = 2, scale: float = 0.8
+) -> None:
     """A grid of equally sized images, each with its caption above it."""
     from PIL import Image, ImageDraw, ImageFont
 
-    images = [(label, Image.open(path).convert("RGB")) for label, path in tiles]
+    images = []
+    for label, path in tiles:
+        img = Image.open(path).convert("RGB")
+        size = (round(img.width * scale), round(img.height * scale))
+        images.append((label, img.resize(size, Image.Resampling.LANCZOS)))
     width = max(img.width for _, img in images)
     height = max(img.height for _, img in images)
-    font = ImageFont.load_default(size=18)
-    caption, gap = 30, 8
+    font = ImageFont.load_default(size=16)
+    caption, gap = 26, 8
     rows = -(-len(images) // columns)
     sheet = Image.new(
         "RGB",
@@ -129,12 +139,12 @@ def make_filter_pictures(commands: set[str], work: Path) -> None:
         print(f"skip {missing.name}.png: no '{missing.args[0]}' command yet")
     if not present:
         return
-    shutil.copyfile(SAMPLE, ASSETS / "chelsea.png")
-    tiles = [("the sample: cnncli/data/chelsea.png", ASSETS / "chelsea.png")]
+    tiles = [("the sample (cnncli/data/chelsea.png)", SAMPLE)]
     for picture in present:
         dest = ASSETS / f"{picture.name}.png"
         run_cnncli((*picture.args, str(dest)), work)
-        tiles.append((picture.label, dest))
+        if picture.name in FIGURE:
+            tiles.append((picture.label, dest))
         print(f"wrote {dest.relative_to(ROOT)}")
     side_by_side(tiles, ASSETS / "filters.png")
     print(f"wrote {(ASSETS / 'filters.png').relative_to(ROOT)}")
