@@ -1,0 +1,141 @@
+"""Core filters against the seed's float64 scipy formulas: at most 1 grey level off, anywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnncli.core.edges import quantize
+from cnncli.core.errors import UserError
+from cnncli.core.gradient import gradient
+from cnncli.core.smoothing import gaussian_smooth
+from cnncli.core.sobel import sobel
+from cnncli.core.strips import strip_bounds
+from cnncli.imageio import sample_path
+from tests.reference import max_abs_diff, seed_gradient, seed_smooth, seed_sobel
+
+RNG = np.random.default_rng(7)
+SAMPLE_L = np.asarray(Image.open(sample_path()).convert("L"))
+SAMPLE_RGB = np.asarray(Image.open(sample_path()).convert("RGB"))
+
+GRAY_CASES = {
+    "sample": SAMPLE_L,
+    "noise_odd": RNG.integers(0, 256, (37, 53)).astype(np.uint8),
+    "one_by_one": np.array([[77]], dtype=np.uint8),
+    "one_row": RNG.integers(0, 256, (1, 9)).astype(np.uint8),
+    "one_column": RNG.integers(0, 256, (9, 1)).astype(np.uint8),
+    "tall": RNG.integers(0, 256, (301, 7)).astype(np.uint8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAY_CASES))
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_sobel_and_gradient_match_the_seed(name: str, jobs: int) -> None:
+    image = GRAY_CASES[name]
+    assert max_abs_diff(quantize(sobel(image, jobs=jobs).image, 8), seed_sobel(image)) <= 1
+    assert max_abs_diff(quantize(gradient(image, jobs=jobs).image, 8), seed_gradient(image)) <= 1
+
+
+def test_sixteen_bit_edges_scale_to_65535() -> None:
+    image = (RNG.random((64, 80)) * 65535).astype(np.uint16)
+    got = quantize(sobel(image, out_max=65535).image, 16)
+    assert got.dtype == np.uint16
+    assert got.max() == 65535
+    assert max_abs_diff(got, seed_sobel(image, 65535)) <= 1
+
+
+def test_flat_image_gives_black_not_nan() -> None:
+    flat = np.full((20, 30), 128, dtype=np.uint8)
+    for kernel in (sobel, gradient):
+        result = kernel(flat).image
+        assert not np.isnan(result).any()
+        assert result.max() == 0
+
+
+def test_uint8_input_is_filtered_in_float_not_in_uint8() -> None:
+    from scipy import ndimage
+
+    step = np.zeros((8, 8), dtype=np.uint8)
+    step[:, 4:] = 255
+    # The trap: ndimage.sobel on uint8 wraps around silently.
+    assert not np.array_equal(ndimage.sobel(step, 1), ndimage.sobel(step.astype(float), 1))
+    assert max_abs_diff(quantize(sobel(step).image, 8), seed_sobel(step)) <= 1
+
+
+@pytest.mark.parametrize("output", ["x", "y"])
+def test_signed_outputs_follow_scipy_signs(output: str) -> None:
+    from scipy import ndimage
+
+    image = SAMPLE_L[:60, :80]
+    axis = 1 if output == "x" else 0
+    raw = ndimage.sobel(image.astype("float64"), axis)
+    got = sobel(image, output=output, normalize=False, out_max=65535).image
+    # raw values offset to mid-range (32768) and clipped; Sobel of 8-bit stays within range
+    assert max_abs_diff(got - 32768, raw) <= 1e-3
+
+
+def test_angle_is_atan2_mapped_to_range() -> None:
+    from scipy import ndimage
+
+    image = SAMPLE_L[:50, :50].astype("float64")
+    expected = (
+        (np.arctan2(ndimage.sobel(image, 0), ndimage.sobel(image, 1)) + np.pi) * 255 / (2 * np.pi)
+    )
+    assert max_abs_diff(sobel(SAMPLE_L[:50, :50], output="angle").image, expected) <= 1e-3
+
+
+def test_no_normalize_clips_and_reports_it() -> None:
+    step = np.zeros((8, 8), dtype=np.uint8)
+    step[:, 4:] = 255
+    result = sobel(step, normalize=False)
+    assert result.clipped
+    assert result.image.max() == 255
+    calm = sobel(np.full((4, 4), 3, dtype=np.uint8), normalize=False)
+    assert not calm.clipped
+
+
+def test_unknown_output_is_refused() -> None:
+    with pytest.raises(UserError, match="unknown output"):
+        sobel(SAMPLE_L, output="phase")
+
+
+@pytest.mark.parametrize("sigma", [(0.5,), (2.0,), (3.0, 1.0)])
+@pytest.mark.parametrize("mode", ["reflect", "nearest", "mirror", "constant", "wrap"])
+def test_smoothing_matches_gaussian_filter(sigma: tuple[float, ...], mode: str) -> None:
+    image = SAMPLE_RGB[:120, :90]
+    got = gaussian_smooth(image, sigma, mode=mode, jobs=4)
+    s = sigma if len(sigma) == 2 else sigma[0]
+    for c in range(3):
+        expected = seed_smooth(image[:, :, c], s, mode=mode)  # type: ignore[arg-type]
+        assert max_abs_diff(quantize(got[:, :, c], 8), expected) <= 1
+
+
+def test_smoothing_strips_give_the_whole_image_result() -> None:
+    image = RNG.integers(0, 256, (257, 31)).astype(np.uint8)
+    one = gaussian_smooth(image, (3.0,), jobs=1)
+    many = gaussian_smooth(image, (3.0,), jobs=7)
+    assert np.array_equal(one, many)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"sigma": (0.0,)}, "sigma must be positive"),
+        ({"sigma": (-1.0,)}, "sigma must be positive"),
+        ({"sigma": (1.0, 2.0, 3.0)}, "one value or one per axis"),
+        ({"mode": "bogus"}, "unknown mode"),
+        ({"truncate": 0.0}, "truncate must be positive"),
+    ],
+)
+def test_smoothing_refuses_bad_options(kwargs: dict[str, object], fragment: str) -> None:
+    with pytest.raises(UserError, match=fragment):
+        gaussian_smooth(SAMPLE_L, **kwargs)  # type: ignore[arg-type]
+
+
+def test_strip_bounds_cover_every_row_once() -> None:
+    for height in (1, 2, 7, 100, 1001):
+        for jobs in (1, 2, 5):
+            bounds = strip_bounds(height, 50, jobs, min_rows=3)
+            rows = [r for start, stop in bounds for r in range(start, stop)]
+            assert rows == list(range(height))
