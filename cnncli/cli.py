@@ -238,6 +238,62 @@ def outsize(
 
 # ----------------------------------------------------------------------- params ---
 
+
+@app.command(
+    epilog=examples(
+        'cnncli params "Conv2d(3, 5, 3)"',
+        'cnncli params "nn.Conv2d(in_channels=3, out_channels=64, kernel_size=11)" --explain',
+        'cnncli params "LSTM(10, 20, num_layers=2, bidirectional=True)" --json',
+        'cnncli params "Linear(9216, 4096)" "BatchNorm2d(64)" --total',
+        "grep -o '[A-Z][A-Za-z0-9]*(.*)' model.txt | cnncli params -",
+    )
+)
+def params(
+    layers: Annotated[
+        list[str],
+        typer.Argument(
+            help="Layer reprs or constructor calls, e.g. 'Conv2d(3, 5, 3)'; '-': lines of stdin.",
+            show_default=False,
+        ),
+    ],
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Show the closed-form count for conv and linear layers."),
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    total: Annotated[
+        bool, typer.Option("--total", help="Print only the total parameter count.")
+    ] = False,
+) -> None:
+    """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
+
+    Takes printed reprs or constructor calls, with or without nn. / torch.nn.
+    Buffers (BatchNorm running statistics) are listed but not counted as parameters,
+    as sum(p.numel() for p in layer.parameters()) does not count them.
+    """
+    from cnncli.core.layers import parse_layer
+    from cnncli.core.params import explain_params, layer_params
+    from cnncli.render import render_params
+
+    texts = read_layer_lines(layers)
+    items = [layer_params(parse_layer(text)) for text in texts]
+    explanations = [explain_params(item) if explain else None for item in items]
+    render_params(items, explanations, as_json=json_output, total_only=total)
+
+
+def read_layer_lines(arguments: list[str]) -> list[str]:
+    """Arguments as given; ``-`` stands for the non-blank lines of stdin."""
+    texts: list[str] = []
+    for argument in arguments:
+        if argument == "-":
+            texts += [line for line in sys.stdin.read().splitlines() if line.strip()]
+        else:
+            texts.append(argument)
+    if not texts:
+        raise UserError("no layer given", hint="e.g. cnncli params 'Conv2d(3, 5, 3)'")
+    return texts
+
+
 # ---------------------------------------------------------------------- summary ---
 
 # ---------------------------------------------------- smooth / gradient / sobel ---

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
+    from cnncli.core.params import LayerParams
 
 
 def stdout_console() -> Console:
@@ -169,3 +170,75 @@ def render_outsize_chain(
         print_result("\n".join(lines))
         return
     print_result("\n".join(" ".join(str(r.out) for r in results) for results in rows))
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def _params_json(item: LayerParams) -> dict[str, Any]:
+    return {
+        "layer": item.layer.kind,
+        "text": item.layer.text,
+        "params": item.total,
+        "trainable": item.trainable,
+        "buffers": item.buffers,
+        "tensors": {t.name: list(t.shape) for t in item.tensors},
+        "buffer_tensors": [t.name for t in item.tensors if not t.trainable],
+    }
+
+
+def render_params(
+    items: Sequence[LayerParams],
+    explanations: Sequence[str | None],
+    *,
+    as_json: bool,
+    total_only: bool,
+) -> None:
+    """A table (layer, tensor, shape, count) with totals; JSON or the bare total for scripts."""
+    total = sum(i.total for i in items)
+    if total_only:
+        print_result(str(total))
+        return
+    if as_json:
+        if len(items) == 1:
+            print_json(_params_json(items[0]))
+        else:
+            print_json(
+                {
+                    "layers": [_params_json(i) for i in items],
+                    "params": total,
+                    "trainable": sum(i.trainable for i in items),
+                    "buffers": sum(i.buffers for i in items),
+                }
+            )
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("layer")
+    table.add_column("tensor")
+    table.add_column("shape")
+    table.add_column("count", justify="right")
+    for index, item in enumerate(items):
+        label = item.layer.kind if len(items) == 1 else f"{index}: {item.layer.kind}"
+        if not item.tensors:
+            table.add_row(label, "-", "-", "0")
+        for row, tensor in enumerate(item.tensors):
+            name = tensor.name if tensor.trainable else f"{tensor.name} (buffer)"
+            table.add_row(
+                label if row == 0 else "", name, _shape_text(tensor.shape), f"{tensor.numel:,}"
+            )
+        if len(items) > 1:
+            table.add_row(
+                "", "[dim]layer total[/dim]", "", f"[dim]{item.total:,}[/dim]", end_section=True
+            )
+    console = stdout_console()
+    console.print(table)
+    buffers = sum(i.buffers for i in items)
+    console.print(
+        f"[bold]total params: {total:,}[/bold]" + (f"  (buffers: {buffers:,})" if buffers else "")
+    )
+    for item, explanation in zip(items, explanations, strict=True):
+        if explanation:
+            console.print(f"{item.layer.kind}: {explanation}")
