@@ -22,10 +22,18 @@ ANY_ESCAPE = re.compile(r"\x1b")
 SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 
 
+# Real results printed by rich (tables, explanations), besides every --help.
+RESULTS = (
+    ["outsize", "--lin", "4", "--adaptive", "5", "--explain"],
+    ["params", "Conv2d(3, 5, 3)", "BatchNorm2d(8)", "--explain"],
+)
+
+
 def _command_lines() -> list[list[str]]:
     group = typer.main.get_command(app)
-    names = sorted(group.list_commands(None))  # type: ignore[arg-type]
-    return [["--help"], *([name, "--help"] for name in names)]
+    names = sorted(group.list_commands(None))  # type: ignore[attr-defined]
+    results = [args for args in RESULTS if args[0] in names]
+    return [["--help"], *([name, "--help"] for name in names), *results]
 
 
 def _env(**extra: str) -> dict[str, str]:
