@@ -11,6 +11,7 @@ A picture whose command is not in this version of cnncli is skipped with a note.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,8 @@ def terminal_svg(ansi_output: str, title: str, dest: Path) -> None:
     console = Console(record=True, width=TERMINAL_COLUMNS, file=open(os.devnull, "w"))  # noqa: SIM115
     console.print(Text.from_ansi(ansi_output.rstrip("\n")), soft_wrap=True)
     svg = console.export_svg(title=title)
+    # rich points its @font-face at a CDN; keep only the local() fonts so the docs load nothing.
+    svg = re.sub(r',\s*url\("https?://[^"]*"\) format\("[a-z0-9]+"\)', "", svg)
     dest.write_text(svg, encoding="utf-8")
 
 
