@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DOCS_STAMP := $(VENV)/.docs-stamp
 OUT ?= out
 
 .PHONY: install test lint run bench docs clean
@@ -16,8 +17,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
-	$(BIN)/ruff check cnncli tests
-	$(BIN)/ruff format --check cnncli tests
+	$(BIN)/ruff check cnncli tests docs/gen
+	$(BIN)/ruff format --check cnncli tests docs/gen
 	$(BIN)/mypy
 	$(BIN)/pytest
 
@@ -27,6 +28,17 @@ run: install
 	$(BIN)/cnncli gradient --sample $(OUT)/gradient.png
 	$(BIN)/cnncli sobel --sample $(OUT)/sobel.png
 	@echo "results: $(OUT)/smooth.png $(OUT)/gradient.png $(OUT)/sobel.png (from the bundled sample, cnncli/data/chelsea.png)"
+
+# The website: generated pictures and command reference, then a strict offline build into site/.
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+docs: install $(DOCS_STAMP)
+	$(BIN)/python docs/gen/make_assets.py
+	$(BIN)/python docs/gen/make_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "site: site/index.html"
 
 clean:
 	rm -rf $(VENV) $(OUT) site build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
