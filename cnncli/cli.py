@@ -8,6 +8,7 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -569,6 +570,121 @@ def sobel(
 
 
 # ------------------------------------------------------------------------- pool ---
+
+
+@app.command(
+    epilog=examples(
+        'cnncli pool --values "1,2,3" --adaptive 8 --op avg',
+        'cnncli pool --values "[[1, 2, 3, 4], [5, 6, 7, 8]]" --k 2 --explain',
+        "cnncli pool --file matrix.csv --k 3 --s 2 --p 1 --ceil --op avg --json",
+        "cnncli pool photo.png small.png --k 2 --op max",
+        "cnncli pool --sample thumb.png --adaptive 64,64 --op avg",
+    )
+)
+def pool(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Image form: INPUT OUTPUT ('-' = stdin/stdout), or OUTPUT with --sample.",
+            show_default=False,
+        ),
+    ] = None,
+    values: Annotated[
+        str | None,
+        typer.Option("--values", help='Numbers: "1,2,3" (1-D) or "[[1,2],[3,4]]" (2-D).'),
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file", help="Numbers from a CSV / whitespace file, one row per line; '-' = stdin."
+        ),
+    ] = None,
+    op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
+    k: Annotated[
+        str | None, typer.Option("--k", help="Kernel size: 2, or 2,3 per dimension.")
+    ] = None,
+    s: Annotated[str | None, typer.Option("--s", help="Stride; default: the kernel size.")] = None,
+    p: Annotated[str, typer.Option("--p", help="Padding (at most half the kernel).")] = "0",
+    d: Annotated[str, typer.Option("--d", help="Dilation (max pooling only).")] = "1",
+    ceil: Annotated[bool, typer.Option("--ceil", help="ceil_mode.")] = False,
+    count_include_pad: Annotated[
+        bool,
+        typer.Option(
+            "--count-include-pad/--no-count-include-pad",
+            help="avg: divide by the padded window (PyTorch's default) or by the real elements.",
+        ),
+    ] = True,
+    adaptive: Annotated[
+        str | None, typer.Option("--adaptive", help="Adaptive pooling to this size: 8, or 64,64.")
+    ] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show each output's window.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    sample: SampleOpt = False,
+    depth: DepthOpt = None,
+    fmt: FormatOpt = None,
+    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
+    no_clobber: NoClobberOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+) -> None:
+    """Max / average / adaptive pooling with PyTorch's semantics, on numbers or on an image.
+
+    With --values or --file the numbers are pooled and printed (one row per line);
+    otherwise INPUT OUTPUT name image files and every channel is pooled (downsampled).
+    """
+    from cnncli.core.pool import PoolSpec, check_dims, ndim_of, parse_values, pool_values
+
+    spec = PoolSpec(
+        op,
+        parse_ints(k, "--k") if k else (),
+        parse_ints(s, "--s") if s else None,
+        parse_ints(p, "--p"),
+        parse_ints(d, "--d"),
+        ceil,
+        count_include_pad,
+        parse_ints(adaptive, "--adaptive") if adaptive else None,
+    )
+    if values is not None or file is not None:
+        if paths or sample:
+            raise UserError("give numbers (--values / --file) or image files, not both")
+        if values is not None and file is not None:
+            raise UserError("give --values or --file, not both")
+        data = (
+            parse_values(values, "--values")
+            if values is not None
+            else parse_values(*read_text(file))
+        )
+        check_dims(spec, ndim_of(data))
+        from cnncli.render import render_pool
+
+        render_pool(
+            pool_values(data, spec), ndim_of(data) == 1, explain=explain, as_json=json_output
+        )
+        return
+    if explain or json_output:
+        raise UserError("--explain and --json apply to numbers (--values / --file), not images")
+    from cnncli.pipeline import pooling_filter, run_filter, single_job
+
+    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
+    source, dest = single_job(paths or [], sample)
+    run_filter(source, dest, pooling_filter(spec), options)
+
+
+def read_text(source: str | None) -> tuple[str, str]:
+    """(text, name) of a numbers file or stdin; the error names the file."""
+    assert source is not None
+    if source == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(source).read_text(encoding="utf-8"), source
+    except FileNotFoundError:
+        raise UserError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{source}: is a directory") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{source}: not a text file of numbers") from None
+    except OSError as exc:
+        raise UserError(f"{source}: cannot read ({exc.strerror or exc})") from None
+
 
 # ------------------------------------------------------------------ entry point ---
 

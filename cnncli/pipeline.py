@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from cnncli.core.edges import EdgeResult
+    from cnncli.core.pool import PoolSpec
 
 # (image array, output bit depth) -> (float image on the output scale, a warning or None)
 ImageFilter = Callable[["np.ndarray", int], "tuple[np.ndarray, str | None]"]
@@ -169,3 +170,14 @@ def rescale(values: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
         out_max(bits_out) / out_max(bits_in)
     )
     return scaled
+
+
+def pooling_filter(spec: PoolSpec) -> ImageFilter:
+    """Max / average / adaptive pooling of every channel (downsampling, as a network sees it)."""
+
+    def apply(image: np.ndarray, bits: int) -> tuple[np.ndarray, str | None]:
+        from cnncli.core.pool import pool_image
+
+        return rescale(pool_image(image, spec), bits_of(image), bits), None
+
+    return apply

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
     from cnncli.core.params import LayerParams
+    from cnncli.core.pool import PooledWindow
     from cnncli.core.summary import DisplayRow, Summary
 
 
@@ -371,3 +372,36 @@ def render_zoo(entries: Sequence[tuple[str, str, str]]) -> None:
     for entry in entries:
         table.add_row(*entry)
     stdout_console().print(table)
+
+
+def _number(value: float) -> str:
+    return f"{value:.12g}"
+
+
+def render_pool(
+    result: Sequence[Sequence[PooledWindow]], one_d: bool, *, explain: bool, as_json: bool
+) -> None:
+    """Pooled values: one row per line (one line for 1-D), windows with ``--explain``."""
+    grid = [[w.value for w in row] for row in result]
+    if as_json:
+        rows = [[w.windows[0].start, w.windows[0].end] for w in (r[0] for r in result)]
+        cols = [[w.windows[1].start, w.windows[1].end] for w in result[0]]
+        data: dict[str, Any] = {
+            "output": grid[0] if one_d else grid,
+            "shape": [len(grid[0])] if one_d else [len(grid), len(grid[0])],
+            "windows": cols if one_d else {"rows": rows, "cols": cols},
+        }
+        print_json(data)
+        return
+    if explain:
+        lines = []
+        for i, row in enumerate(result):
+            for j, item in enumerate(row):
+                where = f"{j}" if one_d else f"({i}, {j})"
+                spans = item.windows[1:] if one_d else item.windows
+                window = " x ".join(f"[{w.start},{w.end})" for w in spans)
+                divisor = "" if item.divisor is None else f" / {item.divisor}"
+                lines.append(f"out {where}: window {window}{divisor} -> {_number(item.value)}")
+        print_result("\n".join(lines))
+        return
+    print_result("\n".join(" ".join(_number(v) for v in row) for row in grid))

@@ -1,0 +1,297 @@
+"""Max, average and adaptive pooling with PyTorch's exact semantics, on numbers and on images.
+
+The windows come from :mod:`cnncli.core.outsize` (one source of truth for the window
+arithmetic). Average pooling divides as ATen's ``avg_pool`` kernels do: by the window
+clipped to the padded input (``count_include_pad=True``, PyTorch's default) or by the
+number of real elements under it (``False``); a ceil-mode window hanging past the padded
+input is shortened either way. Max pooling pads with -inf, so padding never wins.
+
+The numeric form works on plain nested lists (no numpy: the calculators start fast);
+the image form is vectorised with numpy and imports it only when called.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cnncli.core.errors import UserError
+from cnncli.core.outsize import Window, adaptive_windows, pool_windows
+
+if TYPE_CHECKING:
+    import numpy as np
+
+OPS = ("max", "avg")
+Matrix = list[list[float]]
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pooling layer, per dimension (1 or 2 entries each)."""
+
+    op: str
+    kernel: tuple[int, ...] = ()
+    stride: tuple[int, ...] | None = None
+    padding: tuple[int, ...] = (0,)
+    dilation: tuple[int, ...] = (1,)
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    adaptive: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in OPS:
+            raise UserError(f"unknown pooling op {self.op!r}; choose max or avg")
+        if self.adaptive is None and not self.kernel:
+            raise UserError("give a kernel size (--k) or an adaptive output size (--adaptive)")
+        if self.op == "avg" and any(d != 1 for d in self.dilation):
+            raise UserError("average pooling has no dilation in PyTorch (avg_pool takes none)")
+
+    def at(self, values: tuple[int, ...], dim: int) -> int:
+        return values[0] if len(values) == 1 else values[dim]
+
+
+@dataclass(frozen=True)
+class PooledWindow:
+    """One output: its window per dimension and its value, for ``--explain``."""
+
+    windows: tuple[Window, ...]
+    divisor: int | None
+    value: float
+
+
+def dimension_windows(spec: PoolSpec, length: int, dim: int) -> list[Window]:
+    if spec.adaptive is not None:
+        return adaptive_windows(length, spec.at(spec.adaptive, dim))
+    stride = None if spec.stride is None else spec.at(spec.stride, dim)
+    return pool_windows(
+        length,
+        spec.at(spec.kernel, dim),
+        stride,
+        spec.at(spec.padding, dim),
+        spec.at(spec.dilation, dim),
+        spec.ceil_mode,
+    )
+
+
+def _taps(window: Window, length: int, step: int) -> range:
+    """The real (unpadded) input indices a window reads."""
+    first = window.start
+    if first < 0:
+        first += (-first + step - 1) // step * step
+    return range(first, min(window.end, length), step)
+
+
+def _divisor(window: Window, length: int, padding: int, include_pad: bool) -> int:
+    """ATen's avg_pool divisor along one dimension (dilation is always 1 here)."""
+    end = min(window.end, length + padding)
+    if include_pad:
+        return end - window.start
+    return min(end, length) - max(window.start, 0)
+
+
+def pool_matrix(data: Matrix, spec: PoolSpec) -> list[list[PooledWindow]]:
+    """Pool a 2-D matrix, one :class:`PooledWindow` per output."""
+    height, width = len(data), len(data[0])
+    rows = dimension_windows(spec, height, 0)
+    cols = dimension_windows(spec, width, 1)
+    return [[_pool_one(data, spec, (r, c), (height, width)) for c in cols] for r in rows]
+
+
+def _pool_one(
+    data: Matrix, spec: PoolSpec, windows: tuple[Window, Window], sizes: tuple[int, int]
+) -> PooledWindow:
+    adaptive = spec.adaptive is not None
+    steps = (1, 1) if adaptive else (spec.at(spec.dilation, 0), spec.at(spec.dilation, 1))
+    rows = _taps(windows[0], sizes[0], steps[0])
+    cols = _taps(windows[1], sizes[1], steps[1])
+    values = [data[i][j] for i in rows for j in cols]
+    if spec.op == "max":
+        # max_pool pads with -inf; a window entirely in the padding is impossible in PyTorch
+        return PooledWindow(windows, None, max(values) if values else -math.inf)
+    if adaptive:
+        divisor = len(values)
+    else:
+        divisor = math.prod(
+            _divisor(w, n, spec.at(spec.padding, d), spec.count_include_pad)
+            for d, (w, n) in enumerate(zip(windows, sizes, strict=True))
+        )
+    if divisor == 0:
+        raise UserError("an average-pooling window covers no input element")
+    return PooledWindow(windows, divisor, math.fsum(values) / divisor)
+
+
+def pool_values(data: list[float] | Matrix, spec: PoolSpec) -> list[list[PooledWindow]]:
+    """Pool a 1-D list (as one row, pooling only along it) or a 2-D matrix."""
+    if data and isinstance(data[0], list):
+        return pool_matrix(data, spec)
+    row: Matrix = [list(data)]  # type: ignore[arg-type]
+    flat = PoolSpec(
+        spec.op,
+        (1, *spec.kernel[:1]) if spec.kernel else (),
+        None if spec.stride is None else (1, spec.stride[0]),
+        (0, spec.padding[0]),
+        (1, spec.dilation[0]),
+        spec.ceil_mode,
+        spec.count_include_pad,
+        None if spec.adaptive is None else (1, spec.adaptive[0]),
+    )
+    return pool_matrix(row, flat)
+
+
+# ----------------------------------------------------------- reading numbers ---
+
+_SEPARATORS = re.compile(r"[,\s;]+")
+
+
+def parse_values(text: str, source: str = "--values") -> list[float] | Matrix:
+    """``"1,2,3"``, ``"[[1,2],[3,4]]"``, or CSV / whitespace rows (one row = 1-D)."""
+    stripped = text.strip()
+    if not stripped:
+        raise UserError(f"{source}: no numbers given")
+    if stripped.startswith("["):
+        try:
+            literal = ast.literal_eval(stripped)
+        except (ValueError, SyntaxError):
+            raise UserError(
+                f"{source}: cannot read {stripped[:40]!r} as a list of numbers"
+            ) from None
+        return _check_nested(literal, source)
+    rows = [
+        line for line in stripped.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    matrix: Matrix = []
+    for r, line in enumerate(rows):
+        cells = [c for c in _SEPARATORS.split(line.strip()) if c]
+        matrix.append([_number(cell, source, r, c) for c, cell in enumerate(cells)])
+    _check_rectangular(matrix, source)
+    return matrix[0] if len(matrix) == 1 else matrix
+
+
+def _number(cell: object, source: str, row: int, col: int) -> float:
+    if isinstance(cell, bool):
+        raise UserError(f"{source}: row {row + 1}, column {col + 1}: {cell!r} is not a number")
+    try:
+        value = float(cell)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise UserError(
+            f"{source}: row {row + 1}, column {col + 1}: {cell!r} is not a number"
+        ) from None
+    return value
+
+
+def _check_nested(literal: object, source: str) -> list[float] | Matrix:
+    if not isinstance(literal, (list, tuple)) or not literal:
+        raise UserError(f"{source}: expected a non-empty list of numbers")
+    if all(not isinstance(v, (list, tuple)) for v in literal):
+        return [_number(v, source, 0, c) for c, v in enumerate(literal)]
+    matrix: Matrix = []
+    for r, row in enumerate(literal):
+        if not isinstance(row, (list, tuple)):
+            raise UserError(f"{source}: row {r + 1} is not a list; mix of numbers and rows")
+        if any(isinstance(v, (list, tuple)) for v in row):
+            raise UserError(f"{source}: only 1-D lists and 2-D matrices can be pooled")
+        matrix.append([_number(v, source, r, c) for c, v in enumerate(row)])
+    _check_rectangular(matrix, source)
+    return matrix
+
+
+def _check_rectangular(matrix: Matrix, source: str) -> None:
+    width = len(matrix[0])
+    if width == 0:
+        raise UserError(f"{source}: row 1 is empty")
+    for r, row in enumerate(matrix):
+        if len(row) != width:
+            raise UserError(
+                f"{source}: ragged matrix: row {r + 1} has {len(row)} values, row 1 has {width}"
+            )
+
+
+def ndim_of(data: list[float] | Matrix) -> int:
+    return 2 if data and isinstance(data[0], list) else 1
+
+
+def check_dims(spec: PoolSpec, ndim: int) -> None:
+    """Each option has one value, or one per dimension of the data."""
+    fields = {
+        "--k": spec.kernel,
+        "--s": spec.stride or (),
+        "--p": spec.padding,
+        "--d": spec.dilation,
+        "--adaptive": spec.adaptive or (),
+    }
+    for name, values in fields.items():
+        if len(values) not in (0, 1, ndim):
+            raise UserError(f"{name} has {len(values)} values but the data is {ndim}-D")
+
+
+# -------------------------------------------------------------------- images ---
+
+
+def pool_image(image: np.ndarray, spec: PoolSpec) -> np.ndarray:
+    """Pool every channel of an (H, W) or (H, W, C) image; float64 result."""
+    import numpy as np
+
+    check_dims(spec, 2)
+    height, width = image.shape[:2]
+    windows = [dimension_windows(spec, n, d) for d, n in enumerate((height, width))]
+    data = image.astype(np.float64)
+    if spec.adaptive is not None:
+        return _adaptive_image(data, windows, spec.op)
+    return _windowed_image(data, windows, spec, (height, width))
+
+
+def _adaptive_image(data: np.ndarray, windows: list[list[Window]], op: str) -> np.ndarray:
+    import numpy as np
+
+    reduce = np.max if op == "max" else np.mean
+    rows = np.stack([reduce(data[w.start : w.end], axis=0) for w in windows[0]])
+    return np.stack([reduce(rows[:, w.start : w.end], axis=1) for w in windows[1]], axis=1)
+
+
+def _windowed_image(
+    data: np.ndarray, windows: list[list[Window]], spec: PoolSpec, sizes: tuple[int, int]
+) -> np.ndarray:
+    """One strided slice per kernel tap over a padded copy: k*k vectorised operations."""
+    import numpy as np
+
+    kernel = (spec.at(spec.kernel, 0), spec.at(spec.kernel, 1))
+    dilation = (spec.at(spec.dilation, 0), spec.at(spec.dilation, 1))
+    padding = (spec.at(spec.padding, 0), spec.at(spec.padding, 1))
+    first = (windows[0][0].start, windows[1][0].start)
+    steps = (
+        windows[0][1].start - windows[0][0].start if len(windows[0]) > 1 else 1,
+        windows[1][1].start - windows[1][0].start if len(windows[1]) > 1 else 1,
+    )
+    outs = (len(windows[0]), len(windows[1]))
+    # Pad so every tap of every window (ceil-mode overhangs included) is addressable.
+    before = tuple(max(0, -f) for f in first)
+    after = tuple(max(0, ws[-1].end - n) for ws, n in zip(windows, sizes, strict=True))
+    fill = -np.inf if spec.op == "max" else 0.0
+    pad_width = [(before[0], after[0]), (before[1], after[1])] + [(0, 0)] * (data.ndim - 2)
+    padded = np.pad(data, pad_width, constant_values=fill)
+    result = np.full((outs[0], outs[1], *data.shape[2:]), fill)
+    for ky in range(kernel[0]):
+        for kx in range(kernel[1]):
+            y0 = first[0] + before[0] + ky * dilation[0]
+            x0 = first[1] + before[1] + kx * dilation[1]
+            tap = padded[
+                y0 : y0 + steps[0] * (outs[0] - 1) + 1 : steps[0],
+                x0 : x0 + steps[1] * (outs[1] - 1) + 1 : steps[1],
+            ]
+            if spec.op == "max":
+                np.maximum(result, tap, out=result)
+            else:
+                result += tap
+    if spec.op == "max":
+        return result
+    divisors = np.outer(
+        [_divisor(w, sizes[0], padding[0], spec.count_include_pad) for w in windows[0]],
+        [_divisor(w, sizes[1], padding[1], spec.count_include_pad) for w in windows[1]],
+    )
+    if data.ndim == 3:
+        divisors = divisors[:, :, None]
+    averaged: np.ndarray = result / divisors
+    return averaged
