@@ -137,5 +137,5 @@ def test_bad_specs() -> None:
         PoolSpec("max")
     with pytest.raises(UserError, match="--k has 3 values but the data is 2-D"):
         check_dims(PoolSpec("max", (1, 2, 3)), 2)
-    with pytest.raises(UserError, match="larger than|does not fit|at most half"):
+    with pytest.raises(UserError, match="does not fit"):
         pool_values([1.0, 2.0], PoolSpec("max", (5,)))
