@@ -8,7 +8,6 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +17,7 @@ from typer.core import TyperGroup
 from cnncli import __version__
 from cnncli.core.errors import UserError
 from cnncli.core.parsing import parse_floats, parse_ints
+from cnncli.files import display_name, read_text
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
 from cnncli.render import print_warning
@@ -648,11 +648,11 @@ def pool(
             raise UserError("give numbers (--values / --file) or image files, not both")
         if values is not None and file is not None:
             raise UserError("give --values or --file, not both")
-        data = (
-            parse_values(values, "--values")
-            if values is not None
-            else parse_values(*read_text(file))
-        )
+        if values is not None:
+            data = parse_values(values, "--values")
+        else:
+            assert file is not None
+            data = parse_values(read_text(file, "a text file of numbers"), display_name(file))
         check_dims(spec, ndim_of(data))
         from cnncli.render import render_pool
 
@@ -667,23 +667,6 @@ def pool(
     options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
     source, dest = single_job(paths or [], sample)
     run_filter(source, dest, pooling_filter(spec), options)
-
-
-def read_text(source: str | None) -> tuple[str, str]:
-    """(text, name) of a numbers file or stdin; the error names the file."""
-    assert source is not None
-    if source == "-":
-        return sys.stdin.read(), "<stdin>"
-    try:
-        return Path(source).read_text(encoding="utf-8"), source
-    except FileNotFoundError:
-        raise UserError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{source}: is a directory") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{source}: not a text file of numbers") from None
-    except OSError as exc:
-        raise UserError(f"{source}: cannot read ({exc.strerror or exc})") from None
 
 
 # ------------------------------------------------------------------ entry point ---

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncli.core.errors import UserError
+from cnncli.files import STDIO, display_name, read_bytes
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-STDIO = "-"
 # Pillow's own default limit (about 89.5 megapixels): a hostile file cannot exhaust memory.
 DEFAULT_MAX_PIXELS = 89_478_485
 DEFAULT_COMPRESS_LEVEL = 1
@@ -45,10 +45,6 @@ class ImageMeta:
 def sample_path() -> Path:
     """The bundled CC0 photograph (see cnncli/data/README.md)."""
     return Path(__file__).with_name("data") / SAMPLE_NAME
-
-
-def display_name(source: str | Path) -> str:
-    return "<stdin>" if str(source) == STDIO else str(source)
 
 
 def read_image(
@@ -98,20 +94,7 @@ def read_image(
 
 
 def _read_bytes(source: str | Path, name: str) -> bytes:
-    if str(source) == STDIO:
-        data = sys.stdin.buffer.read()
-    else:
-        path = Path(source)
-        if path.is_dir():
-            raise UserError(f"{name}: is a directory, not an image file")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise UserError(f"{name}: no such file") from None
-        except PermissionError:
-            raise UserError(f"{name}: permission denied") from None
-        except OSError as exc:
-            raise UserError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    data = read_bytes(source, "an image file")
     if not data:
         raise UserError(f"{name}: empty file (0 bytes), not an image")
     return data

@@ -7,13 +7,13 @@ from the real torch models, so they are exactly what ``print(model)`` shows.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from cnncli.core.errors import UserError
+from cnncli.files import display_name, read_text
 
 
 @dataclass(frozen=True)
@@ -46,23 +46,12 @@ def builtin(name: str) -> ModelSource:
 
 def load_source(source: str) -> ModelSource:
     """A built-in name, ``-`` for stdin, or a file holding ``print(model)`` output."""
-    if source == "-":
-        return ModelSource("<stdin>", sys.stdin.read())
-    path = Path(source)
-    if source.lower() in _index() and not path.exists():
+    if source.lower() in _index() and not Path(source).exists():
         return builtin(source.lower())
-    try:
-        return ModelSource(source, path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if source != "-" and not Path(source).exists():
         raise UserError(
             f"{source}: no such file or built-in model",
             hint=f"built-in models: {', '.join(names())} (cnncli summary --list)",
-        ) from None
-    except IsADirectoryError:
-        raise UserError(f"{source}: is a directory, not a model text file") from None
-    except UnicodeDecodeError:
-        raise UserError(
-            f"{source}: not a text file (expected the output of print(model))"
-        ) from None
-    except OSError as exc:
-        raise UserError(f"{source}: cannot read ({exc.strerror or exc})") from None
+        )
+    text = read_text(source, "a model text file (the output of print(model))")
+    return ModelSource(display_name(source), text)

@@ -89,7 +89,7 @@ def test_directory_and_binary_files(run_cli, tmp_path) -> None:
     assert "is a directory" in run_cli("summary", str(tmp_path), "--input", "3").stderr
     binary = tmp_path / "x.bin"
     binary.write_bytes(b"\xff\xfe\x00\x81")
-    assert "not a text file" in run_cli("summary", str(binary), "--input", "3").stderr
+    assert "not UTF-8 text" in run_cli("summary", str(binary), "--input", "3").stderr
 
 
 def test_summary_imports_no_heavy_modules() -> None:
