@@ -14,7 +14,13 @@ from typing import Literal
 import numpy as np
 
 from cnncli.core.errors import UserError
-from cnncli.core.strips import default_jobs, edge_padded_rows, iter_channels, map_strips
+from cnncli.core.strips import (
+    EDGE_STRIP_PIXELS,
+    default_jobs,
+    edge_padded_rows,
+    iter_channels,
+    map_strips,
+)
 
 EdgeOutput = Literal["magnitude", "x", "y", "angle"]
 EDGE_OUTPUTS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
@@ -89,7 +95,7 @@ def _edge_plane(
         else:
             np.arctan2(dy, dx, out=target)
 
-    map_strips(compute, height, width, jobs)
+    map_strips(compute, height, width, jobs, strip_pixels=EDGE_STRIP_PIXELS)
     return _to_range(result, output, normalize, out_max)
 
 
@@ -104,7 +110,7 @@ def _to_range(
     signed = output in ("x", "y")
     mid = (out_max + 1) / 2 if signed else 0.0
     if normalize:
-        peak = float(np.max(np.abs(values))) if values.size else 0.0
+        peak = _peak_magnitude(values, signed)
         if peak == 0.0:
             values.fill(mid if signed else 0.0)
             return values, False
@@ -121,12 +127,29 @@ def _to_range(
     return values, clipped
 
 
+def _peak_magnitude(values: np.ndarray, signed: bool) -> float:
+    """``max(|values|)`` without an image-sized ``np.abs`` temporary (a magnitude is >= 0)."""
+    if not values.size:
+        return 0.0
+    top = float(values.max())
+    return max(top, -float(values.min())) if signed else top
+
+
+# Rows of this many values at a time: the rounding temporary stays small.
+_QUANTIZE_BLOCK = 1 << 20
+
+
 def quantize(values: np.ndarray, bits: int) -> np.ndarray:
     """Round to nearest and store as uint8 or uint16 (values already within range)."""
     dtype = np.uint16 if bits == 16 else np.uint8
     top = 65535 if bits == 16 else 255
     out = np.empty(values.shape, dtype=dtype)
-    rounded = np.rint(values)
-    np.clip(rounded, 0, top, out=rounded)
-    out[...] = rounded
+    if values.ndim == 0 or not values.size:
+        out[...] = np.clip(np.rint(values), 0, top)
+        return out
+    step = max(1, _QUANTIZE_BLOCK // (values.size // values.shape[0]))
+    for start in range(0, values.shape[0], step):
+        rounded = np.rint(values[start : start + step])
+        np.clip(rounded, 0, top, out=rounded)
+        out[start : start + step] = rounded
     return out

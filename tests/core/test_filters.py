@@ -139,3 +139,26 @@ def test_strip_bounds_cover_every_row_once() -> None:
             bounds = strip_bounds(height, 50, jobs, min_rows=3)
             rows = [r for start, stop in bounds for r in range(start, stop)]
             assert rows == list(range(height))
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (301, 7), (20, 30, 3), (1, 9)])
+@pytest.mark.parametrize("bits", [8, 16])
+def test_quantize_in_row_blocks_equals_whole_array_rounding(monkeypatch, shape, bits) -> None:
+    import cnncli.core.edges as edges
+
+    top = 65535 if bits == 16 else 255
+    values = (RNG.random(shape) * (top + 2) - 1).astype(np.float32)
+    values.flat[:4] = [0.5, 1.5, 2.5, -0.4]  # ties round to even, as np.rint does
+    expected = np.clip(np.rint(values), 0, top).astype(np.uint16 if bits == 16 else np.uint8)
+    monkeypatch.setattr(edges, "_QUANTIZE_BLOCK", 40)  # many blocks, some of one row
+    assert np.array_equal(quantize(values, bits), expected)
+
+
+@pytest.mark.parametrize("output", ["x", "y"])
+def test_signed_outputs_normalise_by_the_largest_absolute_value(output: str) -> None:
+    from scipy import ndimage
+
+    image = SAMPLE_L[:60, :80]
+    raw = ndimage.sobel(image.astype("float64"), 1 if output == "x" else 0)
+    expected = raw * (127.5 / np.max(np.abs(raw))) + 127.5
+    assert max_abs_diff(sobel(image, output=output).image, expected) <= 1e-3
