@@ -1,8 +1,9 @@
-"""Image encoding choices that change speed and size, never pixels."""
+"""Image encoding choices that change speed and size, never pixels or metadata."""
 
 from __future__ import annotations
 
 import io
+import struct
 import zlib
 from pathlib import Path
 
@@ -10,47 +11,117 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import cnncli.imageio as imageio
 from cnncli.core.edges import quantize
 from cnncli.core.sobel import sobel
-from cnncli.imageio import ImageMeta, output_format, read_image, write_image
+from cnncli.imageio import ImageMeta, output_format, read_image, sample_path, write_image
 
-SAMPLE_L = np.asarray(
-    Image.open(Path(__file__).parents[1] / "cnncli/data/chelsea.png").convert("L")
-)
+RNG = np.random.default_rng(23)
+SAMPLE = Image.open(sample_path())
+SAMPLE_L = np.asarray(SAMPLE.convert("L"))
+
+ARRAYS = {
+    "L": SAMPLE_L,
+    "LA": np.asarray(SAMPLE.convert("LA")),
+    "RGB": np.asarray(SAMPLE.convert("RGB")),
+    "RGBA": np.asarray(SAMPLE.convert("RGBA")),
+    "I;16": SAMPLE_L.astype(np.uint16) * 257 + RNG.integers(0, 257, SAMPLE_L.shape, np.uint16),
+    "sobel": quantize(sobel(SAMPLE_L).image, 8),
+    "one pixel": np.array([[7]], dtype=np.uint8),
+    "one row": RNG.integers(0, 256, (1, 33), np.uint8),
+    "one column": RNG.integers(0, 256, (33, 1), np.uint8),
+}
 
 
-def pillow_png_size(array: np.ndarray, **options: object) -> int:
+def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, body) of every chunk, checking each CRC on the way."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    found, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        (crc,) = struct.unpack(">I", data[at + 8 + length : at + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        found.append((kind, body))
+        at += 12 + length
+    return found
+
+
+def encode(array: np.ndarray, meta: ImageMeta | None = None, **kwargs: object) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", **options)
+    options = imageio._save_options("PNG", imageio._png_mode(array), meta or META, 1)
+    imageio._write_png_fast(array, {**options, **kwargs}, buffer)
+    return buffer.getvalue()
+
+
+META = ImageMeta(name="x", bits=8, format="PNG")
+
+
+def pillow_png_size(array: np.ndarray, level: int) -> int:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=level)
     return len(buffer.getvalue())
 
 
-@pytest.mark.parametrize(
-    "array",
-    [SAMPLE_L, quantize(sobel(SAMPLE_L).image, 8), (SAMPLE_L.astype(np.uint16) * 257)],
-    ids=["photo", "sobel", "16-bit"],
-)
-def test_default_png_level_is_lossless_and_no_bigger_than_zlib_level_1(tmp_path, array) -> None:
+@pytest.mark.parametrize("name", sorted(ARRAYS))
+@pytest.mark.parametrize("strip_bytes", [1 << 20, 50])
+def test_fast_png_is_lossless_valid_and_about_as_small_as_pillows_level_1(
+    monkeypatch, name: str, strip_bytes: int
+) -> None:
+    monkeypatch.setattr(imageio, "_PNG_STRIP_BYTES", strip_bytes)  # 50: a strip per row
+    array = ARRAYS[name]
+    data = encode(array)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), array)
+    found = chunks(data)
+    assert found[0][0] == b"IHDR" and found[-1] == (b"IEND", b"")
+    stream = b"".join(body for kind, body in found if kind == b"IDAT")
+    raw = zlib.decompress(stream)  # checks the combined Adler-32 trailer
+    assert len(raw) == array.shape[0] * (1 + array[0].nbytes)
+    if array.size > 1000 and strip_bytes > 50:
+        assert len(data) <= 1.1 * pillow_png_size(array, 1)
+
+
+def test_default_level_writes_the_fast_png_and_other_levels_pillows(tmp_path) -> None:
     out = tmp_path / "out.png"
-    write_image(array, out, ImageMeta(name="x", bits=8, format="PNG"))
-    assert np.array_equal(np.asarray(Image.open(out)), array)
-    assert out.stat().st_size <= pillow_png_size(array, compress_level=1)
+    write_image(SAMPLE_L, out, META)
+    assert out.read_bytes() == encode(SAMPLE_L)
+    write_image(SAMPLE_L, out, META, compress_level=9)
+    assert out.stat().st_size == pillow_png_size(SAMPLE_L, 9)
 
 
-def test_default_png_level_uses_run_length_deflate_for_8_bits_only(tmp_path) -> None:
-    out = tmp_path / "out.png"
-    write_image(SAMPLE_L, out, ImageMeta(name="x", bits=8, format="PNG"))
-    rle = pillow_png_size(SAMPLE_L, compress_level=1, compress_type=zlib.Z_RLE)
-    assert out.stat().st_size == rle
-    wide = SAMPLE_L.astype(np.uint16) * 257
-    write_image(wide, out, ImageMeta(name="x", bits=16, format="PNG"))
-    assert out.stat().st_size == pillow_png_size(wide, compress_level=1)
+def test_fast_png_keeps_icc_dpi_and_exif_as_pillow_writes_them() -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "cnncli camera"
+    rgb = ARRAYS["RGB"]
+    meta = ImageMeta(
+        name="x",
+        bits=8,
+        format="PNG",
+        info={"icc_profile": icc, "dpi": (300, 72), "exif": exif.tobytes()},
+    )
+    ours = Image.open(io.BytesIO(encode(rgb, meta)))
+    theirs_buffer = io.BytesIO()
+    Image.fromarray(rgb).save(
+        theirs_buffer, format="PNG", icc_profile=icc, dpi=(300, 72), exif=exif.tobytes()
+    )
+    theirs = Image.open(theirs_buffer)
+    assert ours.info["icc_profile"] == theirs.info["icc_profile"] == icc
+    assert ours.info["dpi"] == theirs.info["dpi"]
+    assert ours.getexif()[0x010F] == "cnncli camera"
+    assert [k for k, _ in chunks(encode(rgb, meta)) if k != b"IDAT"] == [
+        k for k, _ in chunks(theirs_buffer.getvalue()) if k != b"IDAT"
+    ]
 
 
-def test_other_png_levels_keep_pillows_default_strategy(tmp_path) -> None:
-    out = tmp_path / "out.png"
-    write_image(SAMPLE_L, out, ImageMeta(name="x", bits=8, format="PNG"), compress_level=9)
-    assert out.stat().st_size == pillow_png_size(SAMPLE_L, compress_level=9)
+def test_adler32_combine_matches_zlib() -> None:
+    for length_a, length_b in [(0, 5), (5, 0), (1, 1), (70000, 123), (3, 200000)]:
+        a = RNG.integers(0, 256, length_a, np.uint8).tobytes()
+        b = RNG.integers(0, 256, length_b, np.uint8).tobytes()
+        combined = imageio._adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
+        assert combined == zlib.adler32(a + b)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +132,7 @@ def test_output_format_from_common_and_plugin_extensions(name: str, fmt: str) ->
     assert output_format(name, None) == fmt
 
 
-def test_read_without_orientation_gives_the_stored_pixels(tmp_path) -> None:
+def test_read_without_orientation_gives_the_stored_pixels(tmp_path: Path) -> None:
     path = tmp_path / "in.png"
     Image.fromarray(SAMPLE_L).save(path)
     array, meta = read_image(path)
