@@ -1,0 +1,732 @@
+"""``make bench``: cnncli's filters against the tools people use instead, whole process.
+
+Every command is timed as a separate process, from spawn to exit (interpreter start,
+imports, decoding, filtering, encoding, writing), with its peak resident memory taken
+from ``os.wait4``'s rusage. The commands of a section run interleaved, round after round,
+so that whatever else the machine is doing slows all of them alike; the table shows the
+median of the rounds (after one untimed warm-up run of each, for the page cache).
+
+The inputs are made here, in a temporary directory that is removed at the end: a
+photograph-like gray PNG (the bundled sample at twice its size, mirror-tiled, with
+sensor-like noise so no two tiles are alike) and a set of small crops of it.
+
+Tools that are not installed are skipped with a note: ``vips`` (Debian: libvips-tools),
+ImageMagick (``magick`` or a ``convert`` that really is ImageMagick) and OpenCV (a Python
+with ``cv2``, by default ``.venv-bench/bin/python``, which ``make bench`` creates).
+
+Run with the project's virtualenv Python (it needs numpy and Pillow to make the inputs and
+compare the outputs): ``.venv/bin/python bench/run_bench.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "cnncli" / "data" / "chelsea.png"
+
+# The reference scripts, as a user of scipy or OpenCV would write them. argv: IN OUT.
+SEED_SOBEL = """\
+import sys
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+orig = np.asarray(Image.open(sys.argv[1]).convert("L")).astype("float64")
+magnitude = np.hypot(ndimage.sobel(orig, 0), ndimage.sobel(orig, 1))
+magnitude *= 255.0 / magnitude.max()
+Image.fromarray(np.rint(magnitude).astype(np.uint8)).save(sys.argv[2])
+"""
+SEED_GRADIENT = """\
+import sys
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+orig = np.asarray(Image.open(sys.argv[1]).convert("L")).astype("float64")
+edge_v = ndimage.convolve(orig, np.array([[-1, 0, 1]]))
+edge_h = ndimage.convolve(orig, np.array([[-1], [0], [1]]))
+magnitude = np.sqrt(edge_h**2 + edge_v**2)
+magnitude *= 255.0 / magnitude.max()
+Image.fromarray(np.rint(magnitude).astype(np.uint8)).save(sys.argv[2])
+"""
+SEED_SMOOTH = """\
+import sys
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+orig = np.asarray(Image.open(sys.argv[1]).convert("L")).astype("float64")
+smoothed = ndimage.gaussian_filter(orig, 3)
+Image.fromarray(np.rint(smoothed).astype(np.uint8)).save(sys.argv[2])
+"""
+CV_SOBEL = """\
+import sys
+import cv2
+img = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
+gx = cv2.Sobel(img, cv2.CV_32F, 1, 0)
+gy = cv2.Sobel(img, cv2.CV_32F, 0, 1)
+magnitude = cv2.magnitude(gx, gy)
+cv2.imwrite(sys.argv[2], cv2.convertScaleAbs(magnitude, alpha=255.0 / magnitude.max()))
+"""
+CV_GRADIENT = """\
+import sys
+import cv2
+import numpy as np
+img = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
+kernel = np.array([[-1, 0, 1]], dtype=np.float32)
+gx = cv2.filter2D(img, cv2.CV_32F, kernel)
+gy = cv2.filter2D(img, cv2.CV_32F, kernel.T)
+magnitude = cv2.magnitude(gx, gy)
+cv2.imwrite(sys.argv[2], cv2.convertScaleAbs(magnitude, alpha=255.0 / magnitude.max()))
+"""
+CV_SMOOTH = """\
+import sys
+import cv2
+img = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
+cv2.imwrite(sys.argv[2], cv2.GaussianBlur(img, (0, 0), 3))
+"""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One contender: an argv, the file it writes (removed before each run), how often to run."""
+
+    label: str
+    argv: tuple[str, ...]
+    output: Path | None = None
+    max_runs: int | None = None  # None: every round
+    warm_up: bool = True
+
+
+@dataclass
+class Measured:
+    label: str
+    times: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+    error: str | None = None
+    out_bytes: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def rss_mib(self) -> float:
+        return max(self.rss_kib) / 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    """``numerator / denominator`` (medians, or peak RSS) must be at most (or least) ``limit``."""
+
+    name: str
+    ratio: float | None
+    limit: float
+    at_least: bool = False
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.ratio is None:
+            return "SKIP"
+        met = self.ratio >= self.limit if self.at_least else self.ratio <= self.limit
+        return "PASS" if met else "MISS"
+
+
+@dataclass(frozen=True)
+class Tools:
+    cnncli: str
+    python: str
+    vips: str | None
+    magick: str | None
+    cv_python: str | None
+    notes: tuple[str, ...]
+
+
+# ------------------------------------------------------------------- running ---
+
+
+# A process's peak RSS as the kernel reports it (ru_maxrss) starts at the peak of the process
+# it was forked from; forked from this script, with numpy and the images in memory, every
+# command would show this script's size. So a small program forks each command and reports
+# its rusage: GNU time if there is one, else this Python launcher (about 10 MB of its own).
+LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+"""
+
+
+def rss_wrapper(work: Path) -> tuple[list[str], str]:
+    """argv prefix that runs a command and writes its peak RSS (KiB) to work/rss.txt."""
+    rss = str(work / "rss.txt")
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.exists() and "GNU" in capture([str(gnu_time), "--version"]):
+        return [str(gnu_time), "-f", "%M", "-o", rss], "GNU time (/usr/bin/time -f %M)"
+    launcher = script(work, "launch.py", LAUNCHER)
+    return [sys.executable, launcher, rss], "a Python fork/wait4 launcher (adds ~10 MB floor)"
+
+
+def child_environment(work: Path) -> dict[str, str]:
+    """This environment, with a bytecode cache for every Python that is measured.
+
+    An installed package comes with compiled bytecode; in a checkout, and with
+    PYTHONDONTWRITEBYTECODE set, every start would compile cnncli's modules again
+    (~25 ms). A cache in the temporary directory, filled by the warm-up run, puts every
+    Python contender on the footing of an installed package, and writes nothing elsewhere.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
+def run_once(
+    argv: Sequence[str], cwd: Path, log: Path, wrapper: Sequence[str]
+) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in KiB, exit status) of one command."""
+    rss_file = Path(wrapper[-1])
+    rss_file.unlink(missing_ok=True)
+    with log.open("wb") as err:
+        start = time.perf_counter()
+        status = subprocess.call(
+            [*wrapper, *argv],
+            cwd=cwd,
+            env=child_environment(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        elapsed = time.perf_counter() - start
+    try:
+        rss = int(rss_file.read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return elapsed, rss, status
+
+
+def measure(
+    commands: Sequence[Command], rounds: int, work: Path, wrapper: Sequence[str]
+) -> dict[str, Measured]:
+    """Warm up, then run the commands round-robin ``rounds`` times; failures are recorded."""
+    results = {c.label: Measured(c.label) for c in commands}
+    log = work / "stderr.log"
+
+    def one(command: Command, keep: bool) -> None:
+        result = results[command.label]
+        if result.error:
+            return
+        if command.output is not None:
+            command.output.unlink(missing_ok=True)
+        seconds, rss, status = run_once(command.argv, work, log, wrapper)
+        if status != 0:
+            lines = log.read_text(errors="replace").strip().splitlines()
+            result.error = f"exit {status}: {lines[-1] if lines else '(no message)'}"
+            return
+        if keep:
+            result.times.append(seconds)
+            result.rss_kib.append(rss)
+        if command.output is not None and command.output.exists():
+            result.out_bytes = command.output.stat().st_size
+
+    for command in commands:
+        if command.warm_up:
+            one(command, keep=False)
+    for _ in range(rounds):
+        for command in commands:
+            if command.max_runs is None or len(results[command.label].times) < command.max_runs:
+                one(command, keep=True)
+        print(".", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return results
+
+
+# ---------------------------------------------------------------- the inputs ---
+
+
+def photo_like(size: int) -> np.ndarray:
+    """A gray photograph's statistics at ``size`` x ``size``, the same on every run.
+
+    The bundled sample at twice its size (edges as a camera of that resolution sees them),
+    mirror-tiled so there are no seams, plus Gaussian noise of sigma 2 grey levels, as a
+    sensor adds: PNG encoders then see real photographic data, not repeated tiles.
+    """
+    from PIL import Image
+
+    with Image.open(SAMPLE) as opened:
+        gray = opened.convert("L")
+        gray = gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.BICUBIC)
+    base = np.asarray(gray)
+    tile = np.block([[base, base[:, ::-1]], [base[::-1], base[::-1, ::-1]]])
+    reps = (-(-size // tile.shape[0]), -(-size // tile.shape[1]))
+    image = np.tile(tile, reps)[:size, :size].astype(np.float32)
+    image += np.random.default_rng(8).normal(0.0, 2.0, image.shape).astype(np.float32)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def save_png(array: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(array).save(path, compress_level=6)
+
+
+def make_inputs(work: Path, size: int, count: int, small: int) -> tuple[Path, Path]:
+    big = photo_like(size)
+    big_path = work / f"gray{size}.png"
+    save_png(big, big_path)
+    small_dir = work / "imgs"
+    small_dir.mkdir()
+    rng = np.random.default_rng(200)
+    for i in range(count):
+        y, x = rng.integers(0, size - small + 1, size=2)
+        save_png(big[y : y + small, x : x + small], small_dir / f"img{i:04d}.png")
+    return big_path, small_dir
+
+
+# ----------------------------------------------------------------- the tools ---
+
+
+def capture(argv: Sequence[str]) -> str:
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout + done.stderr
+
+
+def find_on_path(name: str) -> list[str]:
+    found = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            found.append(str(candidate))
+    return found
+
+
+def find_tools(cnncli: str | None, cv_python: str | None) -> Tools:
+    notes: list[str] = []
+    here = Path(sys.executable).parent
+    cnncli = cnncli or (str(here / "cnncli") if (here / "cnncli").exists() else None)
+    cnncli = cnncli or shutil.which("cnncli")
+    if cnncli is None:
+        sys.exit("run_bench: cnncli not found; run `make install` first")
+    # Commands run in the temporary directory; abspath, not resolve: a venv's python is a link.
+    cnncli = os.path.abspath(cnncli)
+
+    vips = shutil.which("vips")
+    if vips is None:
+        notes.append(
+            "vips: not installed, its rows are skipped (Debian: apt-get install libvips-tools)"
+        )
+
+    # A `convert` may be a stand-in or another program: only ImageMagick's says so.
+    magick = None
+    for candidate in [*find_on_path("magick"), *find_on_path("convert"), "/usr/bin/convert"]:
+        if os.access(candidate, os.X_OK) and "ImageMagick" in capture([candidate, "-version"]):
+            magick = candidate
+            break
+    if magick is None:
+        notes.append(
+            "ImageMagick: not installed, its rows are skipped (Debian: apt-get install imagemagick)"
+        )
+
+    if cv_python is None:
+        default = REPO / ".venv-bench" / "bin" / "python"
+        cv_python = str(default) if default.exists() else None
+    if cv_python is not None:
+        cv_python = os.path.abspath(cv_python)
+    if cv_python is not None and "ok" not in capture([cv_python, "-c", "import cv2; print('ok')"]):
+        cv_python = None
+    if cv_python is None:
+        notes.append(
+            "OpenCV: no Python with cv2 (make bench puts opencv-python-headless in .venv-bench/), "
+            "its rows are skipped"
+        )
+    return Tools(cnncli, sys.executable, vips, magick, cv_python, tuple(notes))
+
+
+def versions(tools: Tools) -> list[str]:
+    import PIL
+    import scipy
+
+    def first_line(text: str) -> str:
+        return text.strip().splitlines()[0] if text.strip() else "?"
+
+    lines = [
+        f"cnncli {first_line(capture([tools.cnncli, '--version']))}",
+        f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"Pillow {PIL.__version__}",
+    ]
+    if tools.vips:
+        lines.append(first_line(capture([tools.vips, "--version"])))
+    if tools.magick:
+        lines.append(first_line(capture([tools.magick, "-version"])).replace("Version: ", ""))
+    if tools.cv_python:
+        cv = capture([tools.cv_python, "-c", "import cv2; print(cv2.__version__)"])
+        lines.append(f"OpenCV {first_line(cv)} (opencv-python-headless, bench venv)")
+    return lines
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}"
+
+
+# ------------------------------------------------------------------ sections ---
+
+
+def script(work: Path, name: str, text: str) -> str:
+    path = work / name
+    path.write_text(text)
+    return str(path)
+
+
+def filter_commands(
+    kind: str, tools: Tools, work: Path, image: Path, slow_runs: int
+) -> list[Command]:
+    """The contenders for one filter on the big image: cnncli first, the seed script second."""
+    out = work / "out"
+    cnncli_args = {
+        "sobel": ["sobel"],
+        "gradient": ["gradient"],
+        "smooth": ["smooth", "--sigma", "3"],
+    }
+    seed = {"sobel": SEED_SOBEL, "gradient": SEED_GRADIENT, "smooth": SEED_SMOOTH}[kind]
+    cv = {"sobel": CV_SOBEL, "gradient": CV_GRADIENT, "smooth": CV_SMOOTH}[kind]
+    commands = [
+        Command(
+            f"cnncli {' '.join(cnncli_args[kind])}",
+            (tools.cnncli, *cnncli_args[kind], str(image), str(out / f"cnncli-{kind}.png")),
+            out / f"cnncli-{kind}.png",
+        ),
+        Command(
+            "seed-style scipy script",
+            (
+                tools.python,
+                script(work, f"seed_{kind}.py", seed),
+                str(image),
+                str(out / f"seed-{kind}.png"),
+            ),
+            out / f"seed-{kind}.png",
+        ),
+    ]
+    if tools.vips:
+        # vips has no central-difference gradient: its Sobel is the yardstick for both.
+        vips_op = ["gaussblur"] if kind == "smooth" else ["sobel"]
+        extra = ["3"] if kind == "smooth" else []
+        target = out / f"vips-{kind}.png"
+        commands.append(
+            Command(
+                f"vips {vips_op[0]}{' 3' if extra else ''}",
+                (tools.vips, *vips_op, str(image), str(target), *extra),
+                target,
+            )
+        )
+    if tools.magick and kind in ("sobel", "smooth"):
+        target = out / f"magick-{kind}.png"
+        ops = (
+            ["-define", "convolve:scale=!", "-morphology", "Convolve", "Sobel"]
+            if kind == "sobel"
+            else ["-gaussian-blur", "0x3"]
+        )
+        slow = kind == "smooth"
+        commands.append(
+            Command(
+                "ImageMagick " + " ".join(ops).replace("scale=!", "scale='!'"),
+                (tools.magick, str(image), *ops, str(target)),
+                target,
+                max_runs=slow_runs if slow else None,
+                warm_up=not slow,
+            )
+        )
+    if tools.cv_python:
+        target = out / f"opencv-{kind}.png"
+        label = {"sobel": "Sobel", "gradient": "filter2D", "smooth": "GaussianBlur"}[kind]
+        commands.append(
+            Command(
+                f"OpenCV script ({label})",
+                (tools.cv_python, script(work, f"cv_{kind}.py", cv), str(image), str(target)),
+                target,
+            )
+        )
+    return commands
+
+
+def max_abs_diff(a: Path, b: Path) -> float:
+    from PIL import Image
+
+    with Image.open(a) as first, Image.open(b) as second:
+        x = np.asarray(first).astype(np.int32)
+        y = np.asarray(second).astype(np.int32)
+    return float(np.max(np.abs(x - y)))
+
+
+def batch_commands(tools: Tools, work: Path, small_dir: Path, loop_runs: int) -> list[Command]:
+    files = sorted(str(p) for p in small_dir.glob("*.png"))
+    commands = []
+    help_text = capture([tools.cnncli, "sobel", "--help"])
+    if "--out-dir" in help_text:
+        out = work / "batch-cnncli"
+        out.mkdir()
+        commands.append(
+            Command(
+                "cnncli sobel imgs/*.png --out-dir",
+                (tools.cnncli, "sobel", *files, "--out-dir", str(out)),
+            )
+        )
+    loop = 'mkdir -p "$3"; for f in "$2"/*.png; do {} "$f" "$3/${{f##*/}}" || exit 1; done'
+    if tools.vips:
+        commands.append(
+            Command(
+                "shell loop: vips sobel per file",
+                (
+                    "sh",
+                    "-c",
+                    loop.format('"$1" sobel'),
+                    "sh",
+                    tools.vips,
+                    str(small_dir),
+                    str(work / "batch-vips"),
+                ),
+            )
+        )
+    commands.append(
+        Command(
+            "shell loop: cnncli sobel per file",
+            (
+                "sh",
+                "-c",
+                loop.format('"$1" sobel'),
+                "sh",
+                tools.cnncli,
+                str(small_dir),
+                str(work / "batch-loop"),
+            ),
+            max_runs=loop_runs,
+            warm_up=False,
+        )
+    )
+    return commands
+
+
+# ------------------------------------------------------------------- reports ---
+
+
+def print_table(title: str, results: dict[str, Measured], base: str) -> None:
+    """Median time, runs, peak RSS, output size and time relative to ``base`` per command."""
+    width = max(len(label) for label in results)
+    head = (
+        f"  {'command':<{width}}  {'median s':>8}  {'runs':>4}  {'peak RSS':>8}"
+        f"  {'output':>7}  {'vs cnncli':>9}"
+    )
+    print(f"\n{title}\n{head}\n  {'-' * (len(head) - 2)}")
+    reference = results.get(base)
+    for r in results.values():
+        if not r.ok:
+            print(f"  {r.label:<{width}}  FAILED {r.error}")
+            continue
+        ratio = f"{r.median / reference.median:.2f}x" if reference and reference.ok else "-"
+        size = f"{r.out_bytes / 1e6:.1f} MB" if r.out_bytes is not None else "-"
+        print(
+            f"  {r.label:<{width}}  {r.median:>8.3f}  {len(r.times):>4}  {r.rss_mib:>5.0f} MB"
+            f"  {size:>7}  {ratio:>9}"
+        )
+
+
+def ratio(results: dict[str, Measured], a: str, b: str | None, rss: bool = False) -> float | None:
+    if b is None or a not in results or b not in results:
+        return None
+    x, y = results[a], results[b]
+    if not (x.ok and y.ok):
+        return None
+    return x.rss_mib / y.rss_mib if rss else x.median / y.median
+
+
+def label_starting(results: dict[str, Measured], prefix: str) -> str | None:
+    return next((k for k in results if k.startswith(prefix)), None)
+
+
+def filter_targets(kind: str, results: dict[str, Measured]) -> list[Target]:
+    ours = next(iter(results))
+    seed = "seed-style scipy script"
+    cv = label_starting(results, "OpenCV")
+    targets = []
+    if kind in ("sobel", "gradient"):
+        vips = label_starting(results, "vips sobel")
+        targets += [
+            Target(f"{kind}: time <= vips sobel", ratio(results, ours, vips), 1.0),
+            Target(f"{kind}: time <= 1.5x OpenCV script", ratio(results, ours, cv), 1.5),
+        ]
+    else:
+        vips = label_starting(results, "vips gaussblur")
+        targets.append(
+            Target("smooth: time <= 1.3x vips gaussblur", ratio(results, ours, vips), 1.3)
+        )
+    speedup = ratio(results, seed, ours)
+    targets.append(Target(f"{kind}: >= 2x faster than seed-style", speedup, 2.0, at_least=True))
+    if kind == "sobel":
+        targets.append(
+            Target("sobel: peak RSS <= 0.5x seed-style", ratio(results, ours, seed, rss=True), 0.5)
+        )
+    return targets
+
+
+def print_targets(targets: Sequence[Target]) -> None:
+    print("\nTargets (issue 8)")
+    print(f"  {'target':<46} {'measured':>9} {'limit':>7}  verdict")
+    print("  " + "-" * 72)
+    for t in targets:
+        measured = f"{t.ratio:.2f}" if t.ratio is not None else "-"
+        limit = (">= " if t.at_least else "<= ") + f"{t.limit:g}"
+        note = f"  ({t.note})" if t.note else ""
+        print(f"  {t.name:<46} {measured:>9} {limit:>7}  {t.verdict}{note}")
+
+
+# ---------------------------------------------------------------------- main ---
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1024px, 2 rounds, 20 small images"
+    )
+    parser.add_argument("--rounds", type=int, help="timed runs per command (default 5; quick 2)")
+    parser.add_argument("--size", type=int, help="side of the big image (default 4096; quick 1024)")
+    parser.add_argument("--batch", type=int, help="number of small images (default 200; quick 20)")
+    parser.add_argument("--small", type=int, default=512, help="side of the small images (512)")
+    parser.add_argument("--cnncli", help="cnncli executable (default: beside this Python)")
+    parser.add_argument(
+        "--opencv-python", help="a Python with cv2 (default .venv-bench/bin/python)"
+    )
+    args = parser.parse_args(argv)
+
+    rounds = args.rounds or (2 if args.quick else 5)
+    size = args.size or (1024 if args.quick else 4096)
+    count = args.batch or (20 if args.quick else 200)
+    small = min(args.small, size)
+    tools = find_tools(args.cnncli, args.opencv_python)
+
+    print(f"cnncli benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    for line in versions(tools):
+        print(f"  {line}")
+    print(
+        f"input: {size}x{size} 8-bit gray PNG (photo-like, see bench/run_bench.py); "
+        f"{count} PNGs of {small}x{small} for the batch"
+    )
+    print(f"whole-process wall time, median of {rounds} interleaved runs after a warm-up; peak RSS")
+    for note in tools.notes:
+        print(f"  skipped: {note}")
+
+    targets: list[Target] = []
+    exactness: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="cnncli-bench-") as tmp:
+        work = Path(tmp)
+        (work / "out").mkdir()
+        wrapper, how = rss_wrapper(work)
+        print(f"peak RSS measured with {how}")
+        print("making inputs...", file=sys.stderr)
+        image, small_dir = make_inputs(work, size, count, small)
+
+        for kind, title in (
+            ("sobel", "Sobel magnitude"),
+            ("gradient", "Gradient magnitude ([-1, 0, 1])"),
+            ("smooth", "Gaussian smoothing, sigma 3"),
+        ):
+            print(f"{kind}", end=" ", file=sys.stderr, flush=True)
+            commands = filter_commands(kind, tools, work, image, slow_runs=1)
+            results = measure(commands, rounds, work, wrapper)
+            print_table(f"{title}, {size}x{size} gray", results, commands[0].label)
+            targets += filter_targets(kind, results)
+            ours, seed = results[commands[0].label], results[commands[1].label]
+            if ours.ok and seed.ok and commands[0].output and commands[1].output:
+                diff = max_abs_diff(commands[0].output, commands[1].output)
+                exactness.append(f"{kind}: max |cnncli - seed-style| = {diff:g} grey levels")
+                targets.append(Target(f"{kind}: within 1 grey level of seed-style", diff, 1.0))
+
+        print("start-up", end=" ", file=sys.stderr, flush=True)
+        startup = measure(
+            [
+                Command(
+                    "cnncli outsize --lin 224 --k 11 --s 4 --p 2",
+                    (tools.cnncli, "outsize", "--lin", "224", "--k", "11", "--s", "4", "--p", "2"),
+                ),
+                Command('python -c "import typer"', (tools.python, "-c", "import typer")),
+            ],
+            rounds * 3,
+            work,
+            wrapper,
+        )
+        print_table("Start-up", startup, next(iter(startup)))
+        targets.append(
+            Target(
+                "outsize: time <= 1.3x python -c 'import typer'",
+                ratio(startup, *list(startup)[:2]),
+                1.3,
+            )
+        )
+
+        print("batch", end=" ", file=sys.stderr, flush=True)
+        commands = batch_commands(tools, work, small_dir, loop_runs=1)
+        batch = measure(commands, max(1, rounds // 2), work, wrapper)
+        batch_label = label_starting(batch, "cnncli sobel imgs")
+        print_table(
+            f"Batch: {count} PNGs of {small}x{small}, Sobel",
+            batch,
+            batch_label or "shell loop: cnncli sobel per file",
+        )
+        if batch_label is None:
+            print("  cnncli sobel has no --out-dir yet (batch mode not merged): batch row skipped")
+        for r in batch.values():
+            if r.ok:
+                print(f"  {r.label}: {count / r.median:.0f} images/s")
+        vips_loop = label_starting(batch, "shell loop: vips")
+        targets.append(
+            Target(
+                "batch: time <= shell loop of vips sobel",
+                ratio(batch, batch_label, vips_loop) if batch_label else None,
+                1.0,
+                note="" if batch_label else "no batch mode yet",
+            )
+        )
+
+    print("\nExactness (8-bit outputs, cnncli vs the seed-style float64 script)")
+    for line in exactness:
+        print(f"  {line}")
+    print_targets(targets)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
