@@ -163,10 +163,8 @@ def output_format(dest: str | Path, explicit: str | None) -> str:
     return known[ext]
 
 
-def check_output(
-    dest: str | Path, *, no_clobber: bool = False, source: str | Path | None = None
-) -> None:
-    """Refuse an output we could not write, or that is the input, before any work is done."""
+def check_output(dest: str | Path, *, no_clobber: bool = False) -> None:
+    """Refuse an output we could not write, before any work is done."""
     if str(dest) == STDIO:
         if sys.stdout.isatty():
             raise UserError(
@@ -186,18 +184,6 @@ def check_output(
         raise UserError(f"{dest}: directory {parent} is not writable")
     if no_clobber and path.exists():
         raise UserError(f"{dest}: already exists (--no-clobber)")
-    if source is not None and str(source) != STDIO and _same_file(path, Path(source)):
-        raise UserError(
-            f"{dest}: is the input file; refusing to overwrite it",
-            hint="write to another file, then move it over the input if you mean to",
-        )
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # either does not exist (yet)
-        return False
 
 
 def to_depth(array: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:

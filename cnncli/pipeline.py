@@ -93,7 +93,7 @@ def run_filter(
     from cnncli.core.edges import quantize
     from cnncli.imageio import check_output, read_image, write_image
 
-    check_output(dest, no_clobber=options.no_clobber, source=source)
+    check_output(dest, no_clobber=options.no_clobber)
     image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
     bits = options.depth or meta.bits
     values, warning = apply(image, bits, threads)

@@ -225,18 +225,6 @@ def test_out_dir_that_cannot_be_made(run_cli, tmp_path) -> None:
     assert result.stderr.startswith(f"error: --out-dir {blocker / 'sub'}: cannot create")
 
 
-def test_single_file_mode_refuses_to_overwrite_its_input(run_cli, tmp_path) -> None:
-    (src,) = make_images(tmp_path, 1)
-    before = src.read_bytes()
-    link = tmp_path / "link.png"
-    link.symlink_to(src)
-    for dest in (src, link):
-        result = run_cli("smooth", str(src), str(dest))
-        assert result.exit_code == 2
-        assert "is the input file; refusing to overwrite it" in result.stderr
-    assert src.read_bytes() == before
-
-
 def test_sample_in_batch_mode(run_cli, tmp_path) -> None:
     result = run_cli("sobel", "--sample", "--out-dir", str(tmp_path), "--suffix", "_edges")
     assert result.exit_code == 0, result.stderr
