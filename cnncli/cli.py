@@ -7,20 +7,25 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
 from cnncli import __version__
+from cnncli.batch import DEFAULT_NAME, BatchOptions
 from cnncli.core.errors import UserError
 from cnncli.core.parsing import parse_floats, parse_ints
 from cnncli.files import display_name, read_text
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
 from cnncli.render import print_warning
+
+if TYPE_CHECKING:
+    from cnncli.pipeline import ImageFilter
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -378,10 +383,49 @@ def summary(
 # ---------------------------------------------------- smooth / gradient / sobel ---
 
 PathsArg = Annotated[
-    list[str],
+    list[str] | None,
     typer.Argument(
-        help="INPUT OUTPUT ('-' = stdin/stdout), or only OUTPUT with --sample.",
+        help="INPUT OUTPUT ('-' = stdin/stdout), or only OUTPUT with --sample; "
+        "with --out-dir, any number of INPUTs.",
         show_default=False,
+    ),
+]
+OutDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--out-dir",
+        help="Batch mode: every PATH is an input, outputs go in this directory (made if needed).",
+        rich_help_panel="Batch",
+    ),
+]
+SuffixOpt = Annotated[
+    str,
+    typer.Option(
+        "--suffix",
+        help="Batch: added to each output's stem (a.png -> a_edges.png with --suffix _edges).",
+        rich_help_panel="Batch",
+    ),
+]
+NameOpt = Annotated[
+    str,
+    typer.Option(
+        "--name",
+        help="Batch: output file name from {stem} {ext} {name} {suffix}, e.g. '{stem}.tif'.",
+        rich_help_panel="Batch",
+    ),
+]
+SkipExistingOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-existing",
+        help="Batch: leave outputs that already exist (resume an interrupted run).",
+        rich_help_panel="Batch",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "-q", "--quiet", help="Batch: no progress bar, no summary line; errors are still shown."
     ),
 ]
 SampleOpt = Annotated[
@@ -409,7 +453,10 @@ DepthOpt = Annotated[
     typer.Option("--depth", help="Output bits per sample, 8 or 16; default: as the input."),
 ]
 JobsOpt = Annotated[
-    int | None, typer.Option("-j", "--jobs", help="Threads to use; default: all cores.")
+    int | None,
+    typer.Option(
+        "-j", "--jobs", help="Threads (in batch mode: files at once); default: all cores."
+    ),
 ]
 EdgeOutputOpt = Annotated[
     str,
@@ -443,25 +490,67 @@ def _io_options(
     )
 
 
-def _run_edges(
+def _run_images(
+    label: str,
     paths: list[str],
     sample: bool,
-    kernel: Callable[..., Any],
-    output: str,
-    normalize: bool,
-    per_channel: bool,
-    jobs: int | None,
+    apply: "ImageFilter",
     options: IOOptions,
+    batch: BatchOptions,
+    jobs: int | None,
+    *,
+    luminance: bool = False,
 ) -> None:
-    from cnncli.pipeline import edge_filter_for, run_filter, single_job
+    """One file (``IN OUT``), or with ``--out-dir`` every path as an input, in parallel.
 
-    source, dest = single_job(paths, sample)
-    apply = edge_filter_for(
-        kernel, output=output, normalize=normalize, per_channel=per_channel, jobs=jobs
+    A batch gives each file a share of the threads, so a few large images still use
+    every core and many small ones run side by side.
+    """
+    from cnncli.pipeline import run_filter, single_job
+
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    if batch.out_dir is None:
+        batch.check_single()
+        source, dest = single_job(paths, sample)
+        warning = run_filter(source, dest, apply, options, luminance=luminance, threads=jobs)
+        if warning:
+            print_warning(warning)
+        return
+
+    from functools import partial
+
+    from cnncli.batch import make_out_dir, plan_jobs, run_batch, thread_executor
+    from cnncli.pipeline import batch_inputs
+    from cnncli.render import batch_progress, batch_summary
+
+    plan = plan_jobs(
+        batch_inputs(paths, sample), batch.out_dir, template=batch.name, suffix=batch.suffix
     )
-    warning = run_filter(source, dest, apply, options, luminance=not per_channel)
-    if warning:
-        print_warning(warning)
+    make_out_dir(batch.out_dir)
+    workers = jobs or os.cpu_count() or 1
+    threads = max(1, workers // len(plan))
+    work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
+    with (
+        thread_executor(workers) as executor,
+        batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome,
+    ):
+        report = run_batch(
+            plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+        )
+    if not batch.quiet:
+        batch_summary(report, label)
+    if report.failed:
+        internal = any(outcome.internal for outcome in report.failures)
+        raise typer.Exit(EXIT_INTERNAL_ERROR if internal else EXIT_USER_ERROR)
+
+
+def _batch_options(
+    out_dir: str | None, suffix: str, name: str, skip_existing: bool, quiet: bool
+) -> BatchOptions:
+    return BatchOptions(
+        Path(out_dir) if out_dir is not None else None, suffix, name, skip_existing, quiet
+    )
 
 
 @app.command(
@@ -472,7 +561,7 @@ def _run_edges(
     )
 )
 def smooth(
-    paths: PathsArg,
+    paths: PathsArg = None,
     sigma: Annotated[
         str, typer.Option("--sigma", help="Standard deviation in pixels: one value, or y,x.")
     ] = "1",
@@ -493,19 +582,28 @@ def smooth(
     no_clobber: NoClobberOpt = False,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     jobs: JobsOpt = None,
+    out_dir: OutDirOpt = None,
+    suffix: SuffixOpt = "",
+    name: NameOpt = DEFAULT_NAME,
+    skip_existing: SkipExistingOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Gaussian smoothing (scipy.ndimage.gaussian_filter) of every channel, alpha included.
 
     The image keeps its mode (gray, gray+alpha, RGB, RGBA) and bit depth.
     """
-    from cnncli.pipeline import run_filter, single_job, smoothing_filter
+    from cnncli.pipeline import smoothing_filter
 
-    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
-    source, dest = single_job(paths, sample)
-    apply = smoothing_filter(
-        parse_floats(sigma, "--sigma"), mode=mode, truncate=truncate, jobs=jobs
+    apply = smoothing_filter(parse_floats(sigma, "--sigma"), mode=mode, truncate=truncate)
+    _run_images(
+        "smooth",
+        paths or [],
+        sample,
+        apply,
+        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        jobs,
     )
-    run_filter(source, dest, apply, options)
 
 
 @app.command(
@@ -516,7 +614,7 @@ def smooth(
     )
 )
 def gradient(
-    paths: PathsArg,
+    paths: PathsArg = None,
     output: EdgeOutputOpt = "magnitude",
     normalize: NormalizeOpt = True,
     per_channel: PerChannelOpt = False,
@@ -527,15 +625,30 @@ def gradient(
     no_clobber: NoClobberOpt = False,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     jobs: JobsOpt = None,
+    out_dir: OutDirOpt = None,
+    suffix: SuffixOpt = "",
+    name: NameOpt = DEFAULT_NAME,
+    skip_existing: SkipExistingOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.
 
     Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
     """
     from cnncli.core.gradient import gradient as kernel
+    from cnncli.pipeline import edge_filter_for
 
-    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
-    _run_edges(paths, sample, kernel, output, normalize, per_channel, jobs, options)
+    apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
+    _run_images(
+        "gradient",
+        paths or [],
+        sample,
+        apply,
+        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        jobs,
+        luminance=not per_channel,
+    )
 
 
 @app.command(
@@ -547,7 +660,7 @@ def gradient(
     )
 )
 def sobel(
-    paths: PathsArg,
+    paths: PathsArg = None,
     output: EdgeOutputOpt = "magnitude",
     normalize: NormalizeOpt = True,
     per_channel: PerChannelOpt = False,
@@ -558,15 +671,30 @@ def sobel(
     no_clobber: NoClobberOpt = False,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     jobs: JobsOpt = None,
+    out_dir: OutDirOpt = None,
+    suffix: SuffixOpt = "",
+    name: NameOpt = DEFAULT_NAME,
+    skip_existing: SkipExistingOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.
 
     Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
     """
     from cnncli.core.sobel import sobel as kernel
+    from cnncli.pipeline import edge_filter_for
 
-    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
-    _run_edges(paths, sample, kernel, output, normalize, per_channel, jobs, options)
+    apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
+    _run_images(
+        "sobel",
+        paths or [],
+        sample,
+        apply,
+        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        jobs,
+        luminance=not per_channel,
+    )
 
 
 # ------------------------------------------------------------------------- pool ---
@@ -625,6 +753,12 @@ def pool(
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    jobs: JobsOpt = None,
+    out_dir: OutDirOpt = None,
+    suffix: SuffixOpt = "",
+    name: NameOpt = DEFAULT_NAME,
+    skip_existing: SkipExistingOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Max / average / adaptive pooling with PyTorch's semantics, on numbers or on an image.
 
@@ -662,11 +796,17 @@ def pool(
         return
     if explain or json_output:
         raise UserError("--explain and --json apply to numbers (--values / --file), not images")
-    from cnncli.pipeline import pooling_filter, run_filter, single_job
+    from cnncli.pipeline import pooling_filter
 
-    options = _io_options(depth, fmt, compress_level, no_clobber, max_pixels)
-    source, dest = single_job(paths or [], sample)
-    run_filter(source, dest, pooling_filter(spec), options)
+    _run_images(
+        "pool",
+        paths or [],
+        sample,
+        pooling_filter(spec),
+        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        jobs,
+    )
 
 
 # ------------------------------------------------------------------ entry point ---

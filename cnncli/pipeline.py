@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from cnncli.core.edges import EdgeResult
     from cnncli.core.pool import PoolSpec
 
-# (image array, output bit depth) -> (float image on the output scale, a warning or None)
-ImageFilter = Callable[["np.ndarray", int], "tuple[np.ndarray, str | None]"]
+# (image array, output bit depth, threads or None for all cores)
+#   -> (float image on the output scale, a warning or None)
+ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ def single_job(paths: list[str], sample: bool) -> tuple[str, str]:
     return paths[0], paths[1]
 
 
+def batch_inputs(paths: list[str], sample: bool) -> list[str]:
+    """The inputs of a batch (``--out-dir``): the paths, or the bundled photo with --sample."""
+    if sample:
+        if paths:
+            raise UserError("with --sample and --out-dir give no other paths")
+        return [str(sample_path())]
+    return paths
+
+
 def out_max(bits: int) -> float:
     return float((1 << bits) - 1)
 
@@ -77,6 +87,7 @@ def run_filter(
     options: IOOptions,
     *,
     luminance: bool = False,
+    threads: int | None = None,
 ) -> str | None:
     """Read ``source``, filter, write ``dest``; returns the filter's warning, if any."""
     from cnncli.core.edges import quantize
@@ -85,7 +96,7 @@ def run_filter(
     check_output(dest, no_clobber=options.no_clobber)
     image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
     bits = options.depth or meta.bits
-    values, warning = apply(image, bits)
+    values, warning = apply(image, bits, threads)
     write_image(
         quantize(values, bits),
         dest,
@@ -97,16 +108,14 @@ def run_filter(
     return warning
 
 
-def smoothing_filter(
-    sigma: Sequence[float], *, mode: str, truncate: float, jobs: int | None
-) -> ImageFilter:
+def smoothing_filter(sigma: Sequence[float], *, mode: str, truncate: float) -> ImageFilter:
     """Gaussian smoothing of every channel (alpha too), rescaled if the depth changes."""
     from cnncli.core.smoothing import check_smoothing, gaussian_smooth
 
     check_smoothing(sigma, mode, truncate)  # refuse bad options before reading anything
 
-    def apply(image: np.ndarray, bits: int) -> tuple[np.ndarray, str | None]:
-        smoothed = gaussian_smooth(image, sigma, mode=mode, truncate=truncate, jobs=jobs)
+    def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
+        smoothed = gaussian_smooth(image, sigma, mode=mode, truncate=truncate, jobs=threads)
         return rescale(smoothed, bits_of(image), bits), None
 
     return apply
@@ -118,7 +127,6 @@ def edge_filter_for(
     output: str,
     normalize: bool,
     per_channel: bool,
-    jobs: int | None,
 ) -> ImageFilter:
     """An edge filter (gradient or Sobel core function) on the luminance or on each channel.
 
@@ -129,7 +137,7 @@ def edge_filter_for(
     if output not in EDGE_OUTPUTS:
         raise UserError(f"unknown --output {output!r}; choose one of {', '.join(EDGE_OUTPUTS)}")
 
-    def apply(image: np.ndarray, bits: int) -> tuple[np.ndarray, str | None]:
+    def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
         import numpy as np
 
         colour, alpha = split_alpha(image) if per_channel else (image, None)
@@ -138,7 +146,7 @@ def edge_filter_for(
         if colour.ndim == 3 and colour.shape[2] == 1:
             colour = colour[:, :, 0]
         result = kernel(
-            colour, output=output, normalize=normalize, out_max=out_max(bits), jobs=jobs
+            colour, output=output, normalize=normalize, out_max=out_max(bits), jobs=threads
         )
         warning = None
         if result.clipped:
@@ -175,7 +183,7 @@ def rescale(values: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
 def pooling_filter(spec: PoolSpec) -> ImageFilter:
     """Max / average / adaptive pooling of every channel (downsampling, as a network sees it)."""
 
-    def apply(image: np.ndarray, bits: int) -> tuple[np.ndarray, str | None]:
+    def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
         from cnncli.core.pool import pool_image
 
         return rescale(pool_image(image, spec), bits_of(image), bits), None

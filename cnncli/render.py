@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cnncli.batch import BatchReport, Outcome
     from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
     from cnncli.core.params import LayerParams
     from cnncli.core.pool import PooledWindow
@@ -405,3 +407,65 @@ def render_pool(
         print_result("\n".join(lines))
         return
     print_result("\n".join(" ".join(_number(v) for v in row) for row in grid))
+
+
+# ------------------------------------------------------------------------ batch ---
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    from cnncli.batch import FAILED, WRITTEN
+
+    text = outcome.message or ""
+    names = (str(outcome.job.source), str(outcome.job.dest))
+    if not text.startswith(names):  # most file errors already start with the file's name
+        text = f"{outcome.job.source}: {text}"
+    if outcome.status == FAILED:
+        print_error(text)
+    elif outcome.status == WRITTEN and outcome.message:
+        print_warning(text)
+
+
+@contextmanager
+def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[Outcome], None]]:
+    """A callback for each finished file: errors and warnings as they happen, and a
+    progress bar on stderr when ``bar`` and stderr is a terminal (never in a pipe or log)."""
+    console = stderr_console()
+    if not (bar and console.is_terminal):
+        yield _print_outcome
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+
+        def on_outcome(outcome: Outcome) -> None:
+            _print_outcome(outcome)  # rich's live display keeps these above the bar
+            progress.advance(task)
+
+        yield on_outcome
+
+
+def batch_summary(report: BatchReport, label: str) -> None:
+    files = report.written + report.skipped + report.failed
+    parts = [f"{report.written} written"]
+    if report.skipped:
+        parts.append(f"{report.skipped} skipped (already there)")
+    parts.append(f"{report.failed} failed")
+    if report.warnings:
+        parts.append(f"{report.warnings} with warnings")
+    noun = "file" if files == 1 else "files"
+    print_note(f"{label}: {files} {noun} in {report.seconds:.1f} s: {', '.join(parts)}")

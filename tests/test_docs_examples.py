@@ -1,7 +1,8 @@
 """Every ```console block in README.md and docs/*.md is run, and its shown output checked.
 
 Convention in a ```console block: a line starting with ``$ `` is a command (a trailing
-backslash continues it on the next line); the lines after it, up to the next ``$ ``, are
+backslash continues it on the next line, and a here-document, ``<<EOF`` or ``<<'EOF'``,
+takes the lines up to its delimiter line); the lines after it, up to the next ``$ ``, are
 what the command prints (stdout and stderr together, as a terminal shows them).
 A command with no lines after it must only succeed (exit status 0).
 
@@ -76,20 +77,38 @@ def parse_blocks(text: str, name: str) -> list[Block]:
     return blocks
 
 
+# ``<<EOF``, ``<<-EOF``, ``<<'EOF'``, ``<<"EOF"``; not the here-string ``<<<``.
+HEREDOC = re.compile(r"(?<!<)<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+
+
+def _heredoc_ends(line: str) -> list[tuple[str, bool]]:
+    """The delimiters of the here-documents a command line opens, in order (and ``<<-``)."""
+    return [(m.group(3), m.group(1) == "-") for m in HEREDOC.finditer(line)]
+
+
 def _steps(body: list[str]) -> list[Step]:
     steps: list[Step] = []
     command: list[str] | None = None
     expected: list[str] = []
     continuing = False
+    pending: list[tuple[str, bool]] = []  # here-documents still to be read, in order
     for line in body:
         if continuing and command is not None:
             command.append(line)
             continuing = line.endswith("\\")
+            pending += _heredoc_ends(line)
+        elif pending and command is not None:
+            # Bodies start after the whole (continued) command line, one after the other.
+            command.append(line)
+            delimiter, strip_tabs = pending[0]
+            if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                pending.pop(0)
         elif line.startswith("$ "):
             if command is not None:
                 steps.append(Step("\n".join(command), tuple(expected)))
             command, expected = [line[2:]], []
             continuing = line.endswith("\\")
+            pending = _heredoc_ends(line)
         elif command is not None:
             expected.append(line)
     if command is not None:
@@ -199,6 +218,24 @@ def test_parse_splits_commands_and_output() -> None:
     text = "x\n```console\n$ echo a \\\n  b\na b\n$ true\n```\n"
     (block,) = parse_blocks(text, "t.md")
     assert block.steps == (Step("echo a \\\n  b", ("a b",)), Step("true", ()))
+
+
+def test_parse_keeps_a_here_document_in_its_command() -> None:
+    text = (
+        "```console\n$ cat > m.txt <<'EOF'\nNet(\n$ not a command\nEOF\n"
+        "$ wc -l < m.txt\n2\n$ cat <<< 'x'\nx\n```\n"
+    )
+    (block,) = parse_blocks(text, "t.md")
+    assert block.steps == (
+        Step("cat > m.txt <<'EOF'\nNet(\n$ not a command\nEOF", ()),
+        Step("wc -l < m.txt", ("2",)),
+        Step("cat <<< 'x'", ("x",)),
+    )
+
+
+def test_a_here_document_reaches_the_command(tmp_path: Path) -> None:
+    (block,) = parse_blocks("```console\n$ tr a-z A-Z <<EOF\nab\nEOF\nAB\n```\n", "t.md")
+    assert run_block(block, tmp_path) == [(0, ["AB"])]
 
 
 def test_parse_ignores_other_languages() -> None:

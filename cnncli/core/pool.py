@@ -46,8 +46,22 @@ class PoolSpec:
             raise UserError(f"unknown pooling op {self.op!r}; choose max or avg")
         if self.adaptive is None and not self.kernel:
             raise UserError("give a kernel size (--k) or an adaptive output size (--adaptive)")
+        conflicting = self._fixed_window_options() if self.adaptive is not None else []
+        if conflicting:
+            raise UserError(f"--adaptive chooses its own windows; drop {', '.join(conflicting)}")
         if self.op == "avg" and any(d != 1 for d in self.dilation):
             raise UserError("average pooling has no dilation in PyTorch (avg_pool takes none)")
+
+    def _fixed_window_options(self) -> list[str]:
+        given = {
+            "--k": bool(self.kernel),
+            "--s": self.stride is not None,
+            "--p": any(self.padding),
+            "--d": any(d != 1 for d in self.dilation),
+            "--ceil": self.ceil_mode,
+            "--no-count-include-pad": not self.count_include_pad,
+        }
+        return [flag for flag, used in given.items() if used]
 
     def at(self, values: tuple[int, ...], dim: int) -> int:
         return values[0] if len(values) == 1 else values[dim]

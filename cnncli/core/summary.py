@@ -259,7 +259,12 @@ def summarize(
         (1.0,) * spatial if spatial else None,
     )
     run = _Run(batch)
-    _forward(model, start, run)
+    try:
+        _forward(model, start, run)
+    except UserError as exc:
+        if run.warnings and exc.hint is None:  # the warning is likely why shapes broke
+            raise UserError(exc.message, hint=run.warnings[0]) from None
+        raise
     leaves = {m.path: m for m in model.walk() if m.layer is not None}
     counted = [layer_params(m.layer) for m in leaves.values() if m.layer is not None]
     return Summary(
@@ -276,16 +281,22 @@ def summarize(
     )
 
 
+def _label(module: Module) -> str:
+    """How errors name a module: its path, or its type at the top level."""
+    return f"{module.path or module.kind} ({module.kind})"
+
+
 def _forward(module: Module, state: _State, run: _Run) -> _State:
     if module.layer is not None:
         return _leaf_forward(module, module.layer, state, run)
+    if module.kind in _UNSUPPORTED:  # e.g. MultiheadAttention prints as a container
+        raise _unsupported(module.kind, f"{_label(module)}: ")
     names = {c.name for c in module.children}
     if {"conv1", "bn1", "conv2", "bn2"} <= names:
         return _residual_forward(module, state, run)
     if any(_BRANCHY.search(c.name) for c in module.children) or module.kind == "ModuleDict":
-        label = module.path or module.kind
         run.warnings.append(
-            f"{label} ({module.kind}): its forward may not be a plain sequence; "
+            f"{_label(module)}: its forward may not be a plain sequence; "
             "shapes assume its children run in the printed order"
         )
     for child in module.children:
@@ -305,21 +316,23 @@ def _residual_forward(block: Module, state: _State, run: _Run) -> _State:
         if name not in children:
             if name == "relu":
                 continue
-            raise UserError(f"{block.path}: residual block without {name}")
+            raise UserError(f"{_label(block)}: residual block without {name}")
         out = _forward(children[name], out, run)
     shortcut = state
     if "downsample" in children:
         shortcut = _forward(children["downsample"], state, run)
     if shortcut.shape != out.shape:
         raise UserError(
-            f"{block.path} ({block.kind}): the residual add needs equal shapes, but the main "
+            f"{_label(block)}: the residual add needs equal shapes, but the main "
             f"path gives {_fmt(out.shape, run.batch)} and the shortcut "
             f"{_fmt(shortcut.shape, run.batch)}",
             hint="a downsample branch (1x1 conv with the block's stride) is missing or wrong",
         )
     extra = set(children) - {"conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "relu", "downsample"}
     if extra:
-        run.warnings.append(f"{block.path}: residual block children {sorted(extra)} were not run")
+        run.warnings.append(
+            f"{_label(block)}: residual block children {sorted(extra)} were not run"
+        )
     if relu is not None:
         out = _forward(relu, out, run)
     return out
@@ -333,9 +346,7 @@ def _leaf_forward(module: Module, layer: Layer, state: _State, run: _Run) -> _St
     try:
         new, macs = _apply(layer, state, run, module.path)
     except UserError as exc:
-        raise UserError(
-            f"{module.path or layer.kind} ({layer.kind}): {exc.message}", exc.hint
-        ) from None
+        raise UserError(f"{_label(module)}: {exc.message}", exc.hint) from None
     run.rows.append(
         Row(
             path=module.path or layer.kind,
@@ -358,6 +369,13 @@ _SAME_SHAPE = {
     "FeatureAlphaDropout", "Identity", "LocalResponseNorm", "ChannelShuffle",
 }  # fmt: skip
 _UNSUPPORTED = {"RNN", "LSTM", "GRU", "MultiheadAttention", "Bilinear", "EmbeddingBag"}
+
+
+def _unsupported(kind: str, where: str = "") -> UserError:
+    return UserError(
+        f"{where}summary cannot propagate shapes through {kind} (not a feed-forward CNN layer)",
+        hint=f"'cnncli params \"{kind}(...)\"' counts its parameters",
+    )
 
 
 def _ints(layer: Layer, name: str, ndim: int) -> tuple[int, ...]:
@@ -395,9 +413,7 @@ def _apply(layer: Layer, state: _State, run: _Run, path: str) -> tuple[_State, i
     ndim = spatial_dims(kind)
     args = layer.args
     if kind in _UNSUPPORTED:
-        raise UserError(
-            f"summary cannot propagate shapes through {kind} (not a feed-forward CNN layer)"
-        )
+        raise _unsupported(kind)
     if kind in _SAME_SHAPE:
         return _State(state.shape, state.rf, state.jump), 0
     if kind == "PReLU":

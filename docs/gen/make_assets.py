@@ -3,6 +3,8 @@
 Run by ``make docs``; nothing here is drawn by hand. Writes under docs/assets/:
 - the sample and what each filter command makes of it, and a labelled side-by-side figure
   (Pillow only);
+- the sample before and after ``cnncli pool``, the pooled images enlarged with
+  nearest-neighbour so that every output pixel shows;
 - SVG captures of rich terminal output (rich's ``Console.export_svg``), from the command
   run with colour forced on, exactly as a terminal would show it.
 A picture whose command is not in this version of cnncli is skipped with a note.
@@ -50,6 +52,17 @@ FILTERS = (
 
 FIGURE = ("smooth", "gradient", "sobel")  # with the sample: the side-by-side figure
 
+POOLS = (  # the tiles after the sample in docs/assets/pool.png (names: temporary files)
+    FilterPicture(
+        "pool-adaptive-avg",
+        "cnncli pool --adaptive 64,64 --op avg",
+        ("pool", "--sample", "--adaptive", "64,64", "--op", "avg"),
+    ),
+    FilterPicture(
+        "pool-max", "cnncli pool --k 8 --op max", ("pool", "--sample", "--k", "8", "--op", "max")
+    ),
+)
+
 CAPTURES = (
     TerminalCapture(
         "outsize-explain",
@@ -69,6 +82,7 @@ CAPTURES = (
             "--explain",
         ),
     ),
+    TerminalCapture("summary-alexnet", "cnncli summary alexnet", ("summary", "alexnet")),
 )
 
 
@@ -97,7 +111,7 @@ def run_cnncli(args: tuple[str, ...], cwd: Path, *, colour: bool = False) -> str
 def side_by_side(
     tiles: list[tuple[str, Path]], dest: Path, columns: int = 2, scale: float = 0.8
 ) -> None:
-    """A grid of equally sized images, each with its caption above it."""
+    """A grid of images, each with its caption above it; a column is as wide as its widest."""
     from PIL import Image, ImageDraw, ImageFont
 
     images = []
@@ -105,19 +119,23 @@ def side_by_side(
         img = Image.open(path).convert("RGB")
         size = (round(img.width * scale), round(img.height * scale))
         images.append((label, img.resize(size, Image.Resampling.LANCZOS)))
-    width = max(img.width for _, img in images)
-    height = max(img.height for _, img in images)
     font = ImageFont.load_default(size=16)
     caption, gap = 26, 8
+    widths = [0] * columns
+    for index, (label, img) in enumerate(images):
+        text = round(font.getlength(label)) + 4
+        widths[index % columns] = max(widths[index % columns], img.width, text)
+    height = max(img.height for _, img in images)
     rows = -(-len(images) // columns)
     sheet = Image.new(
         "RGB",
-        (columns * width + (columns + 1) * gap, rows * (height + caption) + (rows + 1) * gap),
+        (sum(widths) + (columns + 1) * gap, rows * (height + caption) + (rows + 1) * gap),
         "white",
     )
     draw = ImageDraw.Draw(sheet)
     for index, (label, img) in enumerate(images):
-        x = gap + (index % columns) * (width + gap)
+        column = index % columns
+        x = gap + sum(widths[:column]) + column * gap
         y = gap + (index // columns) * (height + caption + gap)
         draw.text((x + 2, y + 4), label, fill="black", font=font)
         sheet.paste(img, (x, y + caption))
@@ -153,6 +171,35 @@ def make_filter_pictures(commands: set[str], work: Path) -> None:
     print(f"wrote {(ASSETS / 'filters.png').relative_to(ROOT)}")
 
 
+def enlarged(source: Path, height: int, dest: Path) -> None:
+    """``source`` scaled by nearest-neighbour to ``height`` rows: pooled pixels stay blocks."""
+    from PIL import Image
+
+    img = Image.open(source)
+    width = round(img.width * height / img.height)
+    img.resize((width, height), Image.Resampling.NEAREST).save(dest)
+
+
+def make_pool_picture(commands: set[str], work: Path) -> None:
+    if "pool" not in commands:
+        print("skip pool.png: no 'pool' command yet")
+        return
+    from PIL import Image
+
+    sample = Image.open(SAMPLE)
+    height = sample.height
+    tiles = [(f"the sample ({sample.width}x{sample.height})", SAMPLE)]
+    for picture in POOLS:
+        raw, big = work / f"{picture.name}.png", work / f"{picture.name}-big.png"
+        run_cnncli((*picture.args, str(raw)), work)
+        size = "x".join(map(str, Image.open(raw).size))
+        enlarged(raw, height, big)
+        tiles.append((f"{picture.label} ({size})", big))
+    dest = ASSETS / "pool.png"
+    side_by_side(tiles, dest, columns=len(tiles), scale=1.0)
+    print(f"wrote {dest.relative_to(ROOT)}")
+
+
 def make_captures(commands: set[str], work: Path) -> None:
     for capture in CAPTURES:
         if capture.args[0] not in commands:
@@ -168,6 +215,7 @@ def main() -> None:
     commands = available_commands()
     with tempfile.TemporaryDirectory() as tmp:
         make_filter_pictures(commands, Path(tmp))
+        make_pool_picture(commands, Path(tmp))
         make_captures(commands, Path(tmp))
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cnncli import __version__
 
 
@@ -48,3 +50,29 @@ def test_console_script_is_installed() -> None:
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0
     assert __version__ in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["outsize", "--lin", "224", "--k", "11", "--s", "4", "--p", "2", "--explain"],
+        ["params", "Conv2d(3, 5, 3)", "BatchNorm2d(5)", "--explain"],
+        ["summary", "resnet18"],
+        ["pool", "--values", "1,2,3", "--adaptive", "8", "--op", "avg"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_calculators_import_no_heavy_modules(args) -> None:
+    """Start-up time is a feature: numbers in, numbers out, without numpy/scipy/Pillow."""
+    code = (
+        "import sys\n"
+        "from cnncli.cli import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.endswith("HEAVY=\n")

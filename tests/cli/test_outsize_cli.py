@@ -109,21 +109,6 @@ def test_refusals_are_one_error_line_exit_2_and_nothing_on_stdout(run_cli, args,
     assert fragment in lines[0]
 
 
-def test_outsize_imports_no_heavy_modules() -> None:
-    code = (
-        "import sys\n"
-        "from cnncli.cli import app\n"
-        "try:\n"
-        "    app(['outsize', '--lin', '224', '--k', '11', '--s', '4', '--p', '2', '--explain'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = sorted(m for m in ('numpy', 'scipy', 'PIL', 'torch') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "HEAVY=\n" in proc.stdout
-
-
 def test_shell_capture_through_the_installed_script() -> None:
     script = 'size=$("$CNNCLI" outsize --lin 224 --k 11 --s 4 --p 2); echo "got $size"'
     from pathlib import Path

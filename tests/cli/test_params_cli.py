@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -97,18 +95,3 @@ def test_bad_layers_exit_2_with_one_line(run_cli, args, fragment) -> None:
 def test_no_layer_on_stdin(run_cli) -> None:
     result = run_cli("params", "-", input="\n")
     assert result.exit_code == 2 and "no layer given" in result.stderr
-
-
-def test_params_imports_no_heavy_modules() -> None:
-    code = (
-        "import sys\n"
-        "from cnncli.cli import app\n"
-        "try:\n"
-        "    app(['params', 'Conv2d(3, 5, 3)', 'BatchNorm2d(5)', '--explain'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch') if m in sys.modules]\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "HEAVY=\n" in proc.stdout

@@ -139,3 +139,16 @@ def test_bad_specs() -> None:
         check_dims(PoolSpec("max", (1, 2, 3)), 2)
     with pytest.raises(UserError, match="does not fit"):
         pool_values([1.0, 2.0], PoolSpec("max", (5,)))
+
+
+@pytest.mark.parametrize(
+    ("options", "dropped"),
+    [
+        ({"kernel": (2,), "stride": (5,)}, "--k, --s"),
+        ({"padding": (1,)}, "--p"),
+        ({"ceil_mode": True, "count_include_pad": False}, "--ceil, --no-count-include-pad"),
+    ],
+)
+def test_adaptive_refuses_fixed_window_options(options, dropped) -> None:
+    with pytest.raises(UserError, match=f"--adaptive chooses its own windows; drop {dropped}$"):
+        PoolSpec("avg", adaptive=(3,), **options)

@@ -134,3 +134,35 @@ def test_bad_options() -> None:
         summarize(model, (3,), dtype="float8")
     with pytest.raises(UserError, match="positive"):
         summarize(model, (3, 0))
+
+
+def test_printed_attention_is_refused_not_undercounted() -> None:
+    text = (
+        "Block(\n  (attn): MultiheadAttention(\n    (out_proj): NonDynamicallyQuantizableLinear"
+        "(in_features=64, out_features=64, bias=True)\n  )\n)\n"
+    )
+    with pytest.raises(UserError) as caught:
+        summarize(parse_model(text), (16, 64))
+    assert caught.value.message.startswith("attn (MultiheadAttention): summary cannot propagate")
+    assert "cnncli params" in str(caught.value.hint)
+
+
+def test_a_top_level_block_is_named_by_its_type() -> None:
+    text = (
+        "BasicBlock(\n"
+        "  (conv1): Conv2d(64, 128, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))\n"
+        "  (bn1): BatchNorm2d(128)\n"
+        "  (conv2): Conv2d(128, 128, kernel_size=(3, 3), padding=(1, 1))\n"
+        "  (bn2): BatchNorm2d(128)\n"
+        ")\n"
+    )
+    with pytest.raises(UserError, match=r"^BasicBlock \(BasicBlock\): the residual add"):
+        summarize(parse_model(text), (64, 56, 56))
+
+
+def test_a_failure_after_a_branch_warning_carries_the_warning() -> None:
+    text = "Inception(\n  (branch1x1): Conv2d(192, 64, 1)\n  (branch3x3): Conv2d(192, 96, 3)\n)\n"
+    with pytest.raises(UserError) as caught:
+        summarize(parse_model(text), (192, 28, 28))
+    assert caught.value.message.startswith("branch3x3 (Conv2d): expects 192 input channels")
+    assert "may not be a plain sequence" in str(caught.value.hint)

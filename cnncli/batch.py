@@ -1,0 +1,218 @@
+"""Many inputs in one run: name each output, run the files in parallel, report each one.
+
+A failed file is reported and the batch goes on; outputs are written atomically by the
+filter, so an interrupted batch leaves only finished files and ``--skip-existing``
+resumes it. The executor is any :class:`concurrent.futures.Executor` (threads here, a
+Dask cluster's executor for ``--scheduler``), so how files are spread stays out of this
+module. Knows nothing of terminals: the caller passes ``on_outcome`` to show progress.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cnncli.core.errors import UserError
+from cnncli.files import STDIO
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future, ThreadPoolExecutor
+
+# (input path, output path) -> the filter's warning or None; raises UserError on a bad file.
+FileWork = Callable[[Path, Path], "str | None"]
+
+DEFAULT_NAME = "{stem}{suffix}.{ext}"
+NAME_FIELDS = ("stem", "ext", "name", "suffix")
+
+WRITTEN = "written"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch names its outputs and reports; ``out_dir`` None means one file."""
+
+    out_dir: Path | None = None
+    suffix: str = ""
+    name: str = DEFAULT_NAME
+    skip_existing: bool = False
+    quiet: bool = False
+
+    def check_single(self) -> None:
+        """Refuse batch-only options without ``--out-dir`` rather than ignore them."""
+        used = {
+            "--suffix": bool(self.suffix),
+            "--name": self.name != DEFAULT_NAME,
+            "--skip-existing": self.skip_existing,
+        }
+        for flag, given in used.items():
+            if given:
+                raise UserError(f"{flag} applies to batch mode", hint="add --out-dir DIR")
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    dest: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    status: str
+    message: str | None = None  # the error for FAILED, the filter's warning for WRITTEN
+    internal: bool = False  # failed on a bug rather than on a bad file
+
+
+@dataclass
+class BatchReport:
+    written: int = 0
+    skipped: int = 0
+    failed: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    failures: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        if outcome.status == WRITTEN:
+            self.written += 1
+            self.warnings += outcome.message is not None
+        elif outcome.status == SKIPPED:
+            self.skipped += 1
+        else:
+            self.failed += 1
+            self.failures.append(outcome)
+
+
+def check_name_template(template: str) -> None:
+    """Refuse a ``--name`` template with an unknown ``{field}`` before any file is read."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise UserError(f"--name {template!r}: {exc}") from None
+    for name in fields:
+        if name not in NAME_FIELDS:
+            known = ", ".join("{" + f + "}" for f in NAME_FIELDS)
+            raise UserError(f"--name {template!r}: unknown field {{{name}}}; use {known}")
+
+
+def output_name(source: Path, template: str = DEFAULT_NAME, suffix: str = "") -> str:
+    """The output file name for ``source``: ``{stem}``, ``{ext}`` (no dot), ``{name}``."""
+    check_name_template(template)
+    name = template.format(
+        stem=source.stem, ext=source.suffix.lstrip("."), name=source.name, suffix=suffix
+    )
+    if not name or name in (".", "..") or "/" in name or name.endswith("."):
+        raise UserError(
+            f"--name {template!r} gives {name!r} for {source}, not a file name",
+            hint="e.g. --name '{stem}_edges.png'",
+        )
+    return name
+
+
+def plan_jobs(
+    inputs: Sequence[str], out_dir: Path, *, template: str = DEFAULT_NAME, suffix: str = ""
+) -> list[Job]:
+    """One job per input; refuses clashing outputs and outputs that would replace an input."""
+    if not inputs:
+        raise UserError("no input files given", hint="cnncli sobel imgs/*.png --out-dir edges/")
+    if STDIO in inputs:
+        raise UserError("'-' (stdin) cannot be one of several inputs; use it without --out-dir")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out-dir {out_dir}: exists and is not a directory")
+    check_name_template(template)
+    sources = {Path(raw).resolve() for raw in inputs}
+    jobs: list[Job] = []
+    claimed: dict[Path, Path] = {}
+    for raw in inputs:
+        source = Path(raw)
+        dest = out_dir / output_name(source, template, suffix)
+        key = dest.resolve()
+        if key in sources:
+            raise UserError(
+                f"{dest} would overwrite an input file",
+                hint="choose another --out-dir, or a --suffix / --name",
+            )
+        if key in claimed:
+            raise UserError(
+                f"{claimed[key]} and {source} would both be written to {dest}",
+                hint="inputs from different folders share a name: run one batch per folder",
+            )
+        claimed[key] = source
+        jobs.append(Job(source, dest))
+    return jobs
+
+
+def make_out_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out-dir {out_dir}: cannot create ({exc.strerror or exc})") from None
+
+
+def run_job(job: Job, work: FileWork) -> Outcome:
+    """Run one file, turning its failure into an :class:`Outcome` (runs on a worker)."""
+    try:
+        warning = work(job.source, job.dest)
+    except UserError as exc:
+        return Outcome(job, FAILED, str(exc))
+    except MemoryError:
+        return Outcome(job, FAILED, "out of memory")
+    except Exception as exc:  # a bug: report it, keep going with the other files
+        return Outcome(job, FAILED, f"internal error: {type(exc).__name__}: {exc}", internal=True)
+    return Outcome(job, WRITTEN, warning)
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def thread_executor(workers: int | None) -> ThreadPoolExecutor:
+    """Threads suffice: numpy, scipy and Pillow's codecs release the GIL on the heavy parts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=workers or default_workers())
+
+
+def run_batch(
+    jobs: Sequence[Job],
+    work: FileWork,
+    executor: Executor,
+    *,
+    skip_existing: bool = False,
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+) -> BatchReport:
+    """Run every job on ``executor``; ``on_outcome`` sees each result as it arrives."""
+    from concurrent.futures import as_completed
+
+    started = time.perf_counter()
+    report = BatchReport()
+    todo: list[Job] = []
+    for job in jobs:
+        if skip_existing and job.dest.exists():
+            outcome = Outcome(job, SKIPPED)
+            report.add(outcome)
+            on_outcome(outcome)
+        else:
+            todo.append(job)
+    futures: dict[Future[Outcome], Job] = {executor.submit(run_job, job, work): job for job in todo}
+    try:
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the executor itself failed (e.g. a lost worker)
+                message = f"not processed: {type(exc).__name__}: {exc}"
+                outcome = Outcome(futures[future], FAILED, message, internal=True)
+            report.add(outcome)
+            on_outcome(outcome)
+    finally:
+        for future in futures:
+            future.cancel()  # after Ctrl-C: start no new file; finished files stay complete
+    report.seconds = time.perf_counter() - started
+    return report

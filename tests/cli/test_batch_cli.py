@@ -1,0 +1,234 @@
+"""Batch mode (``--out-dir``) as users run it: many files, named outputs, errors per file."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.reference import max_abs_diff, seed_smooth, seed_sobel
+
+CNNCLI = str(Path(sys.executable).parent / "cnncli")
+RNG = np.random.default_rng(5)
+
+
+def make_images(folder: Path, count: int, size: tuple[int, int] = (40, 56)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"img{i:03d}.png"
+        Image.fromarray(RNG.integers(0, 256, size).astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def load(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def test_every_file_matches_the_seed_formula(run_cli, tmp_path) -> None:
+    inputs = make_images(tmp_path / "in", 6)
+    out = tmp_path / "edges"  # does not exist yet: batch mode makes it
+    result = run_cli("sobel", *map(str, inputs), "--out-dir", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in inputs]
+    for src in inputs:
+        assert max_abs_diff(load(out / src.name), seed_sobel(load(src))) <= 1
+    assert "sobel: 6 files in" in result.stderr
+    assert "6 written, 0 failed" in result.stderr
+
+
+def test_one_thread_and_many_give_identical_files(run_cli, tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 5)]
+    for jobs in ("1", "3"):
+        args = ["smooth", *inputs, "--sigma", "2", "--out-dir", str(tmp_path / jobs), "-j", jobs]
+        assert run_cli(*args).exit_code == 0
+    for src in inputs:
+        name = Path(src).name
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "3" / name).read_bytes()
+        assert max_abs_diff(load(tmp_path / "1" / name), seed_smooth(load(Path(src)), 2.0)) <= 1
+
+
+def test_suffix_and_name_template_choose_output_names(run_cli, tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 2)]
+    out = tmp_path / "out"
+    assert run_cli("gradient", *inputs, "--out-dir", str(out), "--suffix", "_g").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["img000_g.png", "img001_g.png"]
+    assert run_cli("pool", *inputs, "--k", "2", "--out-dir", str(out), "--name", "{stem}.tif")
+    assert Image.open(out / "img000.tif").format == "TIFF"
+    assert Image.open(out / "img000.tif").size == (28, 20)
+
+
+def test_bad_files_are_reported_and_the_rest_are_written(run_cli, tmp_path) -> None:
+    good = make_images(tmp_path / "in", 3)
+    broken = tmp_path / "in" / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    missing = tmp_path / "in" / "missing.png"
+    out = tmp_path / "out"
+    args = [str(good[0]), str(broken), str(good[1]), str(missing), str(good[2])]
+    result = run_cli("sobel", *args, "--out-dir", str(out))
+    assert result.exit_code == 2
+    assert sorted(p.name for p in out.iterdir()) == [p.name for p in good]
+    lines = result.stderr.splitlines()
+    assert f"error: {broken}: not an image Pillow can read" in lines
+    assert f"error: {missing}: no such file" in lines
+    assert "3 written, 2 failed" in lines[-1]
+    assert broken.read_bytes() == b"not a png at all"
+
+
+def test_a_filter_error_names_the_file(run_cli, tmp_path) -> None:
+    small = tmp_path / "tiny.png"
+    Image.new("L", (2, 2)).save(small)
+    big = make_images(tmp_path / "in", 1)[0]
+    result = run_cli("pool", str(small), str(big), "--k", "5", "--out-dir", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: {small}: ")
+    assert (tmp_path / "o" / big.name).exists()
+
+
+def test_skip_existing_leaves_done_files_alone(run_cli, tmp_path) -> None:
+    inputs = make_images(tmp_path / "in", 4)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / inputs[0].name).write_bytes(b"done earlier")
+    result = run_cli("sobel", *map(str, inputs), "--out-dir", str(out), "--skip-existing")
+    assert result.exit_code == 0, result.stderr
+    assert (out / inputs[0].name).read_bytes() == b"done earlier"
+    assert all((out / p.name).exists() for p in inputs[1:])
+    assert "3 written, 1 skipped (already there), 0 failed" in result.stderr
+
+
+def test_quiet_drops_the_summary_but_not_the_errors(run_cli, tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 2)]
+    result = run_cli("sobel", *inputs, "nope.png", "--out-dir", str(tmp_path / "o"), "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr == "error: nope.png: no such file\n"
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 3)]
+    done = subprocess.run(
+        [CNNCLI, "sobel", *inputs, "--out-dir", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr.startswith("sobel: 3 files in ")
+    assert "\x1b" not in done.stderr and "━" not in done.stderr
+
+
+def test_a_progress_bar_on_a_terminal(tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 3)]
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    proc = subprocess.Popen(
+        [CNNCLI, "sobel", *inputs, "--out-dir", str(tmp_path / "o")],
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+        env={**env, "TERM": "xterm", "COLUMNS": "100"},
+    )
+    os.close(child)
+    captured = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        captured += chunk
+    assert proc.wait(timeout=60) == 0
+    text = captured.decode()
+    assert "3/3" in text and "━" in text
+    assert "sobel: 3 files in" in text
+
+
+def test_interrupted_batch_leaves_only_whole_files_and_resumes(tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 60, size=(300, 400))]
+    out = tmp_path / "out"
+    args = [CNNCLI, "smooth", *inputs, "--sigma", "6", "--out-dir", str(out), "-j", "1"]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and any(out.glob("*.png"))) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    done = sorted(out.iterdir())
+    assert 0 < len(done) < len(inputs), "interrupt too late to test anything"
+    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in done)
+    for path in done:
+        assert load(path).shape == (300, 400)  # each one complete and readable
+    first = {p.name: p.stat().st_mtime_ns for p in done}
+    rerun = subprocess.run([*args, "--skip-existing"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list(out.iterdir())) == len(inputs)
+    assert {p.name: p.stat().st_mtime_ns for p in done} == first
+    assert f"{len(done)} skipped" in rerun.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--suffix", "_x"], "error: --suffix applies to batch mode (hint: add --out-dir DIR)"),
+        (["--skip-existing"], "error: --skip-existing applies to batch mode"),
+        (["--name", "{stem}.png"], "error: --name applies to batch mode"),
+    ],
+)
+def test_batch_options_without_out_dir_are_refused(run_cli, tmp_path, args, message) -> None:
+    (src,) = make_images(tmp_path, 1)
+    result = run_cli("sobel", str(src), str(tmp_path / "o.png"), *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_refusals_before_any_file_is_written(run_cli, tmp_path) -> None:
+    a, b = make_images(tmp_path / "in", 2)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / a.name).write_bytes(a.read_bytes())
+    before = a.read_bytes()
+    cases = [
+        ([str(a), str(b), "--out-dir", str(a.parent)], "would overwrite an input file"),
+        ([str(a), str(other / a.name), "--out-dir", str(tmp_path / "o")], "would both be written"),
+        ([str(a), "-", "--out-dir", str(tmp_path / "o")], "'-' (stdin) cannot be one of several"),
+        ([str(a), "--out-dir", str(b)], "exists and is not a directory"),
+        ([str(a), "--out-dir", str(tmp_path / "o"), "--name", "{size}.png"], "unknown field"),
+        ([str(a), "--out-dir", str(tmp_path / "o"), "--name", "x/{stem}.png"], "not a file name"),
+        ([str(a), "--out-dir", str(tmp_path / "o"), "-j", "0"], "--jobs must be at least 1"),
+    ]
+    for args, message in cases:
+        result = run_cli("sobel", *args)
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert a.read_bytes() == before
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_dir_that_cannot_be_made(run_cli, tmp_path) -> None:
+    (src,) = make_images(tmp_path, 1)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("sobel", str(src), "--out-dir", str(blocker / "sub"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --out-dir {blocker / 'sub'}: cannot create")
+
+
+def test_sample_in_batch_mode(run_cli, tmp_path) -> None:
+    result = run_cli("sobel", "--sample", "--out-dir", str(tmp_path), "--suffix", "_edges")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "chelsea_edges.png").exists()
+    extra = run_cli("sobel", "--sample", "x.png", "--out-dir", str(tmp_path))
+    assert extra.exit_code == 2
+    assert "with --sample and --out-dir give no other paths" in extra.stderr

@@ -1,0 +1,116 @@
+"""The batch planner and runner on their own: output names, refusals, per-file outcomes."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from cnncli.batch import (
+    FAILED,
+    SKIPPED,
+    WRITTEN,
+    BatchOptions,
+    Job,
+    output_name,
+    plan_jobs,
+    run_batch,
+)
+from cnncli.core.errors import UserError
+
+
+@pytest.mark.parametrize(
+    ("template", "suffix", "expected"),
+    [
+        ("{stem}{suffix}.{ext}", "", "cat.photo.jpg"),
+        ("{stem}{suffix}.{ext}", "_edges", "cat.photo_edges.jpg"),
+        ("{stem}.png", "", "cat.photo.png"),
+        ("{name}.png", "", "cat.photo.jpg.png"),
+        ("sobel-{stem}.{ext}", "", "sobel-cat.photo.jpg"),
+    ],
+)
+def test_output_names(template, suffix, expected) -> None:
+    assert output_name(Path("dir/cat.photo.jpg"), template, suffix) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{size}.png", "unknown field {size}"),
+        ("{stem", "expected '}'"),
+        ("{0}.png", "unknown field {0}"),
+        ("{stem}/x.png", "not a file name"),
+        ("{stem}.", "not a file name"),
+    ],
+)
+def test_bad_name_templates(template, message) -> None:
+    with pytest.raises(UserError, match="--name") as caught:
+        output_name(Path("a.png"), template)
+    assert message in str(caught.value)
+
+
+def test_plan_keeps_input_order_and_refuses_clashes(tmp_path) -> None:
+    jobs = plan_jobs(["b.png", "a.png"], tmp_path, suffix="_x")
+    assert jobs == [
+        Job(Path("b.png"), tmp_path / "b_x.png"),
+        Job(Path("a.png"), tmp_path / "a_x.png"),
+    ]
+    with pytest.raises(UserError, match="would both be written"):
+        plan_jobs(["x/a.png", "y/a.png"], tmp_path)
+    with pytest.raises(UserError, match="no input files"):
+        plan_jobs([], tmp_path)
+
+
+def test_batch_only_options_need_an_out_dir() -> None:
+    BatchOptions().check_single()
+    BatchOptions(quiet=True).check_single()  # harmless on one file
+    with pytest.raises(UserError, match="--suffix applies to batch mode"):
+        BatchOptions(suffix="_e").check_single()
+
+
+def _copy(source: Path, dest: Path) -> str | None:
+    """A stand-in filter: copies bytes, warns on empty files, fails on missing ones."""
+    data = source.read_bytes() if source.exists() else None
+    if data is None:
+        raise UserError(f"{source}: no such file")
+    if source.name == "bug.png":
+        raise ValueError("boom")
+    dest.write_bytes(data)
+    return "empty" if not data else None
+
+
+def test_run_batch_reports_each_outcome(tmp_path) -> None:
+    for name, data in (("a.png", b"a"), ("e.png", b""), ("bug.png", b"b"), ("done.png", b"d")):
+        (tmp_path / name).write_bytes(data)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "done.png").write_bytes(b"old")
+    names = ["a.png", "e.png", "missing.png", "bug.png", "done.png"]
+    jobs = plan_jobs([str(tmp_path / n) for n in names], out)
+    seen = []
+    with ThreadPoolExecutor(2) as executor:
+        report = run_batch(jobs, _copy, executor, skip_existing=True, on_outcome=seen.append)
+    by_name = {o.job.source.name: o for o in seen}
+    assert len(seen) == 5
+    assert by_name["done.png"].status == SKIPPED and (out / "done.png").read_bytes() == b"old"
+    assert by_name["a.png"].status == WRITTEN and by_name["a.png"].message is None
+    assert by_name["e.png"].status == WRITTEN and by_name["e.png"].message == "empty"
+    assert by_name["missing.png"].status == FAILED and not by_name["missing.png"].internal
+    assert by_name["bug.png"].status == FAILED and by_name["bug.png"].internal
+    assert by_name["bug.png"].message == "internal error: ValueError: boom"
+    assert (report.written, report.skipped, report.failed, report.warnings) == (2, 1, 2, 1)
+
+
+def _die(source: Path, dest: Path) -> str | None:
+    os._exit(3)  # a worker process lost mid-file
+
+
+def test_a_lost_worker_fails_its_files_without_stopping_the_report(tmp_path) -> None:
+    jobs = [Job(tmp_path / "a.png", tmp_path / "o" / "a.png")]
+    with ProcessPoolExecutor(1) as executor:
+        report = run_batch(jobs, _die, executor)
+    (failure,) = report.failures
+    assert failure.internal and failure.message is not None
+    assert failure.message.startswith("not processed: BrokenProcessPool")
