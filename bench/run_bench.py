@@ -377,7 +377,7 @@ def versions(tools: Tools) -> list[str]:
         return text.strip().splitlines()[0] if text.strip() else "?"
 
     lines = [
-        f"cnncli {first_line(capture([tools.cnncli, '--version']))}",
+        first_line(capture([tools.cnncli, "--version"])),
         f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"Pillow {PIL.__version__}",
     ]
