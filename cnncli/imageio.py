@@ -211,8 +211,11 @@ def write_image(
     format: str | None = None,
     compress_level: int = DEFAULT_COMPRESS_LEVEL,
     no_clobber: bool = False,
+    threads: int | None = None,
 ) -> None:
-    """Encode ``array`` (uint8 or uint16) to ``dest`` or stdout, atomically for files."""
+    """Encode ``array`` (uint8 or uint16) to ``dest`` or stdout, atomically for files.
+
+    ``threads`` bounds the PNG encoder's threads (None: every core)."""
     from PIL import Image
 
     fmt = output_format(dest, format)
@@ -222,17 +225,18 @@ def write_image(
             f"{display_name(dest)}: JPEG cannot store {_describe(image.mode)}",
             hint="write PNG or TIFF instead",
         )
-    options = _save_options(fmt, image.mode, meta, compress_level)
+    mode = image.mode
+    options = _save_options(fmt, mode, meta, compress_level)
     buffer = io.BytesIO()
     try:
-        if fmt == "PNG" and compress_level == 1 and image.mode in _PNG_COLOUR_TYPES and array.size:
+        if fmt == "PNG" and compress_level == 1 and mode in _PNG_COLOUR_TYPES and array.size:
             del image  # Pillow's copy of the pixels is not needed here
-            _write_png_fast(array, options, buffer)
+            _write_png_fast(array, options, buffer, threads)
         else:
             image.save(buffer, format=fmt, **options)
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(
-            f"{display_name(dest)}: cannot write {_describe(image.mode)} as {fmt} ({exc})"
+            f"{display_name(dest)}: cannot write {_describe(mode)} as {fmt} ({exc})"
         ) from None
     encoded = buffer.getbuffer()  # a view, not a second copy of the encoded file
     if str(dest) == STDIO:
@@ -287,7 +291,9 @@ _PNG_UP_FILTER = 2
 _ADLER_BASE = 65521
 
 
-def _write_png_fast(array: np.ndarray, options: Mapping[str, Any], out: io.BytesIO) -> None:
+def _write_png_fast(
+    array: np.ndarray, options: Mapping[str, Any], out: io.BytesIO, threads: int | None = None
+) -> None:
     """PNG at compression level 1: the Up filter on every row, deflated in strips on threads.
 
     Pillow tries several filters on every row to choose one, which on one core costs more than
@@ -349,7 +355,7 @@ def _write_png_fast(array: np.ndarray, options: Mapping[str, Any], out: io.Bytes
         chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     adler = 1
     starts = range(0, height, step)
-    with ThreadPoolExecutor(max_workers=min(default_jobs(), len(starts))) as pool:
+    with ThreadPoolExecutor(max_workers=min(threads or default_jobs(), len(starts))) as pool:
         for index, (body, strip_adler, length) in enumerate(pool.map(deflate_strip, starts)):
             adler = _adler32_combine(adler, strip_adler, length)
             chunk(b"IDAT", (b"\x78\x01" if index == 0 else b"") + body)

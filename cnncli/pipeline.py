@@ -104,6 +104,7 @@ def run_filter(
         format=options.format,
         compress_level=options.compress_level,
         no_clobber=options.no_clobber,
+        threads=threads,
     )
     return warning
 

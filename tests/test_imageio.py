@@ -138,3 +138,16 @@ def test_read_without_orientation_gives_the_stored_pixels(tmp_path: Path) -> Non
     array, meta = read_image(path)
     assert np.array_equal(array, SAMPLE_L)
     assert meta.bits == 8
+
+
+def test_fast_png_bytes_do_not_depend_on_the_thread_count(monkeypatch) -> None:
+    monkeypatch.setattr(imageio, "_PNG_STRIP_BYTES", 4096)  # many strips for few threads
+    array = ARRAYS["RGB"]
+    options = imageio._save_options("PNG", "RGB", META, 1)
+    encoded = []
+    for threads in (1, 2, None):
+        buffer = io.BytesIO()
+        imageio._write_png_fast(array, options, buffer, threads)
+        encoded.append(buffer.getvalue())
+    assert encoded[0] == encoded[1] == encoded[2]
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded[0]))), array)
