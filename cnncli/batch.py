@@ -43,6 +43,7 @@ class BatchOptions:
     name: str = DEFAULT_NAME
     skip_existing: bool = False
     quiet: bool = False
+    scheduler: str | None = None  # a Dask scheduler's address, or "local"; None: threads
 
     def check_single(self) -> None:
         """Refuse batch-only options without ``--out-dir`` rather than ignore them."""
@@ -50,6 +51,7 @@ class BatchOptions:
             "--suffix": bool(self.suffix),
             "--name": self.name != DEFAULT_NAME,
             "--skip-existing": self.skip_existing,
+            "--scheduler": self.scheduler is not None,
         }
         for flag, given in used.items():
             if given:
@@ -149,6 +151,15 @@ def plan_jobs(
     return jobs
 
 
+def absolute_jobs(jobs: Sequence[Job]) -> list[Job]:
+    """The jobs with absolute paths, for workers that do not share our working directory.
+
+    A cluster's workers run elsewhere, in a directory of their own: they find the files
+    only by absolute paths on storage mounted at the same place on every machine.
+    """
+    return [Job(job.source.absolute(), job.dest.absolute()) for job in jobs]
+
+
 def make_out_dir(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +218,8 @@ def run_batch(
             try:
                 outcome = future.result()
             except Exception as exc:  # the executor itself failed (e.g. a lost worker)
-                message = f"not processed: {type(exc).__name__}: {exc}"
+                detail = f": {exc}" if str(exc) else ""  # a cancelled task has no message
+                message = f"not processed: {type(exc).__name__}{detail}"
                 outcome = Outcome(futures[future], FAILED, message, internal=True)
             report.add(outcome)
             on_outcome(outcome)

@@ -25,6 +25,9 @@ from cnncli.pipeline import IOOptions
 from cnncli.render import print_warning
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+    from contextlib import AbstractContextManager
+
     from cnncli.pipeline import ImageFilter
 
 EXIT_USER_ERROR = 2
@@ -428,6 +431,16 @@ QuietOpt = Annotated[
         "-q", "--quiet", help="Batch: no progress bar, no summary line; errors are still shown."
     ),
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="Batch: run the files on a Dask cluster (tcp://HOST:8786), or on -j worker "
+        "processes here (local). Needs cnncli\\[dask].",
+        rich_help_panel="Batch",
+    ),
+]
 SampleOpt = Annotated[
     bool, typer.Option("--sample", help="Use the bundled photograph (CC0) as input.")
 ]
@@ -455,7 +468,10 @@ DepthOpt = Annotated[
 JobsOpt = Annotated[
     int | None,
     typer.Option(
-        "-j", "--jobs", help="Threads (in batch mode: files at once); default: all cores."
+        "-j",
+        "--jobs",
+        help="Threads (in batch mode: files at once; with --scheduler local: worker "
+        "processes); default: all cores.",
     ),
 ]
 EdgeOutputOpt = Annotated[
@@ -527,17 +543,25 @@ def _run_images(
     plan = plan_jobs(
         batch_inputs(paths, sample), batch.out_dir, template=batch.name, suffix=batch.suffix
     )
-    make_out_dir(batch.out_dir)
-    workers = jobs or os.cpu_count() or 1
-    threads = max(1, workers // len(plan))
+    executor_context: AbstractContextManager[Executor]
+    if batch.scheduler is None:
+        workers = jobs or os.cpu_count() or 1
+        threads = max(1, workers // len(plan))
+        executor_context = thread_executor(workers)
+    else:
+        from cnncli.batch import absolute_jobs
+        from cnncli.cluster import dask_executor
+
+        plan = absolute_jobs(plan)
+        threads = 1  # a worker thread per file: the cluster spreads the files
+        executor_context = dask_executor(batch.scheduler, jobs)
     work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
-    with (
-        thread_executor(workers) as executor,
-        batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome,
-    ):
-        report = run_batch(
-            plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
-        )
+    with executor_context as executor:  # reach a cluster before making anything
+        make_out_dir(batch.out_dir)
+        with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
+            report = run_batch(
+                plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+            )
     if not batch.quiet:
         batch_summary(report, label)
     if report.failed:
@@ -546,10 +570,20 @@ def _run_images(
 
 
 def _batch_options(
-    out_dir: str | None, suffix: str, name: str, skip_existing: bool, quiet: bool
+    out_dir: str | None,
+    suffix: str,
+    name: str,
+    skip_existing: bool,
+    quiet: bool,
+    scheduler: str | None,
 ) -> BatchOptions:
     return BatchOptions(
-        Path(out_dir) if out_dir is not None else None, suffix, name, skip_existing, quiet
+        Path(out_dir) if out_dir is not None else None,
+        suffix,
+        name,
+        skip_existing,
+        quiet,
+        scheduler,
     )
 
 
@@ -587,6 +621,7 @@ def smooth(
     name: NameOpt = DEFAULT_NAME,
     skip_existing: SkipExistingOpt = False,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Gaussian smoothing (scipy.ndimage.gaussian_filter) of every channel, alpha included.
 
@@ -601,7 +636,7 @@ def smooth(
         sample,
         apply,
         _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )
 
@@ -630,6 +665,7 @@ def gradient(
     name: NameOpt = DEFAULT_NAME,
     skip_existing: SkipExistingOpt = False,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.
 
@@ -645,7 +681,7 @@ def gradient(
         sample,
         apply,
         _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
         luminance=not per_channel,
     )
@@ -676,6 +712,7 @@ def sobel(
     name: NameOpt = DEFAULT_NAME,
     skip_existing: SkipExistingOpt = False,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.
 
@@ -691,7 +728,7 @@ def sobel(
         sample,
         apply,
         _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
         luminance=not per_channel,
     )
@@ -759,6 +796,7 @@ def pool(
     name: NameOpt = DEFAULT_NAME,
     skip_existing: SkipExistingOpt = False,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Max / average / adaptive pooling with PyTorch's semantics, on numbers or on an image.
 
@@ -804,7 +842,7 @@ def pool(
         sample,
         pooling_filter(spec),
         _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet),
+        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from cnncli.batch import (
     WRITTEN,
     BatchOptions,
     Job,
+    absolute_jobs,
     output_name,
     plan_jobs,
     run_batch,
@@ -68,6 +69,14 @@ def test_batch_only_options_need_an_out_dir() -> None:
     BatchOptions(quiet=True).check_single()  # harmless on one file
     with pytest.raises(UserError, match="--suffix applies to batch mode"):
         BatchOptions(suffix="_e").check_single()
+    with pytest.raises(UserError, match="--scheduler applies to batch mode"):
+        BatchOptions(scheduler="local").check_single()
+
+
+def test_absolute_jobs_for_workers_elsewhere(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (job,) = absolute_jobs(plan_jobs(["in/a.png"], Path("out")))
+    assert job == Job(tmp_path / "in" / "a.png", tmp_path / "out" / "a.png")
 
 
 def _copy(source: Path, dest: Path) -> str | None:
@@ -114,3 +123,20 @@ def test_a_lost_worker_fails_its_files_without_stopping_the_report(tmp_path) -> 
     (failure,) = report.failures
     assert failure.internal and failure.message is not None
     assert failure.message.startswith("not processed: BrokenProcessPool")
+
+
+class _Cancelling(Executor):
+    """Cancels every task, as a Dask client does when it loses its scheduler."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: Future[object] = Future()
+        future.cancel()
+        future.set_running_or_notify_cancel()
+        return future
+
+
+def test_a_cancelled_task_is_reported_as_not_processed(tmp_path) -> None:
+    jobs = [Job(tmp_path / "a.png", tmp_path / "o" / "a.png")]
+    report = run_batch(jobs, _copy, _Cancelling())
+    (failure,) = report.failures
+    assert failure.internal and failure.message == "not processed: CancelledError"

@@ -183,6 +183,7 @@ def test_interrupted_batch_leaves_only_whole_files_and_resumes(tmp_path) -> None
         (["--suffix", "_x"], "error: --suffix applies to batch mode (hint: add --out-dir DIR)"),
         (["--skip-existing"], "error: --skip-existing applies to batch mode"),
         (["--name", "{stem}.png"], "error: --name applies to batch mode"),
+        (["--scheduler", "local"], "error: --scheduler applies to batch mode"),
     ],
 )
 def test_batch_options_without_out_dir_are_refused(run_cli, tmp_path, args, message) -> None:
@@ -191,6 +192,36 @@ def test_batch_options_without_out_dir_are_refused(run_cli, tmp_path, args, mess
     assert result.exit_code == 2
     assert result.stderr.startswith(message)
     assert not (tmp_path / "o.png").exists()
+
+
+def test_without_the_dask_extra_scheduler_says_what_to_install(
+    run_cli, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    (src,) = make_images(tmp_path, 1)
+    result = run_cli("sobel", str(src), "--out-dir", str(tmp_path / "o"), "--scheduler", "local")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --scheduler needs Dask's distributed scheduler, which is not installed"
+        " (hint: pip install 'cnncli[dask]')\n"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_batch_mode_without_scheduler_never_imports_dask(tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 2)]
+    code = (
+        "import sys\n"
+        "from cnncli.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    args = ["sobel", *inputs, "--out-dir", str(tmp_path / "o"), "--quiet"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "[]\n", done.stderr
+    assert len(list((tmp_path / "o").iterdir())) == 2
 
 
 def test_refusals_before_any_file_is_written(run_cli, tmp_path) -> None:

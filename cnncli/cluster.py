@@ -1,0 +1,160 @@
+"""Batch files on a Dask cluster: an Executor for :func:`cnncli.batch.run_batch`.
+
+``--scheduler tcp://HOST:8786`` connects to a running ``dask scheduler``; ``--scheduler
+local`` starts a LocalCluster of worker processes on this machine. Either way batch mode
+gets distributed's ``concurrent.futures`` executor (``client.get_executor()``), so the
+progress bar, the per-file errors and the summary are those of local batch mode.
+
+What Dask gives for free, and why nothing here re-implements it: a worker lost mid-file
+(killed, out of memory, its node gone) has its tasks rescheduled on the other workers,
+up to ``distributed.scheduler.allowed-failures`` (3) deaths per task before the file is
+reported as not processed (``KilledWorker``); outputs are written atomically, so a worker
+that dies mid-write leaves no half-written output. ``retries`` covers the other failures
+outside the filter (a task a worker could not load); a bad file is not an exception here
+but an :class:`~cnncli.batch.Outcome`, so it is reported once, not retried.
+
+Imports ``distributed`` only when called: without ``--scheduler`` nothing loads Dask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
+
+from cnncli.core.errors import UserError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from distributed import Client
+
+LOCAL = "local"
+CONNECT_TIMEOUT = 5  # seconds; a scheduler that is up answers in milliseconds
+RETRIES = 2
+INSTALL_HINT = "pip install 'cnncli[dask]'"
+
+
+@contextmanager
+def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Executor]:
+    """An Executor whose tasks run on a Dask cluster; closes what it started on exit.
+
+    ``scheduler`` is ``"local"`` (start ``workers`` single-threaded worker processes on
+    127.0.0.1, default one per core, no dashboard) or a scheduler address such as
+    ``tcp://10.0.0.5:8786``. Tasks are impure (every file runs, none is deduplicated by
+    its arguments) and retried ``RETRIES`` times. Dask's log lines are silenced while the
+    executor is open, so a command's stderr stays ours: one line per failed file.
+    """
+    if scheduler != LOCAL and workers is not None:
+        raise UserError(
+            "--jobs sets the number of workers of --scheduler local",
+            hint="a cluster has the workers started with `dask worker`; drop --jobs",
+        )
+    try:
+        import distributed
+    except ImportError:
+        raise UserError(
+            "--scheduler needs Dask's distributed scheduler, which is not installed",
+            hint=INSTALL_HINT,
+        ) from None
+    from cnncli.batch import default_workers
+
+    quiet = logging.CRITICAL
+    with ExitStack() as stack:
+        _silence(stack, quiet)
+        if scheduler == LOCAL:
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=workers or default_workers(),
+                    threads_per_worker=1,  # one file per process; Dask spreads the files
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # No dashboard, but the scheduler still serves /health and metrics:
+                    # on a free loopback port, not on 8787, which may be another's.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    silence_logs=quiet,
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            client = stack.enter_context(_connect(scheduler))
+        executor = client.get_executor(pure=False, retries=RETRIES)
+        try:
+            yield executor
+        except BaseException:
+            executor.shutdown(wait=False)  # Ctrl-C or a crash: cancel the files not yet run
+            raise
+        executor.shutdown(wait=True)
+
+
+def _connect(address: str) -> Client:
+    """A client of the scheduler at ``address``, or one clear error after a short wait."""
+    from distributed import Client
+    from distributed.comm.addressing import get_address_host_port
+
+    hint = "is `dask scheduler` running there? or use --scheduler local"
+    try:
+        # Checked first: a Client that fails on a malformed address leaves distributed's
+        # event loop broken for the rest of the process (a later LocalCluster fails).
+        host, port = get_address_host_port(address)
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range")
+    except ValueError as exc:  # no port, an unknown scheme...
+        raise UserError(
+            f"--scheduler {address!r} is not a scheduler address ({exc})",
+            hint="tcp://HOST:8786, or local",
+        ) from None
+    # A plain TCP connection first: distributed retries a refused connection until its
+    # timeout and then reports only the timeout; this names the cause, and at once.
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise UserError(f"--scheduler {address}: {_why(exc)}", hint=hint) from None
+    # Then Dask's handshake, with a deadline: distributed waits for the peer's handshake
+    # without one, so a Client hangs for good on a port where something else listens.
+    try:
+        asyncio.run(asyncio.wait_for(_handshake(address), CONNECT_TIMEOUT))
+    except (TypeError, ValueError) as exc:  # e.g. tls:// without Dask's TLS settings
+        raise UserError(f"--scheduler {address}: {exc}") from None
+    except Exception:  # no handshake in time, or bytes that are not Dask's protocol
+        raise UserError(
+            f"--scheduler {address}: no Dask scheduler answers there", hint=hint
+        ) from None
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except OSError as exc:
+        raise UserError(f"--scheduler {address}: {_why(exc)}", hint=hint) from None
+
+
+async def _handshake(address: str) -> None:
+    from distributed.comm.core import connect
+    from distributed.security import Security
+
+    args = Security().get_connection_args("client")  # TLS settings from Dask's config
+    comm = await connect(address, timeout=CONNECT_TIMEOUT, **args)
+    await comm.close()
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    if isinstance(exc, TimeoutError) or str(exc).startswith("Timed out"):
+        return f"no answer within {CONNECT_TIMEOUT} s"
+    return f"cannot connect ({exc.strerror or exc})"
+
+
+def _silence(stack: ExitStack, level: int) -> None:
+    """Mute Dask's log output here for the life of ``stack``, then restore it.
+
+    Dask logs through a stream handler of its own on the ``distributed`` logger, and its
+    child loggers (``distributed.client``...) set their own levels, so the handler's level
+    is the one place that quiets them all (as distributed's own ``silence_logs`` does).
+    """
+    for handler in logging.getLogger("distributed").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            stack.callback(handler.setLevel, handler.level)
+            handler.setLevel(level)
