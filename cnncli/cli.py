@@ -428,7 +428,10 @@ SkipExistingOpt = Annotated[
 QuietOpt = Annotated[
     bool,
     typer.Option(
-        "-q", "--quiet", help="Batch: no progress bar, no summary line; errors are still shown."
+        "-q",
+        "--quiet",
+        help="Batch: no progress bar, no summary line; errors are still shown.",
+        rich_help_panel="Batch",
     ),
 ]
 SchedulerOpt = Annotated[
@@ -592,6 +595,7 @@ def _batch_options(
         "cnncli smooth --sample --sigma 2 smooth.png",
         "cnncli smooth photo.jpg soft.jpg --sigma 3,1 --mode nearest",
         "cat a.png | cnncli smooth --sigma 2 - - | cnncli sobel - edges.png",
+        "cnncli smooth photos/*.png --out-dir soft/ --sigma 2 --skip-existing",
     )
 )
 def smooth(
@@ -641,97 +645,71 @@ def smooth(
     )
 
 
-@app.command(
-    epilog=examples(
-        "cnncli gradient --sample gradient.png",
-        "cnncli gradient photo.png gx.png --output x",
-        "cnncli gradient scan.tif edges.tif --depth 16",
-    )
+LUMINANCE_NOTE = (
+    'Colour input is converted to luminance (ITU-R 601-2, as Pillow\'s "L") unless --per-channel.'
 )
-def gradient(
-    paths: PathsArg = None,
-    output: EdgeOutputOpt = "magnitude",
-    normalize: NormalizeOpt = True,
-    per_channel: PerChannelOpt = False,
-    sample: SampleOpt = False,
-    depth: DepthOpt = None,
-    fmt: FormatOpt = None,
-    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
-    no_clobber: NoClobberOpt = False,
-    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
-    jobs: JobsOpt = None,
-    out_dir: OutDirOpt = None,
-    suffix: SuffixOpt = "",
-    name: NameOpt = DEFAULT_NAME,
-    skip_existing: SkipExistingOpt = False,
-    quiet: QuietOpt = False,
-    scheduler: SchedulerOpt = None,
-) -> None:
-    """Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.
-
-    Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
-    """
-    from cnncli.core.gradient import gradient as kernel
-    from cnncli.pipeline import edge_filter_for
-
-    apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
-    _run_images(
-        "gradient",
-        paths or [],
-        sample,
-        apply,
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
-        jobs,
-        luminance=not per_channel,
-    )
 
 
-@app.command(
-    epilog=examples(
-        "cnncli sobel --sample edges.png",
-        "cnncli sobel in.png out.png",
-        "cnncli sobel photo.jpg - --format png > edges.png",
-        "cnncli sobel photo.png angle.png --output angle",
-    )
+def _register_edge_command(name: str, summary: str, *example_commands: str) -> None:
+    """gradient and sobel: the same options around a different core kernel."""
+
+    def command(
+        paths: PathsArg = None,
+        output: EdgeOutputOpt = "magnitude",
+        normalize: NormalizeOpt = True,
+        per_channel: PerChannelOpt = False,
+        sample: SampleOpt = False,
+        depth: DepthOpt = None,
+        fmt: FormatOpt = None,
+        compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
+        no_clobber: NoClobberOpt = False,
+        max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+        jobs: JobsOpt = None,
+        out_dir: OutDirOpt = None,
+        suffix: SuffixOpt = "",
+        name_template: NameOpt = DEFAULT_NAME,
+        skip_existing: SkipExistingOpt = False,
+        quiet: QuietOpt = False,
+        scheduler: SchedulerOpt = None,
+    ) -> None:
+        from importlib import import_module
+
+        from cnncli.pipeline import edge_filter_for
+
+        kernel = getattr(import_module(f"cnncli.core.{name}"), name)
+        apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
+        _run_images(
+            name,
+            paths or [],
+            sample,
+            apply,
+            _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+            _batch_options(out_dir, suffix, name_template, skip_existing, quiet, scheduler),
+            jobs,
+            luminance=not per_channel,
+        )
+
+    command.__doc__ = f"{summary}\n\n{LUMINANCE_NOTE}"
+    app.command(name=name, epilog=examples(*example_commands))(command)
+
+
+_register_edge_command(
+    "gradient",
+    "Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.",
+    "cnncli gradient --sample gradient.png",
+    "cnncli gradient photo.png gx.png --output x",
+    "cnncli gradient scan.tif edges.tif --depth 16",
+    "cnncli gradient photos/*.png --out-dir edges/ --suffix _grad",
 )
-def sobel(
-    paths: PathsArg = None,
-    output: EdgeOutputOpt = "magnitude",
-    normalize: NormalizeOpt = True,
-    per_channel: PerChannelOpt = False,
-    sample: SampleOpt = False,
-    depth: DepthOpt = None,
-    fmt: FormatOpt = None,
-    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
-    no_clobber: NoClobberOpt = False,
-    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
-    jobs: JobsOpt = None,
-    out_dir: OutDirOpt = None,
-    suffix: SuffixOpt = "",
-    name: NameOpt = DEFAULT_NAME,
-    skip_existing: SkipExistingOpt = False,
-    quiet: QuietOpt = False,
-    scheduler: SchedulerOpt = None,
-) -> None:
-    """Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.
-
-    Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
-    """
-    from cnncli.core.sobel import sobel as kernel
-    from cnncli.pipeline import edge_filter_for
-
-    apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
-    _run_images(
-        "sobel",
-        paths or [],
-        sample,
-        apply,
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
-        jobs,
-        luminance=not per_channel,
-    )
+_register_edge_command(
+    "sobel",
+    "Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.",
+    "cnncli sobel --sample edges.png",
+    "cnncli sobel in.png out.png",
+    "cnncli sobel photo.jpg - --format png > edges.png",
+    "cnncli sobel photo.png angle.png --output angle",
+    "cnncli sobel photos/*.png --out-dir edges/",
+)
 
 
 # ------------------------------------------------------------------------- pool ---
@@ -744,6 +722,7 @@ def sobel(
         "cnncli pool --file matrix.csv --k 3 --s 2 --p 1 --ceil --op avg --json",
         "cnncli pool photo.png small.png --k 2 --op max",
         "cnncli pool --sample thumb.png --adaptive 64,64 --op avg",
+        "cnncli pool photos/*.png --out-dir small/ --k 4 --op avg",
     )
 )
 def pool(
