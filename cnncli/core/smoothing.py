@@ -60,21 +60,28 @@ def gaussian_smooth(
     a Gaussian is an average).
     """
     sy, sx = check_smoothing(sigma, mode, truncate)
-    planes = [
-        _smooth_plane(p, sy, sx, mode, truncate, cval, jobs or default_jobs())
-        for p in iter_channels(image)
-    ]
-    return planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
+    result = np.empty(image.shape, dtype=np.float32)  # one output, no stacking copy
+    outputs = [result] if image.ndim == 2 else [result[:, :, c] for c in range(image.shape[2])]
+    for plane, out in zip(iter_channels(image), outputs, strict=True):
+        _smooth_plane(plane, out, sy, sx, mode, truncate, cval, jobs or default_jobs())
+    return result
 
 
 def _smooth_plane(
-    plane: np.ndarray, sy: float, sx: float, mode: str, truncate: float, cval: float, jobs: int
-) -> np.ndarray:
+    plane: np.ndarray,
+    result: np.ndarray,
+    sy: float,
+    sx: float,
+    mode: str,
+    truncate: float,
+    cval: float,
+    jobs: int,
+) -> None:
+    """Smooth ``plane`` into ``result`` (a float32 view of the same height and width)."""
     from scipy.ndimage import gaussian_filter
 
     height, width = plane.shape
     halo = kernel_radius(sy, truncate)
-    result = np.empty((height, width), dtype=np.float32)
 
     def compute(start: int, stop: int) -> None:
         top, bottom = max(start - halo, 0), min(stop + halo, height)
@@ -87,4 +94,3 @@ def _smooth_plane(
     else:
         # A strip must be at least as tall as the halo, so reflections stay inside real rows.
         map_strips(compute, height, width, jobs, min_rows=max(halo, 1))
-    return result
