@@ -231,7 +231,7 @@ def write_image(
     try:
         if fmt == "PNG" and compress_level == 1 and mode in _PNG_COLOUR_TYPES and array.size:
             del image  # Pillow's copy of the pixels is not needed here
-            _write_png_fast(array, options, buffer, threads)
+            _write_png_fast(array, mode, options, buffer, threads)
         else:
             image.save(buffer, format=fmt, **options)
     except (OSError, ValueError, KeyError) as exc:
@@ -292,7 +292,11 @@ _ADLER_BASE = 65521
 
 
 def _write_png_fast(
-    array: np.ndarray, options: Mapping[str, Any], out: io.BytesIO, threads: int | None = None
+    array: np.ndarray,
+    mode: str,
+    options: Mapping[str, Any],
+    out: io.BytesIO,
+    threads: int | None = None,
 ) -> None:
     """PNG at compression level 1: the Up filter on every row, deflated in strips on threads.
 
@@ -304,7 +308,8 @@ def _write_png_fast(
     (as pigz does); their Adler-32 checksums are combined for its trailer. 8-bit samples use
     zlib's run-length strategy (faster than level 1's string matching and, after the filter,
     no bigger); 16-bit samples keep string matching, their bytes repeat in pairs.
-    The metadata chunks are those Pillow writes from the same options.
+    ``mode`` is the Pillow mode of ``array`` (as ``_to_pil`` made it); the metadata chunks
+    are those Pillow writes from the same options.
     """
     import struct
     from concurrent.futures import ThreadPoolExecutor
@@ -315,7 +320,6 @@ def _write_png_fast(
 
     height, width = array.shape[:2]
     wide = array.dtype == np.uint16
-    mode = _png_mode(array)
     rows = np.ascontiguousarray(array.astype(">u2") if wide else array).view(np.uint8)
     rows = rows.reshape(height, -1)
     stride = rows.shape[1]
@@ -361,13 +365,6 @@ def _write_png_fast(
             chunk(b"IDAT", (b"\x78\x01" if index == 0 else b"") + body)
     chunk(b"IDAT", struct.pack(">I", adler))
     chunk(b"IEND", b"")
-
-
-def _png_mode(array: np.ndarray) -> str:
-    """The Pillow mode ``Image.fromarray`` gives an array we write (see ``_to_pil``)."""
-    if array.dtype.itemsize == 2:
-        return "I;16"
-    return "L" if array.ndim == 2 else {2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[2]]
 
 
 def _adler32_combine(first: int, second: int, second_length: int) -> int:

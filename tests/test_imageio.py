@@ -49,8 +49,9 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 def encode(array: np.ndarray, meta: ImageMeta | None = None, **kwargs: object) -> bytes:
     buffer = io.BytesIO()
-    options = imageio._save_options("PNG", imageio._png_mode(array), meta or META, 1)
-    imageio._write_png_fast(array, {**options, **kwargs}, buffer)
+    mode = Image.fromarray(array).mode
+    options = imageio._save_options("PNG", mode, meta or META, 1)
+    imageio._write_png_fast(array, mode, {**options, **kwargs}, buffer)
     return buffer.getvalue()
 
 
@@ -147,7 +148,7 @@ def test_fast_png_bytes_do_not_depend_on_the_thread_count(monkeypatch) -> None:
     encoded = []
     for threads in (1, 2, None):
         buffer = io.BytesIO()
-        imageio._write_png_fast(array, options, buffer, threads)
+        imageio._write_png_fast(array, "RGB", options, buffer, threads)
         encoded.append(buffer.getvalue())
     assert encoded[0] == encoded[1] == encoded[2]
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded[0]))), array)
