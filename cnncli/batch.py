@@ -128,7 +128,6 @@ def plan_jobs(
         raise UserError("'-' (stdin) cannot be one of several inputs; use it without --out-dir")
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out-dir {out_dir}: exists and is not a directory")
-    check_name_template(template)
     sources = {Path(raw).resolve() for raw in inputs}
     jobs: list[Job] = []
     claimed: dict[Path, Path] = {}

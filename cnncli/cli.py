@@ -539,7 +539,7 @@ def _run_images(
 
     from functools import partial
 
-    from cnncli.batch import make_out_dir, plan_jobs, run_batch, thread_executor
+    from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
     from cnncli.pipeline import batch_inputs
     from cnncli.render import batch_progress, batch_summary
 
@@ -548,7 +548,7 @@ def _run_images(
     )
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
-        workers = jobs or os.cpu_count() or 1
+        workers = jobs or default_workers()
         threads = max(1, workers // len(plan))
         executor_context = thread_executor(workers)
     else:
