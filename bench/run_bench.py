@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -613,6 +613,9 @@ def max_abs_diff(a: Path, b: Path) -> float:
     return float(np.max(np.abs(x - y)))
 
 
+BATCH_LABEL = "cnncli sobel imgs/*.png --out-dir"
+
+
 def batch_commands(
     tools: Tools, work: Path, small_dir: Path, loop_files: int, loop_runs: int
 ) -> list[Command]:
@@ -622,18 +625,13 @@ def batch_commands(
     alone would take minutes, so it runs on the first ``loop_files`` of them.
     """
     files = sorted(str(p) for p in small_dir.glob("*.png"))
-    commands = []
-    help_text = capture([tools.cnncli, "sobel", "--help"])
-    if "--out-dir" in help_text:
-        out = work / "batch-cnncli"
-        out.mkdir()
-        commands.append(
-            Command(
-                "cnncli sobel imgs/*.png --out-dir",
-                (tools.cnncli, "sobel", *files, "--out-dir", str(out)),
-                images=len(files),
-            )
+    commands = [
+        Command(
+            BATCH_LABEL,
+            (tools.cnncli, "sobel", *files, "--out-dir", str(work / "batch-cnncli")),
+            images=len(files),
         )
+    ]
     loop = 'out=$1; tool=$2; shift 2; mkdir -p "$out"; for f; do {} || exit 1; done'
     if tools.vips:
         commands.append(
@@ -676,34 +674,37 @@ def batch_commands(
 # ------------------------------------------------------------------- reports ---
 
 
-def print_table(title: str, results: dict[str, Measured], base: str) -> None:
-    """Median time, runs, peak RSS, output size and time relative to ``base`` per command."""
-    width = max(len(label) for label in results)
-    head = (
-        f"  {'command':<{width}}  {'median s':>8}  {'runs':>4}  {'peak RSS':>8}"
-        f"  {'output':>7}  {'vs cnncli':>9}"
-    )
-    print(f"\n{title}\n{head}\n  {'-' * (len(head) - 2)}")
-    reference = results.get(base)
-    for r in results.values():
-        if not r.ok:
-            print(f"  {r.label:<{width}}  FAILED {r.error}")
-            continue
-        ratio = f"{r.median / reference.median:.2f}x" if reference and reference.ok else "-"
-        size = f"{r.out_bytes / 1e6:.1f} MB" if r.out_bytes is not None else "-"
-        print(
-            f"  {r.label:<{width}}  {r.median:>8.3f}  {len(r.times):>4}  {r.rss_mib:>5.0f} MB"
-            f"  {size:>7}  {ratio:>9}"
-        )
+# A table column: header, width, and the cell of one command's measurement.
+Column = tuple[str, int, Callable[[Measured], str]]
+
+TIME_COLUMNS: tuple[Column, ...] = (
+    ("median s", 8, lambda r: f"{r.median:.3f}"),
+    ("runs", 4, lambda r: str(len(r.times))),
+    ("peak RSS", 8, lambda r: f"{r.rss_mib:5.0f} MB"),
+)
+FILTER_COLUMNS: tuple[Column, ...] = (
+    *TIME_COLUMNS,
+    ("output", 7, lambda r: f"{r.out_bytes / 1e6:.1f} MB" if r.out_bytes is not None else "-"),
+)
+# Per image: the commands of a batch need not process the same number of files.
+BATCH_COLUMNS: tuple[Column, ...] = (
+    ("files", 5, lambda r: str(r.images or 1)),
+    *TIME_COLUMNS,
+    ("ms/image", 8, lambda r: f"{1000 * r.per_image:.1f}"),
+    ("images/s", 8, lambda r: f"{1 / r.per_image:.1f}"),
+)
 
 
-def print_batch_table(title: str, results: dict[str, Measured], base: str) -> None:
-    """As print_table, per image: the commands need not process the same number of files."""
+def print_table(
+    title: str,
+    results: dict[str, Measured],
+    base: str,
+    columns: Sequence[Column] = FILTER_COLUMNS,
+) -> None:
+    """One row per command, ending with its time per image relative to ``base``'s."""
     width = max(len(label) for label in results)
-    head = (
-        f"  {'command':<{width}}  {'files':>5}  {'median s':>8}  {'runs':>4}  {'peak RSS':>8}"
-        f"  {'ms/image':>8}  {'images/s':>8}  {'vs cnncli':>9}"
-    )
+    head = f"  {'command':<{width}}"
+    head += "".join(f"  {name:>{size}}" for name, size, _ in columns) + f"  {'vs cnncli':>9}"
     print(f"\n{title}\n{head}\n  {'-' * (len(head) - 2)}")
     reference = results.get(base)
     for r in results.values():
@@ -711,11 +712,8 @@ def print_batch_table(title: str, results: dict[str, Measured], base: str) -> No
             print(f"  {r.label:<{width}}  FAILED {r.error}")
             continue
         ratio = f"{r.per_image / reference.per_image:.2f}x" if reference and reference.ok else "-"
-        print(
-            f"  {r.label:<{width}}  {r.images or 1:>5}  {r.median:>8.3f}  {len(r.times):>4}"
-            f"  {r.rss_mib:>5.0f} MB  {1000 * r.per_image:>8.1f}  {1 / r.per_image:>8.1f}"
-            f"  {ratio:>9}"
-        )
+        cells = "".join(f"  {cell(r):>{size}}" for _, size, cell in columns)
+        print(f"  {r.label:<{width}}{cells}  {ratio:>9}")
 
 
 def ratio(results: dict[str, Measured], a: str, b: str | None, rss: bool = False) -> float | None:
@@ -918,14 +916,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_rounds = max(1, rounds // 2)
         commands = batch_commands(tools, work, small_dir, loop_files, loop_runs=batch_rounds)
         batch = measure(commands, batch_rounds, work, wrapper)
-        batch_label = label_starting(batch, "cnncli sobel imgs")
-        print_batch_table(
-            f"Batch: {count} gray PNGs of {small}x{small}, Sobel",
-            batch,
-            batch_label or commands[-1].label,
-        )
-        if batch_label is None:
-            print("  cnncli sobel has no --out-dir yet (batch mode not merged): batch row skipped")
+        title = f"Batch: {count} gray PNGs of {small}x{small}, Sobel"
+        print_table(title, batch, BATCH_LABEL, BATCH_COLUMNS)
         if loop_files < count:
             print(
                 f"  the loop of single cnncli calls runs on the first {loop_files} files only "
@@ -935,9 +927,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets.append(
             Target(
                 "batch: time <= shell loop of vips sobel",
-                ratio(batch, batch_label, vips_loop) if batch_label else None,
+                ratio(batch, BATCH_LABEL, vips_loop),
                 1.0,
-                note="" if batch_label else "no batch mode yet",
             )
         )
 
