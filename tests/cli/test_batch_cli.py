@@ -30,6 +30,16 @@ def make_images(folder: Path, count: int, size: tuple[int, int] = (40, 56)) -> l
     return paths
 
 
+def mixed_batch(folder: Path) -> tuple[list[Path], Path, Path, list[str]]:
+    """Three good images with a broken and a missing file between them: (good, broken,
+    missing, the paths as arguments)."""
+    good = make_images(folder, 3)
+    broken = folder / "broken.png"
+    broken.write_bytes(b"not a png at all")
+    missing = folder / "missing.png"
+    return good, broken, missing, [str(p) for p in (good[0], broken, good[1], missing, good[2])]
+
+
 def load(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path))
 
@@ -69,12 +79,8 @@ def test_suffix_and_name_template_choose_output_names(run_cli, tmp_path) -> None
 
 
 def test_bad_files_are_reported_and_the_rest_are_written(run_cli, tmp_path) -> None:
-    good = make_images(tmp_path / "in", 3)
-    broken = tmp_path / "in" / "broken.png"
-    broken.write_bytes(b"not a png at all")
-    missing = tmp_path / "in" / "missing.png"
+    good, broken, missing, args = mixed_batch(tmp_path / "in")
     out = tmp_path / "out"
-    args = [str(good[0]), str(broken), str(good[1]), str(missing), str(good[2])]
     result = run_cli("sobel", *args, "--out-dir", str(out))
     assert result.exit_code == 2
     assert sorted(p.name for p in out.iterdir()) == [p.name for p in good]

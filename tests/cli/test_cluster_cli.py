@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_batch_cli import CNNCLI, load, make_images
+from tests.cli.test_batch_cli import CNNCLI, load, make_images, mixed_batch
 
 pytestmark = pytest.mark.dask
 
@@ -69,12 +69,8 @@ def test_a_local_cluster_of_its_own(tmp_path) -> None:
 
 
 def test_bad_files_are_reported_and_the_rest_are_written(dask_cluster, tmp_path) -> None:
-    good = make_images(tmp_path / "in", 3)
-    broken = tmp_path / "in" / "broken.png"
-    broken.write_bytes(b"not a png at all")
-    missing = tmp_path / "in" / "missing.png"
+    good, broken, missing, args = mixed_batch(tmp_path / "in")
     out = tmp_path / "out"
-    args = [str(good[0]), str(broken), str(good[1]), str(missing), str(good[2])]
     done = cnncli("sobel", *args, "--out-dir", str(out), "--scheduler", dask_cluster.address)
     assert done.returncode == 2
     assert sorted(p.name for p in out.iterdir()) == [p.name for p in good]
