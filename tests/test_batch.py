@@ -140,3 +140,16 @@ def test_a_cancelled_task_is_reported_as_not_processed(tmp_path) -> None:
     report = run_batch(jobs, _copy, _Cancelling())
     (failure,) = report.failures
     assert failure.internal and failure.message == "not processed: CancelledError"
+
+
+def _out_of_memory(source: Path, dest: Path) -> str | None:
+    raise MemoryError
+
+
+def test_a_file_too_big_for_memory_is_a_user_error_not_a_bug(tmp_path) -> None:
+    jobs = [Job(tmp_path / "huge.png", tmp_path / "o" / "huge.png")]
+    with ThreadPoolExecutor(1) as executor:
+        report = run_batch(jobs, _out_of_memory, executor)
+    (failure,) = report.failures
+    assert failure.status == FAILED and failure.message == "out of memory"
+    assert not failure.internal
