@@ -284,8 +284,59 @@ class Layer:
     args: Mapping[str, object]
     text: str
 
-    def __getitem__(self, name: str) -> object:
-        return self.args[name]
+    def integer(self, name: str, minimum: int | None = 1) -> int:
+        """An integer argument as PyTorch accepts it (no bool, no float), at least ``minimum``."""
+        return _checked_int(self.kind, name, self.args[name], minimum)
+
+    def optional_integer(self, name: str, minimum: int | None = 1) -> int | None:
+        value = self.args[name]
+        return None if value is None else _checked_int(self.kind, name, value, minimum)
+
+    def integers(self, name: str, ndim: int, minimum: int | None = 1) -> tuple[int, ...]:
+        """``_ntuple``: ``3 -> (3, 3)``; a tuple must have one or ``ndim`` integers."""
+        value = self.args[name]
+        items = value if isinstance(value, tuple) else (value,)
+        if len(items) == 1:
+            items = items * ndim
+        if len(items) != ndim:
+            raise UserError(
+                f"{self.kind}: {name} needs {ndim} values, got {len(items)}: {value!r}"
+            )
+        return tuple(_checked_int(self.kind, name, v, minimum) for v in items)
+
+    def flag(self, name: str) -> bool:
+        value = self.args[name]
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            raise UserError(
+                f"{self.kind}: {name} must be True or False, got {value!r}",
+                hint=f"did you mean {value.capitalize()}?",
+            )
+        raise UserError(f"{self.kind}: {name} must be True or False, got {value!r}")
+
+    def number(self, name: str, *, positive: bool = False) -> float:
+        """A finite real number (ints are accepted, as Python's float() does)."""
+        value = self.args[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{self.kind}: {name} must be a number, got {value!r}")
+        number = float(value) if abs(value) < 1e308 else math.inf
+        if not math.isfinite(number) or (positive and number <= 0):
+            need = "a positive finite number" if positive else "a finite number"
+            raise UserError(f"{self.kind}: {name} must be {need}, got {value!r}")
+        return number
+
+
+def _checked_int(kind: str, name: str, value: object, minimum: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            hint: str | None = f"did you mean {int(value)}?"
+        else:
+            hint = None
+        raise UserError(f"{kind}: {name} must be an integer, got {value!r}", hint=hint)
+    if minimum is not None and value < minimum:
+        raise UserError(f"{kind}: {name} must be at least {minimum}, got {value}")
+    return value
 
 
 def known_layers() -> list[str]:
