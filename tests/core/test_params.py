@@ -76,7 +76,9 @@ def test_seed_example_conv2d_3_5_3() -> None:
 
 def test_repr_quirks_parse() -> None:
     assert (
-        parse_layer("Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=same)")["padding"]
+        parse_layer("Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=same)").args[
+            "padding"
+        ]
         == "same"
     )
     assert parse_layer("Conv1d(2, 4, kernel_size=(3,), stride=(1,))")["kernel_size"] == (3,)
