@@ -6,7 +6,8 @@ Every model is built on the meta device (no weights, no arithmetic: the same sha
 counts as a real model), in eval mode, with weights=None / pretrained=False, and run once on
 a batch of 1 with forward hooks. It writes:
 
-- tests/golden/real_models/<name>.txt: exactly repr(model), what print(model) shows;
+- tests/golden/real_models/<key>.txt: exactly repr(model), what print(model) shows (timm
+  models are keyed timm_<name>: many timm names are torchvision names too);
 - tests/golden/real_models.json: per model the input, total params, buffers, final output
   shape, each top-level child's output shape in call order, every leaf-module call in
   execution order, MACs (convention in MACS_CONVENTION, also written into the JSON) and the
@@ -86,6 +87,8 @@ MACS_CONVENTION = (
 )
 
 SHAPE_CONVENTION = (
+    "Models are keyed by their torchvision name, by `timm_<timm name>` for timm (many names "
+    "are both, e.g. resnet50), or by a tutorial name; 'model_name' is the library's name. "
     "output shapes include the batch dimension (batch 1). A module returning a tuple or list "
     "is recorded by its first tensor; any other non-tensor output (dict, None) is null. "
     "'children' lists each top-level child (model.named_children()) once per call, in call "
@@ -690,6 +693,7 @@ def describe(name, model, source, input_shape, dtype="float32"):
         x = torch.empty(1, *input_shape)
     entry = {
         "source": source,
+        "model_name": name.removeprefix("timm_") if source == "timm" else name,
         "class": type(model).__name__,
         "input": list(input_shape),
     }
@@ -721,7 +725,7 @@ def tutorial_source(model):
 
 
 def builders(groups):
-    """Yield (name, source, build, input_shape, dtype)."""
+    """Yield (key, source, build, input_shape, dtype); timm keys are `timm_<timm name>`."""
     if "torchvision" in groups:
         for name in torchvision.models.list_models(module=torchvision.models):
             shape = [3, 299, 299] if name == "inception_v3" else [3, 224, 224]
@@ -743,8 +747,9 @@ def builders(groups):
             )
     if "timm" in groups:
         for name in TIMM_MODELS:
+            # Many timm names are torchvision names too (resnet50, densenet121, vgg11...).
             yield (
-                name,
+                f"timm_{name}",
                 "timm",
                 lambda n=name: timm.create_model(n, pretrained=False),
                 None,
