@@ -165,6 +165,7 @@ TIMM_MODELS = [
     "deit_tiny_patch16_224",
     "deit_small_distilled_patch16_224",
     "deit_base_patch16_224",
+    "deit3_small_patch16_224",  # LayerScale (its gamma is a hidden parameter)
     # Swin
     "swin_tiny_patch4_window7_224",
     "swin_small_patch4_window7_224",
@@ -172,6 +173,8 @@ TIMM_MODELS = [
     # MLP-Mixer
     "mixer_s16_224",
     "mixer_b16_224",
+    # Outside the families above, for timm's weight-standardized conv (a Conv2d subclass)
+    "nf_resnet50",
 ]
 
 
