@@ -90,10 +90,21 @@ def test_moduelist_repeat_notation_is_expanded() -> None:
 
 
 def test_an_unknown_block_with_several_children_is_run_in_order_with_a_warning() -> None:
-    text = "Block(\n  (branch1): Conv2d(3, 3, 1)\n  (branch2): Conv2d(3, 3, 1)\n)"
+    text = "MyBlock(\n  (branch1): Conv2d(3, 3, 1)\n  (branch2): Conv2d(3, 3, 1)\n)"
     result = summarize(parse_model(text), (3, 8, 8))
     assert result.output_shape == (1, 3, 8, 8)
-    assert any("Block: forward not known" in w for w in result.warnings)
+    assert any("MyBlock: forward not known" in w for w in result.warnings)
+
+
+def test_a_known_class_name_with_other_children_falls_back_with_a_warning() -> None:
+    # Research code has its own BasicBlock: torchvision's rule must not apply to it.
+    text = (
+        "BasicBlock(\n  (conv_a): Conv2d(3, 3, 3, padding=1)\n"
+        "  (conv_b): Conv2d(3, 3, 3, padding=1)\n)"
+    )
+    result = summarize(parse_model(text), (3, 8, 8))
+    assert result.output_shape == (1, 3, 8, 8)
+    assert any("BasicBlock: its children (conv_a, conv_b) differ" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize(

@@ -357,13 +357,20 @@ def _vit(b: Module, x: Flow, run: Run, prefix_tokens: tuple[str, ...]) -> Flow:
         run.param(name, (1, 1, width))
     tokens = tokens.reshaped((n, patches + len(prefix_tokens), width))
     run.param("pos_embed", (1, *tokens.shape[1:]))
+    run.note(
+        "pos_embed assumed to cover the prefix tokens too (timm's default, no_embed_class="
+        f"False); models built with no_embed_class=True (deit3) have {width} x prefix "
+        "tokens fewer parameters"
+    )
     tokens = run("pos_drop", tokens)
     tokens = run("norm", run("blocks", run("norm_pre", run("patch_drop", tokens))))
     pooled = tokens.reshaped((n, width))  # x[:, 0] (token pooling) or the mean over tokens
-    pooled = run("head_drop", run("fc_norm", pooled))
-    if run.has("head_dist"):
-        run("head_dist", pooled)
-    return run("head", pooled)
+    if run.has("head_dist"):  # (head(x[:, 0]) + head_dist(x[:, 1])) / 2
+        cls, dist = run("head_drop", pooled), run("head_drop", pooled)
+        out = run("head", cls)
+        run("head_dist", dist)
+        return out
+    return run("head", run("head_drop", run("fc_norm", pooled)))
 
 
 @RULES.add("Block")
@@ -437,11 +444,16 @@ def timm_swin(b: Module, x: Flow, run: Run) -> Flow:
 @rule(
     "timm swin_transformer.SwinTransformerBlock.forward (window attention on padded windows)",
     "norm1 attn drop_path1 norm2 mlp drop_path2",
+    hidden=True,
 )
 def timm_swin_block(b: Module, x: Flow, run: Run) -> Flow:
     n, h, w, c = x.shape
     window = min(TIMM_SWIN_WINDOW, h, w)
-    windows = n * (-(-h // window)) * (-(-w // window))
+    per_image = (-(-h // window)) * (-(-w // window))
+    windows = n * per_image
+    shifted = b.name.isdigit() and int(b.name) % 2 == 1 and min(h, w) > window
+    if shifted:  # odd blocks shift by window // 2 and keep a mask buffer (non-persistent)
+        run.buffer("attn_mask", (per_image, window * window, window * window))
     attended = run("attn", run("norm1", x).reshaped((windows, window * window, c)))
     y = add(x, run("drop_path1", attended.reshaped(x.shape)))
     tokens = y.reshaped((n, h * w, c))
@@ -475,3 +487,41 @@ def timm_window_attention(b: Module, x: Flow, run: Run) -> Flow:
 def timm_patch_merging(b: Module, x: Flow, run: Run) -> Flow:
     n, h, w, c = x.shape
     return run("reduction", run("norm", x.reshaped((n, -(-h // 2), -(-w // 2), 4 * c))))
+
+
+# ------------------------------------------------------------------- NFNet ---
+
+_register_in_order(
+    "NormFreeNet",
+    "timm nfnet.NormFreeNet.forward_features + forward_head",
+    "stem stages final_conv final_act head",
+)
+_register_in_order("DownsampleAvg", "timm nfnet.DownsampleAvg.forward", "pool conv")
+
+
+@RULES.add("ScaledStdConv2d", "ScaledStdConv2dSame")
+@rule("timm std_conv.ScaledStdConv2d (a Conv2d with a gain of [out, 1, 1, 1])", "", hidden=True)
+def scaled_std_conv(b: Module, x: Flow, run: Run) -> Flow:
+    y = run.itself(x)
+    run.param("gain", (y.shape[1], 1, 1, 1))
+    return y
+
+
+@RULES.add("NormFreeBlock")
+@rule(
+    "timm nfnet.NormFreeBlock.forward (pre-activation; shortcut from the activated input)",
+    "act1 conv1 act2 conv2 act3 conv3 drop_path",
+    "downsample conv2b act2b attn attn_last",
+)
+def norm_free_block(b: Module, x: Flow, run: Run) -> Flow:
+    out = run("act1", x)
+    shortcut = run("downsample", out) if run.has("downsample") else x
+    out = run("conv2", run("act2", run("conv1", out)))
+    if run.has("conv2b"):
+        out = run("conv2b", run("act2b", out))
+    if run.has("attn"):
+        out = run("attn", out)
+    out = run("conv3", run("act3", out))
+    if run.has("attn_last"):
+        out = run("attn_last", out)
+    return add(run("drop_path", out), shortcut)
