@@ -319,7 +319,7 @@ def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
         ("input", _shape_text(summary.input_shape)),
         ("total params", at_least + f"{summary.total_params:,}"),
         ("buffers", at_least + f"{summary.buffers:,}"),
-        ("MACs", (at_least if not summary.shapes_known else "") + f"{summary.macs:,}"),
+        ("MACs", ("" if summary.shapes_known else ">= ") + f"{summary.macs:,}"),
         (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.param_bytes)),
         (
             f"forward activations ({summary.dtype})",
