@@ -55,8 +55,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(to_json(data) + "\n")
 
 
+def one_line(message: str) -> str:
+    """``message`` as one printable line: line breaks (whatever ``splitlines`` breaks at)
+    shown escaped, lone surrogates from undecodable arguments as ``\\udcff``."""
+    if message.isascii() and message.splitlines() == [message]:
+        return message
+    escaped = "".join(repr(c)[1:-1] if len(f"a{c}b".splitlines()) > 1 else c for c in message)
+    return escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def print_error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {one_line(message)}\n")
     sys.stderr.flush()
 
 
@@ -91,18 +100,18 @@ def plain_table(
 ) -> str:
     """Rich's ``Table(show_edge=False)`` layout (heavy header rule, a rule between
     sections), written in one pass: no wrapping, no per-cell objects."""
-    widths = [_cell_width(h) for h in headers]
-    for section in sections:
-        for row in section:
-            for i, cell in enumerate(row):
-                n = _cell_width(cell)
-                if n > widths[i]:
-                    widths[i] = n
+    rows = [row for section in sections for row in section]
+    # ASCII: len, one C call per cell; wide characters need rich's cell_len.
+    ascii_only = "".join(cell for row in rows for cell in row).isascii()
+    width_of: Callable[[str], int] = len if ascii_only else _cell_width
+    widths = [
+        max([width_of(h)] + [width_of(row[i]) for row in rows]) for i, h in enumerate(headers)
+    ]
 
     def line(cells: Sequence[str], bar: str) -> str:
         parts = []
         for cell, width, flush_right in zip(cells, widths, right, strict=True):
-            fill = " " * (width - _cell_width(cell))
+            fill = " " * (width - width_of(cell))
             parts.append(f" {fill}{cell} " if flush_right else f" {cell}{fill} ")
         return bar.join(parts)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -666,6 +667,12 @@ def known_layers() -> list[str]:
 
 def parse_layer(text: str) -> Layer:
     """Parse one layer's repr or constructor call, binding arguments as PyTorch does."""
+    return _parse_layer(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_layer(text: str) -> Layer:
+    """Cached: a printed model repeats its lines (``ReLU(inplace=True)``); a Layer is frozen."""
     source = _MODULE_NAME.sub("", text.strip(), count=1).rstrip(",").strip()
     if not source:
         raise UserError("empty layer text", hint="e.g. 'Conv2d(3, 5, 3)'")
@@ -677,7 +684,8 @@ def parse_layer(text: str) -> Layer:
                 f"cannot parse {_show(source)}: an integer has more than 4,300 digits "
                 "(PyTorch sizes are 64-bit)"
             ) from None
-        column = (exc.offset or 1) - 1
+        lines_before = source.split("\n")[: (exc.lineno or 1) - 1]
+        column = sum(len(line) + 1 for line in lines_before) + (exc.offset or 1) - 1
         raise UserError(
             f"cannot parse {_show(source)}: {exc.msg} at column {column + 1}: "
             f"{_pointer(source, column)}"
