@@ -139,9 +139,22 @@ def _use_rich(rows: int) -> bool:
     return sys.stdout.isatty() and rows <= RICH_TABLE_ROWS
 
 
+# --explain and --json list this many windows of a dimension, then count the rest.
+MAX_LISTED_WINDOWS = 1000
+
+
 def _windows_text(windows: Sequence[Window], per_line: int = 8) -> list[str]:
-    cells = [f"{i}:[{w.start},{w.end})" for i, w in enumerate(windows)]
-    return ["    " + "  ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
+    shown = windows[:MAX_LISTED_WINDOWS]
+    cells = [f"{i}:[{w.start},{w.end})" for i, w in enumerate(shown)]
+    lines = ["    " + "  ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
+    if len(windows) > len(shown):
+        rest = len(windows) - len(shown)
+        last = windows[len(windows) - 1]
+        lines.append(
+            f"    ... {rest:,} more windows, the same way, up to {len(windows) - 1}:"
+            f"[{last.start},{last.end})"
+        )
+    return lines
 
 
 def _size_json(lin: int, result: SizeResult) -> dict[str, Any]:
@@ -151,10 +164,13 @@ def _size_json(lin: int, result: SizeResult) -> dict[str, Any]:
         "formula": result.formula,
         "substituted": result.substituted,
     }
+    if result.steps:
+        data["steps"] = list(result.steps)
     if result.padding is not None:
         data["padding"] = list(result.padding)
     if result.windows is not None:
-        data["windows"] = [[w.start, w.end] for w in result.windows]
+        data["windows"] = [[w.start, w.end] for w in result.windows[:MAX_LISTED_WINDOWS]]
+        data["windows_total"] = len(result.windows)
     if result.notes:
         data["notes"] = list(result.notes)
     return data
@@ -166,6 +182,7 @@ def _explain_lines(lin: int, result: SizeResult, label: str) -> list[str]:
         f"  {result.formula}",
         f"  {result.substituted}",
     ]
+    lines += [f"  {step}" for step in result.steps]
     lines += [f"  note: {note}" for note in result.notes]
     if result.windows is not None:
         lines.append("  windows [start, end) in input coordinates (negative / >= lin = padding):")
@@ -187,6 +204,8 @@ def render_outsize(
         windows = [d["windows"] for d in dims if "windows" in d]
         if windows:
             data["windows"] = windows[0] if len(windows) == 1 else windows
+            totals = [d["windows_total"] for d in dims]
+            data["windows_total"] = totals[0] if len(totals) == 1 else totals
         data["dims"] = dims
         print_json(data)
         return
