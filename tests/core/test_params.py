@@ -85,9 +85,8 @@ def test_repr_quirks_parse() -> None:
     assert parse_layer("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True)").args["eps"] == 1e-05
     assert parse_layer("ReLU(inplace=True)").args["inplace"] is True
     assert parse_layer("AdaptiveAvgPool2d(output_size=(6, 6))").args["output_size"] == (6, 6)
-    assert parse_layer("LayerNorm((512,), eps=1e-05, elementwise_affine=True)").args[
-        "normalized_shape"
-    ] == (512,)
+    layer_norm = parse_layer("LayerNorm((512,), eps=1e-05, elementwise_affine=True)")
+    assert layer_norm.args["normalized_shape"] == (512,)
     assert (
         parse_layer(
             "  (3): Conv2d(64, 192, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))"
