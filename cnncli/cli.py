@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 from cnncli import __version__
 from cnncli.batch import DEFAULT_NAME, BatchOptions
 from cnncli.core.errors import UserError
-from cnncli.core.parsing import parse_floats, parse_ints
+from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
@@ -160,25 +160,35 @@ def outsize(
         str, typer.Option("--lin", help="Input length; comma-separated for several dims: 224,160.")
     ],
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size (one per dim, or one for all).")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size (one per dim, or one for all)."
+        ),
     ] = None,
     s: Annotated[
         str | None,
         typer.Option(
-            "--s", help="Stride. Default: 1 for convolutions, the kernel size for --pool."
+            "--s",
+            "--stride",
+            help="Stride. Default: 1 for convolutions, the kernel size for --pool.",
         ),
     ] = None,
     p: Annotated[
-        str, typer.Option("--p", help="Padding: an integer, or 'same' / 'valid' for convolutions.")
+        str,
+        typer.Option(
+            "--p", "--padding", help="Padding: an integer, or 'same' / 'valid' for convolutions."
+        ),
     ] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation.")] = "1",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation.")] = "1",
     pool: Annotated[
         bool, typer.Option("--pool", help="Pooling rules: stride defaults to k, padding <= k//2.")
     ] = False,
     ceil: Annotated[
         bool,
         typer.Option(
-            "--ceil", help="ceil_mode (pooling only); drops a window starting in the right padding."
+            "--ceil",
+            "--ceil-mode",
+            help="ceil_mode (pooling only); drops a window starting in the right padding.",
         ),
     ] = False,
     transposed: Annotated[
@@ -325,7 +335,8 @@ def summary(
         str | None,
         typer.Option(
             "--input",
-            help="Input size per sample, channels first: 3,224,224 (default for built-ins).",
+            help="Input size per sample, channels first: 3,224,224 or 3x224x224 or "
+            '"(3, 224, 224)" (default for built-ins).',
         ),
     ] = None,
     batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 1,
@@ -374,7 +385,7 @@ def summary(
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
     source = zoo.load_source(model)
-    shape = parse_ints(input_size, "--input") if input_size else source.default_input
+    shape = parse_shape(input_size, "--input") if input_size is not None else source.default_input
     if shape is None:
         raise UserError(
             f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
@@ -745,12 +756,19 @@ def pool(
     ] = None,
     op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size: 2, or 2,3 per dimension.")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size: 2, or 2,3 per dimension."
+        ),
     ] = None,
-    s: Annotated[str | None, typer.Option("--s", help="Stride; default: the kernel size.")] = None,
-    p: Annotated[str, typer.Option("--p", help="Padding (at most half the kernel).")] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation (max pooling only).")] = "1",
-    ceil: Annotated[bool, typer.Option("--ceil", help="ceil_mode.")] = False,
+    s: Annotated[
+        str | None, typer.Option("--s", "--stride", help="Stride; default: the kernel size.")
+    ] = None,
+    p: Annotated[
+        str, typer.Option("--p", "--padding", help="Padding (at most half the kernel).")
+    ] = "0",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation (max pooling only).")] = "1",
+    ceil: Annotated[bool, typer.Option("--ceil", "--ceil-mode", help="ceil_mode.")] = False,
     count_include_pad: Annotated[
         bool,
         typer.Option(
