@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cnncli import __version__
@@ -71,6 +71,12 @@ class CnncliGroup(TyperGroup):
             if debug:
                 raise
             _fail(str(exc))
+        except NoArgsIsHelpError as exc:
+            # Bare ``cnncli``: the help is the answer, not a mistake. Rich help has been
+            # printed already (the message is then empty); plain help is in the message.
+            if exc.format_message():
+                typer.echo(exc.format_message())
+            sys.exit(0)
         except ClickException as exc:
             if debug:
                 raise
