@@ -548,7 +548,7 @@ def _run_images(
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     if batch.out_dir is None:
         batch.check_single()
-        source, dest = single_job(paths, sample)
+        source, dest = single_job(paths, sample, label)
         warning = run_filter(source, dest, apply, options, luminance=luminance, threads=jobs)
         if warning:
             print_warning(warning)
@@ -561,7 +561,10 @@ def _run_images(
     from cnncli.render import batch_progress, batch_summary
 
     plan = plan_jobs(
-        batch_inputs(paths, sample), batch.out_dir, template=batch.name, suffix=batch.suffix
+        batch_inputs(paths, sample, label, str(batch.out_dir)),
+        batch.out_dir,
+        template=batch.name,
+        suffix=batch.suffix,
     )
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
