@@ -7,6 +7,7 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 DEBUG_ENV = "CNNCLI_DEBUG"
 
 
@@ -86,7 +88,7 @@ class CnncliGroup(TyperGroup):
                 hint = f" (see '{ctx.command_path} --help')"
             _fail(exc.format_message() + hint)
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail("aborted", EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader went away (``cnncli ... | head``): not an error worth a message.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
@@ -579,14 +581,28 @@ def _run_images(
         threads = 1  # a worker thread per file: the cluster spreads the files
         executor_context = dask_executor(batch.scheduler, jobs)
     work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
-    with executor_context as executor:  # reach a cluster before making anything
-        make_out_dir(batch.out_dir)
-        with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
-            report = run_batch(
-                plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
-            )
+    started = time.perf_counter()
+    try:
+        with executor_context as executor:  # reach a cluster before making anything
+            make_out_dir(batch.out_dir)
+            with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
+                report = run_batch(
+                    plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+                )
+    except KeyboardInterrupt:
+        from cnncli.render import batch_interrupted
+
+        # Counted after the executor has stopped: files being written when Ctrl-C came
+        # are finished (atomically) by then, and are what --skip-existing will skip.
+        done = sum(job.dest.exists() for job in plan)
+        batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    # The whole command's time: with --scheduler, the cluster's start-up (or the
+    # connection) and shut-down too, which run_batch's own clock does not see.
+    report.seconds = time.perf_counter() - started
     if not batch.quiet:
-        batch_summary(report, label)
+        overhead = {None: "", "local": "cluster start-up included"}
+        batch_summary(report, label, note=overhead.get(batch.scheduler, "connection included"))
     if report.failed:
         internal = any(outcome.internal for outcome in report.failures)
         raise typer.Exit(EXIT_INTERNAL_ERROR if internal else EXIT_USER_ERROR)
