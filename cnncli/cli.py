@@ -559,15 +559,17 @@ def _run_images(
     from functools import partial
 
     from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
-    from cnncli.pipeline import batch_inputs
+    from cnncli.pipeline import batch_inputs, check_format_extension, format_name_template
     from cnncli.render import batch_progress, batch_summary
 
     plan = plan_jobs(
         batch_inputs(paths, sample, label, str(batch.out_dir)),
         batch.out_dir,
-        template=batch.name,
+        template=format_name_template(batch.name, options.format),
         suffix=batch.suffix,
     )
+    for job in plan:
+        check_format_extension(job.dest, options.format)  # once, before any file is read
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
         workers = jobs or default_workers()

@@ -149,6 +149,7 @@ def run_filter(
     from cnncli.core.edges import quantize
     from cnncli.imageio import check_output, read_image, write_image
 
+    check_format_extension(dest, options.format)
     check_output(dest, no_clobber=options.no_clobber)
     check_input_exists(source)
     image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
@@ -164,6 +165,36 @@ def run_filter(
         threads=threads,
     )
     return warning
+
+
+def check_format_extension(dest: str | Path, fmt: str | None) -> None:
+    """Refuse ``--format`` that contradicts the output's extension (JPEG bytes in a .png).
+
+    An extension Pillow does not know (or none) leaves the choice to ``--format``.
+    """
+    from cnncli.imageio import output_format
+
+    if fmt is None or str(dest) == STDIO:
+        return
+    wanted = output_format(dest, fmt)
+    try:
+        implied = output_format(dest, None)
+    except UserError:
+        return
+    if implied != wanted:
+        raise UserError(
+            f"{dest}: --format {fmt} does not match the extension {Path(dest).suffix} ({implied})",
+            hint=f"name it {Path(dest).with_suffix('.' + fmt.lower())}, or drop --format",
+        )
+
+
+def format_name_template(template: str, fmt: str | None) -> str:
+    """Batch: the default output name takes the extension of ``--format`` (a.png -> a.jpeg)."""
+    from cnncli.batch import DEFAULT_NAME
+
+    if fmt is None or template != DEFAULT_NAME:
+        return template
+    return DEFAULT_NAME.replace("{ext}", fmt.lower())
 
 
 def smoothing_filter(sigma: Sequence[float], *, mode: str, truncate: float) -> ImageFilter:
