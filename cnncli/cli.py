@@ -275,12 +275,12 @@ def outsize(
 )
 def params(
     layers: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Layer reprs or constructor calls, e.g. 'Conv2d(3, 5, 3)'; '-': lines of stdin.",
             show_default=False,
         ),
-    ],
+    ] = None,
     explain: Annotated[
         bool,
         typer.Option("--explain", help="Show the closed-form count for conv and linear layers."),
@@ -288,6 +288,9 @@ def params(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     total: Annotated[
         bool, typer.Option("--total", help="Print only the total parameter count.")
+    ] = False,
+    list_layers: Annotated[
+        bool, typer.Option("--list", help="List the layer names it knows, one per line.")
     ] = False,
 ) -> None:
     """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
@@ -300,7 +303,15 @@ def params(
     from cnncli.core.params import explain_params, layer_params
     from cnncli.render import render_params
 
-    texts = read_layer_lines(layers)
+    if list_layers:
+        from cnncli.core.layers import known_layers
+        from cnncli.render import print_result
+
+        if layers:
+            raise UserError("--list takes no layers")
+        print_result("\n".join(known_layers()))
+        return
+    texts = read_layer_lines(layers or [])
     items = [layer_params(parse_layer(text)) for text in texts]
     explanations = [explain_params(item) if explain else None for item in items]
     render_params(items, explanations, as_json=json_output, total_only=total)
