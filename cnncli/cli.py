@@ -371,17 +371,25 @@ def summary(
     ] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
     list_models: Annotated[bool, typer.Option("--list", help="List the built-in models.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 2 when a shape or a parameter count cannot be known exactly."
+        ),
+    ] = False,
 ) -> None:
     """Layer-by-layer output shapes, parameters, MACs and receptive fields from print(model).
 
-    Layers run in the printed order; torchvision-style residual blocks (conv1/bn1/conv2/bn2,
-    downsample) run as BasicBlock/Bottleneck do, and a flatten hidden in forward is inserted
-    before a Linear when the sizes say so (with a note). MACs count the multiply-accumulates
-    of Conv and Linear weights only; bias, norms, pooling and activations count 0.
+    Blocks of torchvision and timm (ResNet, DenseNet, Inception, MobileNet, EfficientNet,
+    RegNet, ConvNeXt, ViT, Swin, ...) and sequence layers run as their forward does; other
+    modules run their children in the printed order, with a warning. Where a shape cannot
+    be followed, it shows as ? and every parameter is still counted. MACs count the
+    multiply-accumulates of Conv, Linear and attention-projection weights only.
     Memory: parameters and buffers, and every layer's output of one forward pass.
     """
     from cnncli import zoo
-    from cnncli.core.summary import display_rows, parse_model, summarize
+    from cnncli.core.summary import parse_model, summarize
+    from cnncli.core.summary_display import display_rows
     from cnncli.render import render_summary, render_zoo
 
     if list_models:
@@ -411,6 +419,10 @@ def summary(
         )
     result = summarize(parse_model(source.text), shape, batch=batch, dtype=dtype)
     render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+    if strict and not (result.shapes_known and result.params_exact):
+        raise UserError(
+            "--strict: some shapes or parameter counts are not known exactly (see the warnings)"
+        )
 
 
 # ---------------------------------------------------- smooth / gradient / sobel ---

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
     from cnncli.core.params import LayerParams
     from cnncli.core.pool import PooledWindow
-    from cnncli.core.summary import DisplayRow, Summary
+    from cnncli.core.summary import Summary
+    from cnncli.core.summary_display import DisplayRow
 
 
 def stdout_console() -> Console:
@@ -270,7 +271,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             {
                 "name": r.path,
                 "type": r.kind,
-                "output_shape": list(r.output_shape),
+                "output_shape": None if r.output_shape is None else list(r.output_shape),
                 "params": r.params,
                 "macs": r.macs,
                 "receptive_field": None if r.receptive_field is None else list(r.receptive_field),
@@ -279,9 +280,12 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             for r in summary.rows
         ],
         "total_params": summary.total_params,
-        "trainable_params": summary.trainable_params,
-        "non_trainable_params": summary.total_params - summary.trainable_params,
         "buffers": summary.buffers,
+        "params_exact": summary.params_exact,
+        "shapes_known": summary.shapes_known,
+        "hidden": [
+            {"name": h.name, "shape": list(h.shape), "buffer": h.buffer} for h in summary.hidden
+        ],
         "macs": summary.macs,
         "param_bytes": summary.param_bytes,
         "activation_bytes": summary.activation_bytes,
@@ -297,8 +301,12 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         if name != row.kind
         else f"{'  ' * row.depth}{name}"
     )
-    shape = "" if row.output_shape is None else _shape_text(row.output_shape)
-    numbers = ["", ""] if row.is_container else [f"{row.params:,}", f"{row.macs:,}"]
+    if row.is_container:
+        shape = ""
+        numbers = [f"{row.params:,}" if row.params else "", ""]
+    else:
+        shape = "?" if row.output_shape is None else _shape_text(row.output_shape)
+        numbers = [f"{row.params:,}", f"{row.macs:,}"]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
 
 
@@ -306,15 +314,19 @@ SUMMARY_HEADERS = ("layer (type)", "output shape", "params", "MACs", "RF", "jump
 
 
 def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
+    """Totals; a number the summary could not know exactly is shown as a lower bound."""
+    at_least = "" if summary.params_exact else ">= "
+    activations = summary.activation_bytes
     return [
         ("input", _shape_text(summary.input_shape)),
-        ("total params", f"{summary.total_params:,}"),
-        ("trainable params", f"{summary.trainable_params:,}"),
-        ("non-trainable params", f"{summary.total_params - summary.trainable_params:,}"),
-        ("buffers", f"{summary.buffers:,}"),
-        ("MACs", f"{summary.macs:,}"),
-        (f"params + buffers ({summary.dtype})", _megabytes(summary.param_bytes)),
-        (f"forward activations ({summary.dtype})", _megabytes(summary.activation_bytes)),
+        ("total params", at_least + f"{summary.total_params:,}"),
+        ("buffers", at_least + f"{summary.buffers:,}"),
+        ("MACs", (at_least if not summary.shapes_known else "") + f"{summary.macs:,}"),
+        (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.param_bytes)),
+        (
+            f"forward activations ({summary.dtype})",
+            "unknown" if activations is None else _megabytes(activations),
+        ),
     ]
 
 
@@ -335,7 +347,9 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) ->
         )
         for r in summary.rows:
             writer.writerow(
-                [r.path, r.kind, "x".join(str(n) for n in r.output_shape), r.params, r.macs,
+                [r.path, r.kind,
+                 "?" if r.output_shape is None else "x".join(str(n) for n in r.output_shape),
+                 r.params, r.macs,
                  _dims_text(r.receptive_field), _dims_text(r.jump)]
             )  # fmt: skip
         return
