@@ -7,18 +7,19 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cnncli import __version__
 from cnncli.batch import DEFAULT_NAME, BatchOptions
 from cnncli.core.errors import UserError
-from cnncli.core.parsing import parse_floats, parse_ints
+from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 DEBUG_ENV = "CNNCLI_DEBUG"
 
 
@@ -71,6 +73,12 @@ class CnncliGroup(TyperGroup):
             if debug:
                 raise
             _fail(str(exc))
+        except NoArgsIsHelpError as exc:
+            # Bare ``cnncli``: the help is the answer, not a mistake. Rich help has been
+            # printed already (the message is then empty); plain help is in the message.
+            if exc.format_message():
+                typer.echo(exc.format_message())
+            sys.exit(0)
         except ClickException as exc:
             if debug:
                 raise
@@ -80,7 +88,7 @@ class CnncliGroup(TyperGroup):
                 hint = f" (see '{ctx.command_path} --help')"
             _fail(exc.format_message() + hint)
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail("aborted", EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader went away (``cnncli ... | head``): not an error worth a message.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
@@ -160,25 +168,35 @@ def outsize(
         str, typer.Option("--lin", help="Input length; comma-separated for several dims: 224,160.")
     ],
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size (one per dim, or one for all).")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size (one per dim, or one for all)."
+        ),
     ] = None,
     s: Annotated[
         str | None,
         typer.Option(
-            "--s", help="Stride. Default: 1 for convolutions, the kernel size for --pool."
+            "--s",
+            "--stride",
+            help="Stride. Default: 1 for convolutions, the kernel size for --pool.",
         ),
     ] = None,
     p: Annotated[
-        str, typer.Option("--p", help="Padding: an integer, or 'same' / 'valid' for convolutions.")
+        str,
+        typer.Option(
+            "--p", "--padding", help="Padding: an integer, or 'same' / 'valid' for convolutions."
+        ),
     ] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation.")] = "1",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation.")] = "1",
     pool: Annotated[
         bool, typer.Option("--pool", help="Pooling rules: stride defaults to k, padding <= k//2.")
     ] = False,
     ceil: Annotated[
         bool,
         typer.Option(
-            "--ceil", help="ceil_mode (pooling only); drops a window starting in the right padding."
+            "--ceil",
+            "--ceil-mode",
+            help="ceil_mode (pooling only); drops a window starting in the right padding.",
         ),
     ] = False,
     transposed: Annotated[
@@ -257,12 +275,12 @@ def outsize(
 )
 def params(
     layers: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Layer reprs or constructor calls, e.g. 'Conv2d(3, 5, 3)'; '-': lines of stdin.",
             show_default=False,
         ),
-    ],
+    ] = None,
     explain: Annotated[
         bool,
         typer.Option("--explain", help="Show the closed-form count for conv and linear layers."),
@@ -270,6 +288,9 @@ def params(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     total: Annotated[
         bool, typer.Option("--total", help="Print only the total parameter count.")
+    ] = False,
+    list_layers: Annotated[
+        bool, typer.Option("--list", help="List the layer names it knows, one per line.")
     ] = False,
 ) -> None:
     """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
@@ -282,7 +303,15 @@ def params(
     from cnncli.core.params import explain_params, layer_params
     from cnncli.render import render_params
 
-    texts = read_layer_lines(layers)
+    if list_layers:
+        from cnncli.core.layers import known_layers
+        from cnncli.render import print_result
+
+        if layers:
+            raise UserError("--list takes no layers")
+        print_result("\n".join(known_layers()))
+        return
+    texts = read_layer_lines(layers or [])
     items = [layer_params(parse_layer(text)) for text in texts]
     explanations = [explain_params(item) if explain else None for item in items]
     render_params(items, explanations, as_json=json_output, total_only=total)
@@ -326,7 +355,8 @@ def summary(
         str | None,
         typer.Option(
             "--input",
-            help="Input size per sample, channels first: 3,224,224 (default for built-ins).",
+            help="Input size per sample, channels first: 3,224,224 or 3x224x224 or "
+            '"(3, 224, 224)" (default for built-ins).',
         ),
     ] = None,
     batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 1,
@@ -383,7 +413,7 @@ def summary(
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
     source = zoo.load_source(model)
-    shape = parse_ints(input_size, "--input") if input_size else source.default_input
+    shape = parse_shape(input_size, "--input") if input_size is not None else source.default_input
     if shape is None:
         raise UserError(
             f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
@@ -544,7 +574,7 @@ def _run_images(
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     if batch.out_dir is None:
         batch.check_single()
-        source, dest = single_job(paths, sample)
+        source, dest = single_job(paths, sample, label)
         warning = run_filter(source, dest, apply, options, luminance=luminance, threads=jobs)
         if warning:
             print_warning(warning)
@@ -553,12 +583,17 @@ def _run_images(
     from functools import partial
 
     from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
-    from cnncli.pipeline import batch_inputs
+    from cnncli.pipeline import batch_inputs, check_format_extension, format_name_template
     from cnncli.render import batch_progress, batch_summary
 
     plan = plan_jobs(
-        batch_inputs(paths, sample), batch.out_dir, template=batch.name, suffix=batch.suffix
+        batch_inputs(paths, sample, label, str(batch.out_dir)),
+        batch.out_dir,
+        template=format_name_template(batch.name, options.format),
+        suffix=batch.suffix,
     )
+    for job in plan:
+        check_format_extension(job.dest, options.format)  # once, before any file is read
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
         workers = jobs or default_workers()
@@ -572,14 +607,28 @@ def _run_images(
         threads = 1  # a worker thread per file: the cluster spreads the files
         executor_context = dask_executor(batch.scheduler, jobs)
     work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
-    with executor_context as executor:  # reach a cluster before making anything
-        make_out_dir(batch.out_dir)
-        with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
-            report = run_batch(
-                plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
-            )
+    started = time.perf_counter()
+    try:
+        with executor_context as executor:  # reach a cluster before making anything
+            make_out_dir(batch.out_dir)
+            with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
+                report = run_batch(
+                    plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+                )
+    except KeyboardInterrupt:
+        from cnncli.render import batch_interrupted
+
+        # Counted after the executor has stopped: files being written when Ctrl-C came
+        # are finished (atomically) by then, and are what --skip-existing will skip.
+        done = sum(job.dest.exists() for job in plan)
+        batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    # The whole command's time: with --scheduler, the cluster's start-up (or the
+    # connection) and shut-down too, which run_batch's own clock does not see.
+    report.seconds = time.perf_counter() - started
     if not batch.quiet:
-        batch_summary(report, label)
+        overhead = {None: "", "local": "cluster start-up included"}
+        batch_summary(report, label, note=overhead.get(batch.scheduler, "connection included"))
     if report.failed:
         internal = any(outcome.internal for outcome in report.failures)
         raise typer.Exit(EXIT_INTERNAL_ERROR if internal else EXIT_USER_ERROR)
@@ -758,12 +807,19 @@ def pool(
     ] = None,
     op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size: 2, or 2,3 per dimension.")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size: 2, or 2,3 per dimension."
+        ),
     ] = None,
-    s: Annotated[str | None, typer.Option("--s", help="Stride; default: the kernel size.")] = None,
-    p: Annotated[str, typer.Option("--p", help="Padding (at most half the kernel).")] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation (max pooling only).")] = "1",
-    ceil: Annotated[bool, typer.Option("--ceil", help="ceil_mode.")] = False,
+    s: Annotated[
+        str | None, typer.Option("--s", "--stride", help="Stride; default: the kernel size.")
+    ] = None,
+    p: Annotated[
+        str, typer.Option("--p", "--padding", help="Padding (at most half the kernel).")
+    ] = "0",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation (max pooling only).")] = "1",
+    ceil: Annotated[bool, typer.Option("--ceil", "--ceil-mode", help="ceil_mode.")] = False,
     count_include_pad: Annotated[
         bool,
         typer.Option(

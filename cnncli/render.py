@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from cnncli.batch import BatchReport, Outcome
@@ -598,7 +600,7 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
         yield on_outcome
 
 
-def batch_summary(report: BatchReport, label: str) -> None:
+def batch_summary(report: BatchReport, label: str, note: str = "") -> None:
     files = report.written + report.skipped + report.failed
     parts = [f"{report.written} written"]
     if report.skipped:
@@ -607,4 +609,16 @@ def batch_summary(report: BatchReport, label: str) -> None:
     if report.warnings:
         parts.append(f"{report.warnings} with warnings")
     noun = "file" if files == 1 else "files"
-    print_note(f"{label}: {files} {noun} in {report.seconds:.1f} s: {', '.join(parts)}")
+    timing = f"{report.seconds:.1f} s" + (f" ({note})" if note else "")
+    print_note(f"{label}: {files} {noun} in {timing}: {', '.join(parts)}")
+
+
+def batch_interrupted(
+    label: str, done: int, total: int, out_dir: Path, skip_existing: bool
+) -> None:
+    """One line after Ctrl-C: what is there, and the command that finishes the rest."""
+    rerun = "the same command" + ("" if skip_existing else " with --skip-existing")
+    print_note(
+        f"{label}: interrupted; {done} of {total} outputs are in {out_dir} "
+        f"(rerun {rerun} to make the other {total - done})"
+    )

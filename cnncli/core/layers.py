@@ -793,9 +793,12 @@ def _bind(
 
 
 def _unknown_layer_message(name: str) -> str:
-    close = difflib.get_close_matches(name[:100], list(SIGNATURES), n=3)
-    suggestion = f" Did you mean {', '.join(close)}?" if close else ""
-    return f"unknown layer {_show(name)}.{suggestion} Known layers: {', '.join(known_layers())}"
+    """The nearest names (only the one that differs in case, if any), not the whole list."""
+    same = [known for known in SIGNATURES if known.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name[:100], list(SIGNATURES), n=3)
+    suggestion = f". Did you mean {', '.join(close)}?" if close else ""
+    listing = f"cnncli params --list shows the {len(SIGNATURES)} known layers"
+    return f"unknown layer {_show(name)}{suggestion} ({listing})"
 
 
 def expand(value: object, ndim: int, name: str = "value") -> tuple[int, ...]:

@@ -35,3 +35,30 @@ def parse_floats(text: str, name: str) -> tuple[float, ...]:
         return tuple(float(part.strip()) for part in text.split(","))
     except ValueError:
         raise UserError(f"{name} expects numbers separated by commas, got {text!r}") from None
+
+
+def parse_shape(text: str, name: str) -> tuple[int, ...]:
+    """A shape as people write it: ``3,32,32``, ``3x32x32`` or ``(3, 32, 32)``.
+
+    The forms ``summary --list`` prints (``3x32x32``) and PyTorch prints (``(3, 32, 32)``,
+    ``torch.Size([3, 32, 32])``) are all accepted; every size must be a positive integer.
+    """
+    body = text.strip()
+    if body.startswith("torch.Size(") and body.endswith(")"):
+        body = body[len("torch.Size(") : -1].strip()
+    if body[:1] + body[-1:] in ("()", "[]"):
+        body = body[1:-1]
+    parts = [part.strip() for part in body.replace("x", ",").replace("X", ",").split(",")]
+    if parts and not parts[-1]:
+        parts.pop()  # "(3,)": Python's one-element tuple
+    try:
+        shape = tuple(int(part) for part in parts)
+    except ValueError:
+        raise UserError(
+            f"{name} expects integers such as 3,32,32 or 3x32x32 or (3, 32, 32), got {text!r}"
+        ) from None
+    if not shape:
+        raise UserError(f"{name} is empty; give sizes such as 3,32,32")
+    if any(size < 1 for size in shape):
+        raise UserError(f"{name} sizes must be positive, got {text!r}")
+    return shape
