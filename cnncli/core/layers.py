@@ -299,9 +299,7 @@ class Layer:
         if len(items) == 1:
             items = items * ndim
         if len(items) != ndim:
-            raise UserError(
-                f"{self.kind}: {name} needs {ndim} values, got {len(items)}: {value!r}"
-            )
+            raise UserError(f"{self.kind}: {name} needs {ndim} values, got {len(items)}: {value!r}")
         return tuple(_checked_int(self.kind, name, v, minimum) for v in items)
 
     def flag(self, name: str) -> bool:
