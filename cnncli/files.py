@@ -75,15 +75,16 @@ def _read_limited(handle: Any, name: str, what: str, limit: int | None) -> bytes
         return bytes(handle.read())
     too_large = UserError(f"{name}: more than {limit:,} bytes, too large for {what}")
     fd = _fileno(handle)
-    if fd is not None and stat.S_ISREG(os.fstat(fd).st_mode):
-        if os.fstat(fd).st_size > limit:
-            raise too_large  # a regular file says its size: nothing needs reading
-        data = bytes(handle.read(limit + 1))
-        if len(data) > limit:  # it grew while we read
-            raise too_large
-        return data
     chunks: list[bytes] = []
     size = 0
+    info = os.fstat(fd) if fd is not None else None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_size > limit:
+            raise too_large  # a regular file says its size: nothing needs reading
+        data = bytes(handle.read(info.st_size + 1))
+        if len(data) <= info.st_size:
+            return data
+        chunks, size = [data], len(data)  # it grew while we read: on with the chunks
     while size <= limit:
         chunk = handle.read(min(READ_CHUNK, limit + 1 - size))
         if not chunk:

@@ -10,6 +10,7 @@ by :mod:`cnncli.files` (atomically for regular files, as they are for devices an
 from __future__ import annotations
 
 import io
+import re
 import sys
 import threading
 import warnings
@@ -103,9 +104,15 @@ def read_image(
     except UnidentifiedImageError:
         raise UserError(f"{name}: not an image Pillow can read") from None
     except Image.DecompressionBombError as exc:
-        raise UserError(
-            f"{name}: {exc}".rstrip("."), hint="raise --max-pixels if you trust the file"
-        ) from None
+        # Pillow's guard refused in open, before our check saw the size: say it our way.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        if found and max_pixels is not None and int(found[1]) > max_pixels:
+            raise UserError(
+                f"{name}: {int(found[1]):,} pixels is over the limit of {max_pixels:,} "
+                "(a decompression-bomb guard)",
+                hint="raise it with --max-pixels if you trust the file",
+            ) from None
+        raise UserError(f"{name}: {str(exc).rstrip('.')}") from None  # a program's lower guard
     except MemoryError:
         raise UserError(f"{name}: not enough memory to decode this image") from None
     except Exception as exc:  # any failure inside a decoder is a property of the file
