@@ -606,6 +606,7 @@ _FAMILY_TYPES: Mapping[str, Mapping[str, Check]] = MappingProxyType(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def _family(kind: str) -> str:
     if kind.startswith("ConvTranspose"):
         return "transposed"
@@ -668,7 +669,11 @@ def _cross_checks(layer: Layer) -> None:
 def check_arguments(layer: Layer) -> None:
     """Refuse any argument PyTorch would refuse (or could never run with), naming it."""
     overrides = _FAMILY_TYPES.get(_family(layer.kind), {})
-    for name in layer.args:
+    defaults = SIGNATURES.get(layer.kind, ())
+    for name, default in defaults:
+        value = layer.args[name]
+        if type(value) is type(default) and value == default:
+            continue  # PyTorch's own default (a printed repr repeats most of them)
         check = overrides.get(name) or _ARGUMENT_TYPES.get(name)
         if check is not None:
             check(layer, name)
