@@ -1,5 +1,7 @@
-"""The calculators' part of ``make bench`` (issue 15): whole-process time of ``params`` on
-10,000 layer lines piped in, as a user pipes a model's lines.
+"""The calculators' part of ``make bench`` (issues 14 and 15): whole-process time of ``params``
+on 10,000 layer lines piped in, as a user pipes a model's lines, and of ``summary`` on a
+10,000-layer model and on real printed models (ResNet-152, ViT-B/16) as a ratio to
+``python -c "import typer"``, measured side by side in the same rounds.
 
 Self-contained, so the image benchmark (``run_bench.py``) only calls :func:`run_calculators`;
 also runnable alone: ``.venv/bin/python bench/calculators.py [--rounds N]``.
@@ -23,6 +25,9 @@ from pathlib import Path
 
 LAYERS = 10_000
 LIMIT_SECONDS = 2.0
+STARTUP_RATIO = 3.0  # summary of a real model, at most this many times `import typer`
+REPRS = Path(__file__).resolve().parents[1] / "tests" / "golden" / "real_models"
+BASELINE = "python -c 'import typer'"
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,8 @@ class Case:
     target: str  # the line in the targets table
     argv: tuple[str, ...]
     stdin: Path
-    limit: float  # seconds, the issue's goal
+    limit: float  # seconds, or a ratio to the baseline when ``ratio`` is set
+    ratio: bool = False
 
 
 def layer_lines(count: int, seed: int = 15) -> str:
@@ -65,13 +71,27 @@ def layer_lines(count: int, seed: int = 15) -> str:
     return "\n".join(f"  ({i}): {rng.choice(makers)()}" for i in range(count)) + "\n"
 
 
+def deep_model(count: int) -> str:
+    """A ``count``-layer Sequential whose shapes fit (conv, norm, activation, repeated)."""
+    cycle = (
+        "Conv2d(8, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+        "BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)",
+        "ReLU(inplace=True)",
+    )
+    body = "\n".join(f"  ({i}): {cycle[i % 3]}" for i in range(count))
+    return f"Sequential(\n{body}\n)\n"
+
+
 def time_once(case: Case) -> float:
     with case.stdin.open("rb") as stdin:
         start = time.perf_counter()
-        done = subprocess.run(case.argv, stdin=stdin, stdout=subprocess.DEVNULL, check=False)
+        done = subprocess.run(
+            case.argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+        )
         elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"{case.label}: exit {done.returncode}")
+        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"exit {done.returncode}: {' '.join(last)}")
     return elapsed
 
 
@@ -79,8 +99,12 @@ def run_calculators(cnncli: str, work: Path, rounds: int) -> list[tuple[str, flo
     """Print the section's table; return (target name, median seconds, limit) per case."""
     stdin = work / "layers.txt"
     stdin.write_text(layer_lines(LAYERS))
+    deep = work / "deep_model.txt"
+    deep.write_text(deep_model(LAYERS))
     lines = f"{LAYERS:,} layer lines"
+    python = str(Path(cnncli).parent / "python")
     cases = [
+        Case(BASELINE, "", (python, "-c", "import typer"), stdin, 0.0),
         Case(
             f"cnncli params - < {lines}",
             f"params: {lines} piped, seconds",
@@ -94,6 +118,24 @@ def run_calculators(cnncli: str, work: Path, rounds: int) -> list[tuple[str, flo
             (cnncli, "params", "-", "--json"),
             stdin,
             LIMIT_SECONDS,
+        ),
+        Case(
+            f"cnncli summary - --input 8,16,16 < a {LAYERS:,}-layer model",
+            f"summary: a {LAYERS:,}-layer model, seconds",
+            (cnncli, "summary", "-", "--input", "8,16,16"),
+            deep,
+            LIMIT_SECONDS,
+        ),
+        *(
+            Case(
+                f"cnncli summary - --input 3,224,224 < {name}",
+                f"summary {name} / {BASELINE}",
+                (cnncli, "summary", "-", "--input", "3,224,224"),
+                REPRS / f"{name}.txt",
+                STARTUP_RATIO,
+                ratio=True,
+            )
+            for name in ("resnet152", "vit_b_16")
         ),
     ]
     times: dict[str, list[float]] = {case.label: [] for case in cases}
@@ -114,15 +156,23 @@ def run_calculators(cnncli: str, work: Path, rounds: int) -> list[tuple[str, flo
     print(f"  {'command':<{width}}  {'median':>8}  {'min':>8}  {'max':>8}")
     print("  " + "-" * (width + 32))
     results = []
+    medians: dict[str, float] = {}
     for case in cases:
         runs = times[case.label]
         if case.label in errors or not runs:
             print(f"  {case.label:<{width}}  FAILED {errors.get(case.label, 'no run')}")
-            results.append((case.target, None, case.limit))
+            if case.target:
+                results.append((case.target, None, case.limit))
             continue
-        median = statistics.median(runs)
+        medians[case.label] = median = statistics.median(runs)
         print(f"  {case.label:<{width}}  {median:7.3f}s  {min(runs):7.3f}s  {max(runs):7.3f}s")
-        results.append((case.target, median, case.limit))
+        if not case.target:
+            continue
+        if case.ratio:
+            baseline = medians.get(BASELINE)
+            results.append((case.target, None if not baseline else median / baseline, case.limit))
+        else:
+            results.append((case.target, median, case.limit))
     return results
 
 
@@ -139,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdict = "SKIP" if seconds is None else "PASS" if seconds <= limit else "MISS"
         failed |= verdict != "PASS"
         shown = "-" if seconds is None else f"{seconds:.3f}"
-        print(f"  {name:<46} {shown:>9} <= {limit:g}  {verdict}")
+        print(f"  {name:<60} {shown:>9} <= {limit:g}  {verdict}")
     return 1 if failed else 0
 
 
