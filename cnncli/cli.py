@@ -274,10 +274,19 @@ def params(
 ) -> None:
     """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
 
-    Takes printed reprs or constructor calls, with or without nn. / torch.nn.
+    Takes printed reprs or constructor calls, with or without nn. / torch.nn., or one
+    model file (.safetensors, .pt/.pth/.bin/.ckpt from torch.save, .onnx) whose tensors
+    are listed from its header or pickle without loading their data.
     Buffers (BatchNorm running statistics) are listed but not counted as parameters,
     as sum(p.numel() for p in layer.parameters()) does not count them.
     """
+    from cnncli.modelfiles import model_kind
+
+    if len(layers) == 1 and model_kind(layers[0]) is not None:
+        if explain:
+            raise UserError("--explain applies to layer texts, not to model files")
+        _model_file_params(layers[0], json_output, total)
+        return
     from cnncli.core.layers import parse_layer
     from cnncli.core.params import explain_params, layer_params
     from cnncli.render import render_params
@@ -286,6 +295,13 @@ def params(
     items = [layer_params(parse_layer(text)) for text in texts]
     explanations = [explain_params(item) if explain else None for item in items]
     render_params(items, explanations, as_json=json_output, total_only=total)
+
+
+def _model_file_params(path: str, json_output: bool, total: bool, note: str | None = None) -> None:
+    from cnncli.modelfiles import read_model
+    from cnncli.render_modelfile import render_model_file
+
+    render_model_file(path, read_model(path), as_json=json_output, total_only=total, note=note)
 
 
 def read_layer_lines(arguments: list[str]) -> list[str]:
