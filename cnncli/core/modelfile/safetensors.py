@@ -18,8 +18,10 @@ from typing import IO
 from cnncli.core.errors import UserError
 from cnncli.core.modelfile import DTYPE_SIZES, FileFormat, ModelFile, TensorInfo
 
-# The reference loader's limit (safetensors' MAX_HEADER_SIZE): bigger is not a real file.
-MAX_HEADER_BYTES = 100_000_000
+# A header entry is ~100 bytes, so real headers are well under a megabyte (thousands of
+# tensors). The reference loader allows 100 MB (MAX_HEADER_SIZE); parsing that much JSON
+# would take a gigabyte, so we stop at 16 MB (some 160,000 tensors).
+MAX_HEADER_BYTES = 16_000_000
 MAGIC_LENGTH = 8
 
 # safetensors dtype codes -> torch's dtype names.

@@ -31,6 +31,8 @@ from cnncli.core.modelfile import DTYPE_SIZES, FileFormat, ModelFile, TensorInfo
 
 # A state_dict's pickle is a few hundred bytes per tensor; this bounds memory on lying files.
 MAX_PICKLE_BYTES = 64 * 1024 * 1024
+# A zip directory entry is ~100 bytes: this allows some 600,000 tensors.
+MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 ZIP_MAGIC = b"PK\x03\x04"
@@ -260,6 +262,7 @@ def looks_like_zip(head: bytes) -> bool:
 def read_torch_zip(stream: IO[bytes]) -> ModelFile:
     """A ``torch.save`` zip archive: ``*/data.pkl`` unpickled, storage entries only sized."""
     size = stream.seek(0, 2)
+    _check_directory_size(stream, size)
     stream.seek(0)
     try:
         archive = zipfile.ZipFile(stream)
@@ -304,6 +307,31 @@ def read_torch_zip(stream: IO[bytes]) -> ModelFile:
             _check_inside(entry, size)
         data = sum(ref.nbytes for ref in storages.values())
     return _model_file(FileFormat.TORCH_ZIP, obj, size, data)
+
+
+def _check_directory_size(stream: IO[bytes], size: int) -> None:
+    """Refuse a zip whose end record claims a directory beyond the file or the limit
+    before ``zipfile`` allocates it (APPNOTE.TXT 4.3.16, and 4.3.14 for ZIP64)."""
+    tail = min(size, 22 + 65535)
+    stream.seek(size - tail)
+    data = stream.read(tail)
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0 or len(data) - at < 22:
+        raise UserError("not a torch.save zip archive (no end of central directory)")
+    directory, offset = struct.unpack("<II", data[at + 12 : at + 20])
+    locator = data[at - 20 : at] if at >= 20 else b""
+    if 0xFFFFFFFF in (directory, offset) and locator[:4] == b"PK\x06\x07":
+        (record,) = struct.unpack("<Q", locator[8:16])
+        if record + 56 <= size:
+            stream.seek(record)
+            zip64 = stream.read(56)
+            if zip64[:4] == b"PK\x06\x06":
+                directory, offset = struct.unpack("<QQ", zip64[40:56])
+    if directory > MAX_DIRECTORY_BYTES or offset + directory > size:
+        raise UserError(
+            f"not a torch.save zip archive (its directory claims {directory:,} bytes "
+            f"at byte {offset:,} of {size:,})"
+        )
 
 
 def _check_inside(entry: zipfile.ZipInfo, size: int) -> None:
