@@ -389,6 +389,16 @@ def summary(
         raise UserError(f"choose one output format, not {' and '.join('--' + f for f in formats)}")
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
+    from cnncli.modelfiles import model_kind
+
+    kind = model_kind(model)
+    if kind is not None:
+        if formats and formats != ["json"]:
+            raise UserError(
+                f"--{formats[0]} is for printed models; a model file has table or --json"
+            )
+        _model_file_summary(model, kind, input_size, batch, json_output)
+        return
     source = zoo.load_source(model)
     shape = parse_ints(input_size, "--input") if input_size else source.default_input
     if shape is None:
@@ -397,6 +407,30 @@ def summary(
         )
     result = summarize(parse_model(source.text), shape, batch=batch, dtype=dtype)
     render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+
+
+CHECKPOINT_NOTE = (
+    "a checkpoint holds tensors, not the forward: this is its parameter view; for shapes, "
+    "give the print(model) text with --weights FILE"
+)
+
+
+def _model_file_summary(
+    path: str, kind: str, input_size: str | None, batch: int, json_output: bool
+) -> None:
+    """An ONNX graph's nodes, or a checkpoint's parameters (it has no forward to run)."""
+    if kind != "onnx":
+        if input_size:
+            raise UserError(
+                f"--input needs a forward; {path} holds only tensors", hint=CHECKPOINT_NOTE
+            )
+        _model_file_params(path, json_output, total=False, note=CHECKPOINT_NOTE)
+        return
+    from cnncli.modelfiles import summarize_onnx_file
+    from cnncli.render_modelfile import render_onnx_summary
+
+    shape = parse_ints(input_size, "--input") if input_size else None
+    render_onnx_summary(path, summarize_onnx_file(path, shape, batch), as_json=json_output)
 
 
 # ---------------------------------------------------- smooth / gradient / sobel ---

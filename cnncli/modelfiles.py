@@ -10,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from cnncli.core.errors import UserError
 from cnncli.core.modelfile import ModelFile
-from cnncli.core.modelfile.detect import EXTENSIONS, kind_for_name, read_model_file
+from cnncli.core.modelfile.detect import (
+    EXTENSIONS,
+    HEAD_BYTES,
+    check_format,
+    kind_for_name,
+    read_model_file,
+)
+
+if TYPE_CHECKING:
+    from cnncli.core.modelfile.onnx_graph import OnnxSummary
 
 T = TypeVar("T")
+MAX_ONNX_BYTES = 2**31
 
 
 def model_kind(argument: str) -> str | None:
@@ -53,8 +63,33 @@ def with_model_file(path: str, read: Callable[[IO[bytes]], T]) -> T:
 
 
 def read_model(path: str) -> ModelFile:
-    """The tensors of a ``.safetensors`` or ``torch.save`` file."""
+    """The tensors of a ``.safetensors``, ``torch.save`` or ONNX file."""
     kind = kind_for_name(path)
     if kind is None:
         raise UserError(f"{path}: not a model file name (expected {', '.join(EXTENSIONS)})")
+    if kind == "onnx":
+        from cnncli.core.modelfile.onnx_graph import onnx_tensors
+
+        return with_model_file(path, lambda stream: onnx_tensors(_onnx_bytes(stream)))
     return with_model_file(path, lambda stream: read_model_file(stream, kind))
+
+
+def _onnx_bytes(stream: IO[bytes]) -> bytes:
+    """The whole file (protobuf has no partial reads), after its first bytes are checked."""
+    check_format("onnx", stream.read(HEAD_BYTES))
+    size = stream.seek(0, 2)
+    if size > MAX_ONNX_BYTES:
+        raise UserError(
+            f"{size:,} bytes is over protobuf's 2 GB limit for one ONNX file",
+            hint="large models keep weights in external data files; give the .onnx graph",
+        )
+    stream.seek(0)
+    return stream.read()
+
+
+def summarize_onnx_file(path: str, input_shape: tuple[int, ...] | None, batch: int) -> OnnxSummary:
+    from cnncli.core.modelfile.onnx_graph import summarize_onnx
+
+    return with_model_file(
+        path, lambda stream: summarize_onnx(_onnx_bytes(stream), input_shape, batch=batch)
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cnncli.render import print_json, print_result, stdout_console
 
 if TYPE_CHECKING:
     from cnncli.core.modelfile import ModelFile, TensorInfo
+    from cnncli.core.modelfile.onnx_graph import Dim, OnnxSummary
 
 
 def _bytes(n: int) -> str:
@@ -56,6 +58,7 @@ def render_model_file(
     if as_json:
         print_json(model_file_json(name, model))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
@@ -67,8 +70,8 @@ def render_model_file(
         for row, t in enumerate(tensors):
             label = t.name.rpartition(".")[2] + (" (buffer)" if t.is_buffer else "")
             table.add_row(
-                (module[cut:] or "-") if row == 0 else "",
-                label,
+                escape(module[cut:] or "-") if row == 0 else "",
+                escape(label),
                 "[" + ", ".join(map(str, t.shape)) + "]",
                 t.dtype,
                 f"{t.numel:,}",
@@ -93,3 +96,76 @@ def render_model_file(
         f"on disk: {_bytes(model.file_bytes)} (tensor data {_bytes(model.data_bytes)}); "
         f"in memory: {_bytes(model.memory_bytes)}"
     )
+
+
+def _dims(shape: Sequence[Dim] | None) -> str:
+    """``[batch, 3, 224, 224]``, escaped: rich would read ``[batch, ...]`` as markup."""
+    from rich.markup import escape
+
+    if shape is None:
+        return "?"
+    return escape("[" + ", ".join("?" if d is None else str(d) for d in shape) + "]")
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def onnx_summary_json(name: str, summary: OnnxSummary) -> dict[str, Any]:
+    return {
+        "model": name,
+        "graph": summary.graph,
+        "inputs": [{"name": n, "shape": list(s)} for n, s in summary.inputs],
+        "outputs": [
+            {"name": n, "shape": None if s is None else list(s)} for n, s in summary.outputs
+        ],
+        "layers": [
+            {
+                "name": n.name,
+                "op": n.op,
+                "output_shape": None if n.output_shape is None else list(n.output_shape),
+                "params": n.params,
+                "macs": n.macs,
+            }
+            for n in summary.nodes
+        ],
+        "total_params": summary.total_params,
+        "macs": summary.macs,
+        "notes": list(summary.notes),
+    }
+
+
+def render_onnx_summary(name: str, summary: OnnxSummary, *, as_json: bool) -> None:
+    """One row per graph node in graph order; notes on stderr."""
+    for message in summary.notes:
+        sys.stderr.write(f"note: {message}\n")
+    if as_json:
+        print_json(onnx_summary_json(name, summary))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=summary.graph or name, show_edge=False, header_style="bold",
+                  title_style="bold")  # fmt: skip
+    for header in ("node", "op", "output shape", "params", "MACs"):
+        table.add_column(
+            header,
+            justify="right" if header in ("params", "MACs") else "left",
+            overflow="fold" if header == "output shape" else "ellipsis",
+        )
+    for node in summary.nodes:
+        table.add_row(escape(node.name), node.op, _dims(node.output_shape), f"{node.params:,}",
+                      _count(node.macs))  # fmt: skip
+    console = stdout_console()
+    console.print(table)
+    totals = Table.grid(padding=(0, 2))
+    totals.add_column()
+    totals.add_column(justify="right")
+    for input_name, shape in summary.inputs:
+        totals.add_row(f"input {input_name}", _dims(shape))
+    for output_name, out_shape in summary.outputs:
+        totals.add_row(f"output {output_name}", _dims(out_shape))
+    totals.add_row("total params (initializers)", f"{summary.total_params:,}")
+    totals.add_row("MACs", _count(summary.macs) + ("" if summary.macs is not None else
+                   " (symbolic sizes: give --input)"))  # fmt: skip
+    console.print(totals)
