@@ -13,25 +13,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from cnncli.core.errors import UserError
-from cnncli.core.modelfile import ModelFile
-from cnncli.core.modelfile.detect import (
-    EXTENSIONS,
-    HEAD_BYTES,
-    check_format,
-    kind_for_name,
-    read_model_file,
-)
+from cnncli.core.modelfile import EXTENSIONS, ModelFile, kind_for_name
+from cnncli.core.modelfile.detect import HEAD_BYTES, check_format, read_model_file
 
 if TYPE_CHECKING:
     from cnncli.core.modelfile.onnx_graph import OnnxSummary
 
 T = TypeVar("T")
 MAX_ONNX_BYTES = 2**31
-
-
-def model_kind(argument: str) -> str | None:
-    """``safetensors``, ``torch`` or ``onnx`` when ``argument`` names a model file."""
-    return kind_for_name(argument)
 
 
 @contextmanager

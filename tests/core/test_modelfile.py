@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cnncli.core.errors import UserError
-from cnncli.core.modelfile import ModelFile
-from cnncli.core.modelfile.detect import kind_for_name, read_model_file
+from cnncli.core.modelfile import ModelFile, kind_for_name
+from cnncli.core.modelfile.detect import read_model_file
 from cnncli.core.modelfile.safetensors import read_safetensors
 from cnncli.core.modelfile.torchfile import (
     StorageRef,

@@ -46,6 +46,23 @@ DTYPE_SIZES: Mapping[str, int] = {
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 
 
+# Which reader a file needs, by extension; its first bytes must agree (see detect.py).
+EXTENSIONS: Mapping[str, str] = {
+    ".safetensors": "safetensors",
+    ".pt": "torch",
+    ".pth": "torch",
+    ".bin": "torch",
+    ".ckpt": "torch",
+    ".onnx": "onnx",
+}
+
+
+def kind_for_name(name: str) -> str | None:
+    """``safetensors``, ``torch`` or ``onnx`` from a file name's extension, else None."""
+    dot = name.rfind(".")
+    return None if dot < 0 else EXTENSIONS.get(name[dot:].lower())
+
+
 class FileFormat(str, Enum):
     SAFETENSORS = "safetensors"
     TORCH_ZIP = "torch-zip"

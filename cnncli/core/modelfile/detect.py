@@ -14,14 +14,6 @@ from cnncli.core.modelfile.torchfile import (
     read_torch_zip,
 )
 
-EXTENSIONS = {
-    ".safetensors": "safetensors",
-    ".pt": "torch",
-    ".pth": "torch",
-    ".bin": "torch",
-    ".ckpt": "torch",
-    ".onnx": "onnx",
-}
 HEAD_BYTES = 16
 _DESCRIPTIONS = {
     FileFormat.SAFETENSORS: "a safetensors file",
@@ -29,12 +21,6 @@ _DESCRIPTIONS = {
     FileFormat.TORCH_LEGACY: "a legacy torch.save file",
     FileFormat.ONNX: "an ONNX model",
 }
-
-
-def kind_for_name(name: str) -> str | None:
-    """``safetensors``, ``torch`` or ``onnx`` from a file name's extension, else None."""
-    dot = name.rfind(".")
-    return None if dot < 0 else EXTENSIONS.get(name[dot:].lower())
 
 
 def sniff(head: bytes) -> FileFormat | None:
