@@ -280,9 +280,9 @@ def params(
     Buffers (BatchNorm running statistics) are listed but not counted as parameters,
     as sum(p.numel() for p in layer.parameters()) does not count them.
     """
-    from cnncli.core.modelfile import kind_for_name
+    from cnncli.modelfiles import model_file_kind
 
-    if len(layers) == 1 and kind_for_name(layers[0]) is not None:
+    if len(layers) == 1 and model_file_kind(layers[0]) is not None:
         if explain:
             raise UserError("--explain applies to layer texts, not to model files")
         _model_file_params(layers[0], json_output, total)
@@ -389,9 +389,9 @@ def summary(
         raise UserError(f"choose one output format, not {' and '.join('--' + f for f in formats)}")
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
-    from cnncli.core.modelfile import kind_for_name
+    from cnncli.modelfiles import model_file_kind
 
-    kind = kind_for_name(model)
+    kind = model_file_kind(model)
     if kind is not None:
         if formats and formats != ["json"]:
             raise UserError(

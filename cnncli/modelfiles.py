@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
 from cnncli.core.errors import UserError
-from cnncli.core.modelfile import EXTENSIONS, ModelFile, kind_for_name
+from cnncli.core.modelfile import (
+    EXTENSIONS,
+    TORCH_MAGICS,
+    ModelFile,
+    is_ambiguous,
+    kind_for_name,
+)
 from cnncli.core.modelfile.detect import HEAD_BYTES, check_format, read_model_file
 
 if TYPE_CHECKING:
@@ -21,6 +27,25 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_ONNX_BYTES = 2**31
+
+
+def model_file_kind(argument: str) -> str | None:
+    """The reader ``argument`` needs, if it names a model file.
+
+    By extension; an existing ``.bin`` file counts only when it starts as a ``torch.save``
+    file does, so other binary files keep their old meaning (and error).
+    """
+    kind = kind_for_name(argument)
+    if kind is None or not is_ambiguous(argument):
+        return kind
+    if not Path(argument).is_file():
+        return kind  # missing, or a directory: the reader says so
+    try:
+        with open(argument, "rb") as stream:
+            head = stream.read(len(TORCH_MAGICS[1]))
+    except OSError:
+        return kind
+    return kind if head.startswith(TORCH_MAGICS) else None
 
 
 @contextmanager

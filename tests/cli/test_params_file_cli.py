@@ -186,3 +186,13 @@ def test_a_lying_zip_directory_is_quick_and_small(tmp_path: Path) -> None:
     status, peak_kb = map(int, out.stdout.split())
     assert status == 2
     assert peak_kb < 200_000
+
+
+def test_a_bin_file_that_is_not_torch_keeps_its_old_meaning(run_cli, tmp_path: Path) -> None:
+    """.bin is any binary file: it is read as a checkpoint only when it starts like one."""
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"\xff\xfe\x00\x81")
+    assert "not UTF-8 text" in one_error_line(run_cli("summary", str(path), "--input", "3"))
+    path.write_bytes(golden_file("tiny_cnn.pt").read_bytes())
+    data = json.loads(run_cli("params", str(path), "--json").stdout)
+    assert data["total_params"] == expected()["tiny_cnn.pt"]["total_params"]

@@ -57,10 +57,19 @@ EXTENSIONS: Mapping[str, str] = {
 }
 
 
+# ``.bin`` is any binary file too: it is a torch file only if its first bytes say so.
+AMBIGUOUS_EXTENSIONS = (".bin",)
+TORCH_MAGICS = (b"PK\x03\x04", b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19")
+
+
 def kind_for_name(name: str) -> str | None:
     """``safetensors``, ``torch`` or ``onnx`` from a file name's extension, else None."""
     dot = name.rfind(".")
     return None if dot < 0 else EXTENSIONS.get(name[dot:].lower())
+
+
+def is_ambiguous(name: str) -> bool:
+    return name.lower().endswith(AMBIGUOUS_EXTENSIONS)
 
 
 class FileFormat(str, Enum):

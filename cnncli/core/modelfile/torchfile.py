@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from cnncli.core.errors import UserError
-from cnncli.core.modelfile import DTYPE_SIZES, FileFormat, ModelFile, TensorInfo
+from cnncli.core.modelfile import DTYPE_SIZES, TORCH_MAGICS, FileFormat, ModelFile, TensorInfo
 
 # A state_dict's pickle is a few hundred bytes per tensor; this bounds memory on lying files.
 MAX_PICKLE_BYTES = 64 * 1024 * 1024
@@ -35,7 +35,6 @@ MAX_PICKLE_BYTES = 64 * 1024 * 1024
 MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
-ZIP_MAGIC = b"PK\x03\x04"
 
 _STORAGE_DTYPES = {
     "DoubleStorage": "float64",
@@ -256,7 +255,7 @@ def _unpickle(stream: IO[bytes], storages: Callable[[StorageRef], object]) -> An
 
 
 def looks_like_zip(head: bytes) -> bool:
-    return head.startswith(ZIP_MAGIC)
+    return head.startswith(TORCH_MAGICS[0])
 
 
 def read_torch_zip(stream: IO[bytes]) -> ModelFile:
