@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 def _bytes(n: int) -> str:
-    return f"{n:,} B" if n < 10_000 else f"{n / 1e6:,.2f} MB"
+    if n < 10_000:
+        return f"{n:,} B"
+    return f"{n / 1e3:,.1f} kB" if n < 10_000_000 else f"{n / 1e6:,.1f} MB"
 
 
 def model_file_json(name: str, model: ModelFile) -> dict[str, Any]:
@@ -58,44 +60,40 @@ def render_model_file(
     if as_json:
         print_json(model_file_json(name, model))
         return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(show_edge=False, header_style="bold")
-    for header, justify in (("module", "left"), ("tensor", "left"), ("shape", "left"),
-                            ("dtype", "left"), ("count", "right")):  # fmt: skip
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    # Plain aligned text, not a rich Table: a big checkpoint has thousands of rows, and
+    # rich measures every cell (about a second for 500 rows); the file itself takes ms.
     cut = len(model.prefix)
+    rows: list[tuple[str, ...]] = []
     for module, tensors in _groups(model).items():
-        for row, t in enumerate(tensors):
+        for index, t in enumerate(tensors):
             label = t.name.rpartition(".")[2] + (" (buffer)" if t.is_buffer else "")
-            table.add_row(
-                escape(module[cut:] or "-") if row == 0 else "",
-                escape(label),
-                "[" + ", ".join(map(str, t.shape)) + "]",
-                t.dtype,
-                f"{t.numel:,}",
-                end_section=len(tensors) == 1,
-            )
+            shape = "[" + ", ".join(map(str, t.shape)) + "]"
+            first = (module[cut:] or "-") if index == 0 else ""
+            rows.append((first, label, shape, t.dtype, f"{t.numel:,}"))
         if len(tensors) > 1:
-            subtotal = sum(t.numel for t in tensors)
-            table.add_row("", "[dim]subtotal[/dim]", "", "", f"[dim]{subtotal:,}[/dim]",
-                          end_section=True)  # fmt: skip
-    console = stdout_console()
-    console.print(table)
+            rows.append(("", "subtotal", "", "", f"{sum(t.numel for t in tensors):,}"))
+    headers = ("module", "tensor", "shape", "dtype", "count")
+    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        left = "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=False))
+        return f"{left}  {cells[-1].rjust(widths[-1])}".rstrip()
+
+    lines = [line(headers), "  ".join("-" * w for w in widths)]
+    lines += [line(row) for row in rows]
     buffers = f"  (buffers: {model.buffers:,})" if model.buffers else ""
-    console.print(f"[bold]total params: {model.total_params:,}[/bold]{buffers}")
-    totals = Table.grid(padding=(0, 2))
-    totals.add_column()
-    totals.add_column(justify="right")
-    totals.add_column(justify="right")
-    for dtype, (count, size) in model.per_dtype().items():
-        totals.add_row(dtype, f"{count:,} elements", _bytes(size))
-    console.print(totals)
-    console.print(
+    lines.append(f"total params: {model.total_params:,}{buffers}")
+    per_dtype = [(d, f"{c:,} elements", _bytes(b)) for d, (c, b) in model.per_dtype().items()]
+    dtype_widths = [max(len(r[i]) for r in per_dtype) for i in range(3)]
+    lines += [
+        f"{d.ljust(dtype_widths[0])}  {c.rjust(dtype_widths[1])}  {b.rjust(dtype_widths[2])}"
+        for d, c, b in per_dtype
+    ]
+    lines.append(
         f"on disk: {_bytes(model.file_bytes)} (tensor data {_bytes(model.data_bytes)}); "
         f"in memory: {_bytes(model.memory_bytes)}"
     )
+    print_result("\n".join(lines))
 
 
 def _dims(shape: Sequence[Dim] | None) -> str:
