@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
     from contextlib import AbstractContextManager
 
+    from cnncli.core.summary import Module
+    from cnncli.core.weights import WeightsJoin
     from cnncli.pipeline import ImageFilter
 
 EXIT_USER_ERROR = 2
@@ -357,6 +359,14 @@ def summary(
     ] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
     list_models: Annotated[bool, typer.Option("--list", help="List the built-in models.")] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="A .safetensors/.pt file of the model: check every layer against it and "
+            "count parameters from it (hidden ones too).",
+        ),
+    ] = None,
 ) -> None:
     """Layer-by-layer output shapes, parameters, MACs and receptive fields from print(model).
 
@@ -393,6 +403,8 @@ def summary(
 
     kind = model_file_kind(model)
     if kind is not None:
+        if weights is not None:
+            raise UserError("--weights goes with a printed model (the text of print(model))")
         if formats and formats != ["json"]:
             raise UserError(
                 f"--{formats[0]} is for printed models; a model file has table or --json"
@@ -400,13 +412,31 @@ def summary(
         _model_file_summary(model, kind, input_size, batch, json_output)
         return
     source = zoo.load_source(model)
+    tree = parse_model(source.text)
+    joined = _join_weights(tree, weights) if weights is not None else None
     shape = parse_ints(input_size, "--input") if input_size else source.default_input
     if shape is None:
         raise UserError(
             f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
         )
-    result = summarize(parse_model(source.text), shape, batch=batch, dtype=dtype)
+    result = summarize(tree, shape, batch=batch, dtype=dtype)
+    if joined is not None:
+        from cnncli.core.weights import apply_weights
+
+        result = apply_weights(result, joined)
     render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+
+
+def _join_weights(tree: "Module", path: str) -> "WeightsJoin":
+    """The printed layers checked against a weights file, before any shape is propagated."""
+    from cnncli.core.weights import join_weights
+    from cnncli.modelfiles import model_file_kind, read_model
+
+    if model_file_kind(path) not in ("torch", "safetensors"):
+        raise UserError(
+            f"--weights takes a .safetensors, .pt, .pth, .bin or .ckpt file, not {path}"
+        )
+    return join_weights(tree, read_model(path), path)
 
 
 CHECKPOINT_NOTE = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 # torch's dtype names and their item sizes in bytes (``torch.empty((), dtype=d).element_size()``).
@@ -145,4 +145,4 @@ class ModelFile:
     def unprefixed(self) -> dict[str, TensorInfo]:
         """Tensors by name without :attr:`prefix`, as the model's ``state_dict()`` names them."""
         cut = len(self.prefix)
-        return {t.name[cut:]: t for t in self.tensors}
+        return {t.name[cut:]: replace(t, name=t.name[cut:]) for t in self.tensors}
