@@ -109,6 +109,19 @@ def _count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
 
 
+def _node_label(name: str, op: str) -> str:
+    """The module path in torch's exporter names: ``/layer1/layer1.0/conv1/Conv`` becomes
+    ``layer1.0.conv1`` (each scope repeats its parent's name; the op has its own column).
+    Other names are shown as they are; the JSON always has the node's own name."""
+    parts = name.strip("/").split("/")
+    if len(parts) < 2 or not (parts[-1] == op or parts[-1].startswith(f"{op}_")):
+        return name
+    path = ""
+    for part in parts[:-1]:
+        path = part if not path or part.startswith(f"{path}.") else f"{path}.{part}"
+    return path
+
+
 def onnx_summary_json(name: str, summary: OnnxSummary) -> dict[str, Any]:
     return {
         "model": name,
@@ -152,8 +165,9 @@ def render_onnx_summary(name: str, summary: OnnxSummary, *, as_json: bool) -> No
             overflow="fold" if header == "output shape" else "ellipsis",
         )
     for node in summary.nodes:
-        table.add_row(escape(node.name), node.op, _dims(node.output_shape), f"{node.params:,}",
-                      _count(node.macs))  # fmt: skip
+        label = escape(_node_label(node.name, node.op))
+        shape = _dims(node.output_shape)
+        table.add_row(label, node.op, shape, f"{node.params:,}", _count(node.macs))
     console = stdout_console()
     console.print(table)
     totals = Table.grid(padding=(0, 2))

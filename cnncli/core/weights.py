@@ -117,7 +117,8 @@ def apply_weights(summary: Summary, join: WeightsJoin) -> Summary:
         hidden = [f"{t.name} {_shape(t.shape)}" for t in join.unclaimed]
         count = sum(t.numel for t in join.unclaimed if not t.is_buffer)
         notes.append(
-            f"tensors no printed layer claims, counted in the totals ({count:,} parameters; "
+            f"tensors no printed layer claims, counted in the totals ({count:,} "
+            f"parameter{'s' if count != 1 else ''}; "
             f"a repr does not show nn.Parameter attributes): {_listed(hidden)}"
         )
     warnings = list(summary.warnings)

@@ -167,3 +167,9 @@ def test_an_input_the_graph_cannot_take(run_cli, tmp_path) -> None:
     path = tmp_path / "linear.onnx"
     matmul_graph(path)
     assert "shape inference failed" in one_error_line(run_cli("summary", str(path), "--input", "5"))
+
+
+def test_the_table_shows_module_paths_of_exporter_names(run_cli) -> None:
+    table = run_cli("summary", str(golden_file("tiny_cnn.onnx")), "--input", "3,16,16").stdout
+    rows = [line.split("│")[0].strip() for line in table.splitlines() if "│" in line]
+    assert rows[:2] == ["features.0", "features.2"] and "classifier.1" in rows and "/Mul" in rows

@@ -274,3 +274,12 @@ def test_no_state_dict() -> None:
 )
 def test_common_prefix(names: list[str], prefix: str) -> None:
     assert common_prefix(names) == prefix
+
+
+def test_safetensors_lists_tensors_in_natural_name_order() -> None:
+    names = ["layer.10.w", "layer.9.w", "head.w", "layer.9.b"]
+    header = {
+        n: {"dtype": "U8", "shape": [1], "data_offsets": [i, i + 1]} for i, n in enumerate(names)
+    }
+    got = read_safetensors(io.BytesIO(safetensors_bytes(header, bytes(4))))
+    assert [t.name for t in got.tensors] == ["head.w", "layer.9.b", "layer.9.w", "layer.10.w"]

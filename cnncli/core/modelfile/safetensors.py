@@ -86,7 +86,14 @@ def read_safetensors(stream: IO[bytes]) -> ModelFile:
         tensors.append(tensor)
         ranges.append((begin, end, name))
     _check_tiling(ranges, buffer)
+    tensors.sort(key=lambda t: natural_key(t.name))
     return ModelFile(FileFormat.SAFETENSORS, tuple(tensors), size, buffer)
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """``layer2.10`` after ``layer2.9``: writers sort the header's keys as strings (or by
+    dtype first), an order that means nothing, so tensors are listed by this key."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in name.split("."))
 
 
 def _entry(name: str, entry: object, buffer: int) -> tuple[TensorInfo, int, int]:
