@@ -7,9 +7,11 @@ what the command prints (stdout and stderr together, as a terminal shows them).
 A command with no lines after it must only succeed (exit status 0).
 
 Each block runs as one bash session (``pipefail`` on) in a fresh temporary directory that
-holds a copy of the bundled sample as ``chelsea.png``, with this virtualenv's ``bin`` first
-on PATH, ``NO_COLOR=1`` and 80 columns; files, variables and ``cd`` carry over from one
-command of a block to the next, as they would for a reader typing them.
+holds a copy of the bundled sample as ``chelsea.png`` and the small model files the tests
+make with torch (``tests/golden/modelfiles/tiny_cnn.*``, for docs/model-files.md), with
+this virtualenv's ``bin`` first on PATH, ``NO_COLOR=1`` and 80 columns; files, variables
+and ``cd`` carry over from one command of a block to the next, as they would for a reader
+typing them.
 
 Normalisation: trailing spaces and trailing blank lines are ignored; an expected line that
 is exactly ``...`` stands for any number of lines (for volatile or long output). A block
@@ -32,6 +34,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "cnncli" / "data" / "chelsea.png"
+MODEL_FILES = sorted((ROOT / "tests" / "golden" / "modelfiles").glob("tiny_cnn.*"))
 GENERATED_PAGES = {"reference.md"}
 OPTIONAL_TOOLS = ("jq",)
 ELLIPSIS = "..."
@@ -198,6 +201,8 @@ def test_console_block_runs_and_shows_its_real_output(block: Block, tmp_path: Pa
         if uses_tool and shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
     shutil.copyfile(SAMPLE, tmp_path / "chelsea.png")
+    for model_file in MODEL_FILES:
+        shutil.copyfile(model_file, tmp_path / model_file.name)
     results = run_block(block, tmp_path)
     for index, step in enumerate(block.steps):
         assert index < len(results), f"{block.source}: the session ended before `{step.command}`"
