@@ -89,8 +89,8 @@ def test_safetensors_by_hand() -> None:
     }
     got = read_safetensors(io.BytesIO(safetensors_bytes(header, bytes(24))))
     assert [(t.name, t.shape, t.dtype) for t in got.tensors] == [
-        ("a.weight", (2, 3), "float16"),
         ("a.bias", (2,), "bfloat16"),
+        ("a.weight", (2, 3), "float16"),
         ("s", (), "int64"),
     ]
     assert got.total_params == 6 + 2 + 1
