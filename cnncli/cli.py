@@ -7,18 +7,19 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cnncli import __version__
 from cnncli.batch import DEFAULT_NAME, BatchOptions
 from cnncli.core.errors import UserError
-from cnncli.core.parsing import parse_floats, parse_ints
+from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
@@ -28,12 +29,13 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
     from contextlib import AbstractContextManager
 
-    from cnncli.core.summary import Module
+    from cnncli.core.model_text import Module
     from cnncli.core.weights import WeightsJoin
     from cnncli.pipeline import ImageFilter
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 DEBUG_ENV = "CNNCLI_DEBUG"
 
 
@@ -73,6 +75,12 @@ class CnncliGroup(TyperGroup):
             if debug:
                 raise
             _fail(str(exc))
+        except NoArgsIsHelpError as exc:
+            # Bare ``cnncli``: the help is the answer, not a mistake. Rich help has been
+            # printed already (the message is then empty); plain help is in the message.
+            if exc.format_message():
+                typer.echo(exc.format_message())
+            sys.exit(0)
         except ClickException as exc:
             if debug:
                 raise
@@ -82,7 +90,7 @@ class CnncliGroup(TyperGroup):
                 hint = f" (see '{ctx.command_path} --help')"
             _fail(exc.format_message() + hint)
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail("aborted", EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader went away (``cnncli ... | head``): not an error worth a message.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
@@ -162,25 +170,35 @@ def outsize(
         str, typer.Option("--lin", help="Input length; comma-separated for several dims: 224,160.")
     ],
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size (one per dim, or one for all).")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size (one per dim, or one for all)."
+        ),
     ] = None,
     s: Annotated[
         str | None,
         typer.Option(
-            "--s", help="Stride. Default: 1 for convolutions, the kernel size for --pool."
+            "--s",
+            "--stride",
+            help="Stride. Default: 1 for convolutions, the kernel size for --pool.",
         ),
     ] = None,
     p: Annotated[
-        str, typer.Option("--p", help="Padding: an integer, or 'same' / 'valid' for convolutions.")
+        str,
+        typer.Option(
+            "--p", "--padding", help="Padding: an integer, or 'same' / 'valid' for convolutions."
+        ),
     ] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation.")] = "1",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation.")] = "1",
     pool: Annotated[
         bool, typer.Option("--pool", help="Pooling rules: stride defaults to k, padding <= k//2.")
     ] = False,
     ceil: Annotated[
         bool,
         typer.Option(
-            "--ceil", help="ceil_mode (pooling only); drops a window starting in the right padding."
+            "--ceil",
+            "--ceil-mode",
+            help="ceil_mode (pooling only); drops a window starting in the right padding.",
         ),
     ] = False,
     transposed: Annotated[
@@ -259,12 +277,12 @@ def outsize(
 )
 def params(
     layers: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Layer reprs or constructor calls, e.g. 'Conv2d(3, 5, 3)'; '-': lines of stdin.",
             show_default=False,
         ),
-    ],
+    ] = None,
     explain: Annotated[
         bool,
         typer.Option("--explain", help="Show the closed-form count for conv and linear layers."),
@@ -272,6 +290,9 @@ def params(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     total: Annotated[
         bool, typer.Option("--total", help="Print only the total parameter count.")
+    ] = False,
+    list_layers: Annotated[
+        bool, typer.Option("--list", help="List the layer names it knows, one per line.")
     ] = False,
 ) -> None:
     """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
@@ -284,7 +305,9 @@ def params(
     """
     from cnncli.modelfiles import model_file_kind
 
-    if len(layers) == 1 and model_file_kind(layers[0]) is not None:
+    if layers and len(layers) == 1 and model_file_kind(layers[0]) is not None:
+        if list_layers:
+            raise UserError("--list takes no layers")
         if explain:
             raise UserError("--explain applies to layer texts, not to model files")
         _model_file_params(layers[0], json_output, total)
@@ -293,7 +316,15 @@ def params(
     from cnncli.core.params import explain_params, layer_params
     from cnncli.render import render_params
 
-    texts = read_layer_lines(layers)
+    if list_layers:
+        from cnncli.core.layers import known_layers
+        from cnncli.render import print_result
+
+        if layers:
+            raise UserError("--list takes no layers")
+        print_result("\n".join(known_layers()))
+        return
+    texts = read_layer_lines(layers or [])
     items = [layer_params(parse_layer(text)) for text in texts]
     explanations = [explain_params(item) if explain else None for item in items]
     render_params(items, explanations, as_json=json_output, total_only=total)
@@ -311,7 +342,8 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
     texts: list[str] = []
     for argument in arguments:
         if argument == "-":
-            texts += [line for line in sys.stdin.read().splitlines() if line.strip()]
+            text = read_text("-", "layer text")
+            texts += [line for line in text.splitlines() if line.strip()]
         else:
             texts.append(argument)
     if not texts:
@@ -343,7 +375,8 @@ def summary(
         str | None,
         typer.Option(
             "--input",
-            help="Input size per sample, channels first: 3,224,224 (default for built-ins).",
+            help="Input size per sample, channels first: 3,224,224 or 3x224x224 or "
+            '"(3, 224, 224)" (default for built-ins).',
         ),
     ] = None,
     batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 1,
@@ -359,6 +392,12 @@ def summary(
     ] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
     list_models: Annotated[bool, typer.Option("--list", help="List the built-in models.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 2 when a shape or a parameter count cannot be known exactly."
+        ),
+    ] = False,
     weights: Annotated[
         str | None,
         typer.Option(
@@ -370,14 +409,16 @@ def summary(
 ) -> None:
     """Layer-by-layer output shapes, parameters, MACs and receptive fields from print(model).
 
-    Layers run in the printed order; torchvision-style residual blocks (conv1/bn1/conv2/bn2,
-    downsample) run as BasicBlock/Bottleneck do, and a flatten hidden in forward is inserted
-    before a Linear when the sizes say so (with a note). MACs count the multiply-accumulates
-    of Conv and Linear weights only; bias, norms, pooling and activations count 0.
+    Blocks of torchvision and timm (ResNet, DenseNet, Inception, MobileNet, EfficientNet,
+    RegNet, ConvNeXt, ViT, Swin, ...) and sequence layers run as their forward does; other
+    modules run their children in the printed order, with a warning. Where a shape cannot
+    be followed, it shows as ? and every parameter is still counted. MACs count the
+    multiply-accumulates of Conv, Linear and attention-projection weights only.
     Memory: parameters and buffers, and every layer's output of one forward pass.
     """
     from cnncli import zoo
-    from cnncli.core.summary import display_rows, parse_model, summarize
+    from cnncli.core.summary import parse_model, summarize
+    from cnncli.core.summary_display import display_rows
     from cnncli.render import render_summary, render_zoo
 
     if list_models:
@@ -414,7 +455,7 @@ def summary(
     source = zoo.load_source(model)
     tree = parse_model(source.text)
     joined = _join_weights(tree, weights) if weights is not None else None
-    shape = parse_ints(input_size, "--input") if input_size else source.default_input
+    shape = parse_shape(input_size, "--input") if input_size is not None else source.default_input
     if shape is None:
         raise UserError(
             f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
@@ -425,6 +466,10 @@ def summary(
 
         result = apply_weights(result, joined)
     render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+    if strict and not (result.shapes_known and result.params_exact):
+        raise UserError(
+            "--strict: some shapes or parameter counts are not known exactly (see the warnings)"
+        )
 
 
 def _join_weights(tree: "Module", path: str) -> "WeightsJoin":
@@ -611,7 +656,7 @@ def _run_images(
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     if batch.out_dir is None:
         batch.check_single()
-        source, dest = single_job(paths, sample)
+        source, dest = single_job(paths, sample, label)
         warning = run_filter(source, dest, apply, options, luminance=luminance, threads=jobs)
         if warning:
             print_warning(warning)
@@ -620,12 +665,17 @@ def _run_images(
     from functools import partial
 
     from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
-    from cnncli.pipeline import batch_inputs
+    from cnncli.pipeline import batch_inputs, check_format_extension, format_name_template
     from cnncli.render import batch_progress, batch_summary
 
     plan = plan_jobs(
-        batch_inputs(paths, sample), batch.out_dir, template=batch.name, suffix=batch.suffix
+        batch_inputs(paths, sample, label, str(batch.out_dir)),
+        batch.out_dir,
+        template=format_name_template(batch.name, options.format),
+        suffix=batch.suffix,
     )
+    for job in plan:
+        check_format_extension(job.dest, options.format)  # once, before any file is read
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
         workers = jobs or default_workers()
@@ -639,14 +689,28 @@ def _run_images(
         threads = 1  # a worker thread per file: the cluster spreads the files
         executor_context = dask_executor(batch.scheduler, jobs)
     work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
-    with executor_context as executor:  # reach a cluster before making anything
-        make_out_dir(batch.out_dir)
-        with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
-            report = run_batch(
-                plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
-            )
+    started = time.perf_counter()
+    try:
+        with executor_context as executor:  # reach a cluster before making anything
+            make_out_dir(batch.out_dir)
+            with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
+                report = run_batch(
+                    plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+                )
+    except KeyboardInterrupt:
+        from cnncli.render import batch_interrupted
+
+        # Counted after the executor has stopped: files being written when Ctrl-C came
+        # are finished (atomically) by then, and are what --skip-existing will skip.
+        done = sum(job.dest.exists() for job in plan)
+        batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    # The whole command's time: with --scheduler, the cluster's start-up (or the
+    # connection) and shut-down too, which run_batch's own clock does not see.
+    report.seconds = time.perf_counter() - started
     if not batch.quiet:
-        batch_summary(report, label)
+        overhead = {None: "", "local": "cluster start-up included"}
+        batch_summary(report, label, note=overhead.get(batch.scheduler, "connection included"))
     if report.failed:
         internal = any(outcome.internal for outcome in report.failures)
         raise typer.Exit(EXIT_INTERNAL_ERROR if internal else EXIT_USER_ERROR)
@@ -825,12 +889,19 @@ def pool(
     ] = None,
     op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size: 2, or 2,3 per dimension.")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size: 2, or 2,3 per dimension."
+        ),
     ] = None,
-    s: Annotated[str | None, typer.Option("--s", help="Stride; default: the kernel size.")] = None,
-    p: Annotated[str, typer.Option("--p", help="Padding (at most half the kernel).")] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation (max pooling only).")] = "1",
-    ceil: Annotated[bool, typer.Option("--ceil", help="ceil_mode.")] = False,
+    s: Annotated[
+        str | None, typer.Option("--s", "--stride", help="Stride; default: the kernel size.")
+    ] = None,
+    p: Annotated[
+        str, typer.Option("--p", "--padding", help="Padding (at most half the kernel).")
+    ] = "0",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation (max pooling only).")] = "1",
+    ceil: Annotated[bool, typer.Option("--ceil", "--ceil-mode", help="ceil_mode.")] = False,
     count_include_pad: Annotated[
         bool,
         typer.Option(

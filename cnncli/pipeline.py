@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnncli.core.errors import UserError
+from cnncli.core.suggest import glob_for, nearest
+from cnncli.files import STDIO
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_path
 
 if TYPE_CHECKING:
@@ -45,29 +47,83 @@ class IOOptions:
             raise UserError(f"--max-pixels must be positive, got {self.max_pixels}")
 
 
-def single_job(paths: list[str], sample: bool) -> tuple[str, str]:
-    """``IN OUT``, or ``--sample OUT``: which file to read and which to write."""
+def single_job(paths: list[str], sample: bool, command: str = "sobel") -> tuple[str, str]:
+    """``IN OUT``, or ``--sample OUT``: which file to read and which to write.
+
+    ``command`` (the subcommand run) makes the hints ones the user can type as they are.
+    """
+    run = f"cnncli {command}"
     if sample:
         if len(paths) != 1:
-            raise UserError(
-                "with --sample give only the output file", hint="cnncli sobel --sample out.png"
-            )
+            out = paths[0] if paths else "out.png"
+            raise UserError("with --sample give only the output file", hint=f"{run} --sample {out}")
         return str(sample_path()), paths[0]
+    for path in paths[:1]:
+        check_not_directory(path, command, "DIR")
     if len(paths) != 2:
         raise UserError(
-            f"expected INPUT and OUTPUT, got {len(paths)} path(s)",
-            hint="use - for stdin/stdout, or --sample for the bundled photo",
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s)", hint=_paths_hint(paths, run)
         )
     return paths[0], paths[1]
 
 
-def batch_inputs(paths: list[str], sample: bool) -> list[str]:
+def _paths_hint(paths: list[str], run: str) -> str:
+    """What to type instead of ``run PATHS`` when PATHS are not exactly INPUT OUTPUT."""
+    if not paths:
+        return f"{run} photo.png out.png, or {run} --sample out.png for the bundled photo"
+    if len(paths) == 1:
+        if Path(paths[0]).exists():
+            return f"{run} {paths[0]} OUTPUT (- for stdout)"
+        return f"{run} INPUT {paths[0]}, or {run} --sample {paths[0]} for the bundled photo"
+    shown = " ".join(paths if len(paths) <= 3 else [*paths[:2], "..."])
+    return f"several inputs need an output folder: {run} {shown} --out-dir DIR"
+
+
+def check_not_directory(path: str, command: str, out_dir: str) -> None:
+    """Refuse a folder given as an input file, suggesting a glob of its files."""
+    folder = Path(path)
+    if path == STDIO or not folder.is_dir():
+        return
+    try:
+        names = [entry.name for entry in folder.iterdir() if entry.is_file()]
+    except OSError:
+        names = []
+    pattern = str(folder / glob_for(names))
+    raise UserError(
+        f"{path}: is a directory, not an image file",
+        hint=f"cnncli {command} {pattern} --out-dir {out_dir}",
+    )
+
+
+def batch_inputs(
+    paths: list[str], sample: bool, command: str = "sobel", out_dir: str = "DIR"
+) -> list[str]:
     """The inputs of a batch (``--out-dir``): the paths, or the bundled photo with --sample."""
     if sample:
         if paths:
             raise UserError("with --sample and --out-dir give no other paths")
         return [str(sample_path())]
+    if not paths:
+        raise UserError(
+            "no input files given", hint=f"cnncli {command} photos/*.png --out-dir {out_dir}"
+        )
+    for path in paths:
+        check_not_directory(path, command, out_dir)
     return paths
+
+
+def check_input_exists(source: str | Path) -> None:
+    """Refuse a missing input file, with the nearest name in its folder if one is close."""
+    path = Path(source)
+    if str(source) == STDIO or path.exists():
+        return
+    try:
+        names = [entry.name for entry in path.parent.iterdir()] if path.parent.is_dir() else []
+    except OSError:
+        names = []
+    near = nearest(path.name, names)
+    hint = f"did you mean {path.with_name(near)}?" if near else None
+    raise UserError(f"{source}: no such file", hint=hint)
 
 
 def out_max(bits: int) -> float:
@@ -93,7 +149,9 @@ def run_filter(
     from cnncli.core.edges import quantize
     from cnncli.imageio import check_output, read_image, write_image
 
+    check_format_extension(dest, options.format)
     check_output(dest, no_clobber=options.no_clobber)
+    check_input_exists(source)
     image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
     bits = options.depth or meta.bits
     values, warning = apply(image, bits, threads)
@@ -107,6 +165,36 @@ def run_filter(
         threads=threads,
     )
     return warning
+
+
+def check_format_extension(dest: str | Path, fmt: str | None) -> None:
+    """Refuse ``--format`` that contradicts the output's extension (JPEG bytes in a .png).
+
+    An extension Pillow does not know (or none) leaves the choice to ``--format``.
+    """
+    from cnncli.imageio import output_format
+
+    if fmt is None or str(dest) == STDIO:
+        return
+    wanted = output_format(dest, fmt)
+    try:
+        implied = output_format(dest, None)
+    except UserError:
+        return
+    if implied != wanted:
+        raise UserError(
+            f"{dest}: --format {fmt} does not match the extension {Path(dest).suffix} ({implied})",
+            hint=f"name it {Path(dest).with_suffix('.' + fmt.lower())}, or drop --format",
+        )
+
+
+def format_name_template(template: str, fmt: str | None) -> str:
+    """Batch: the default output name takes the extension of ``--format`` (a.png -> a.jpeg)."""
+    from cnncli.batch import DEFAULT_NAME
+
+    if fmt is None or template != DEFAULT_NAME:
+        return template
+    return DEFAULT_NAME.replace("{ext}", fmt.lower())
 
 
 def smoothing_filter(sigma: Sequence[float], *, mode: str, truncate: float) -> ImageFilter:

@@ -6,7 +6,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cnncli.render import print_json, print_result, stdout_console
+from cnncli.render import (
+    RICH_TABLE_ROWS,
+    plain_grid,
+    plain_table,
+    print_json,
+    print_result,
+    stdout_console,
+)
 
 if TYPE_CHECKING:
     from cnncli.core.modelfile import ModelFile, TensorInfo
@@ -60,49 +67,69 @@ def render_model_file(
     if as_json:
         print_json(model_file_json(name, model))
         return
-    # Plain aligned text, not a rich Table: a big checkpoint has thousands of rows, and
-    # rich measures every cell (about a second for 500 rows); the file itself takes ms.
+    sections = _sections(model)
+    footer = [f"total params: {model.total_params:,}"]
+    if model.buffers:
+        footer[0] += f"  (buffers: {model.buffers:,})"
+    dtypes = [(d, f"{c:,} elements", _bytes(b)) for d, (c, b) in model.per_dtype().items()]
+    widths = [max(len(row[i]) for row in dtypes) for i in range(3)]
+    footer += [
+        f"{d.ljust(widths[0])}  {c.rjust(widths[1])}  {b.rjust(widths[2])}" for d, c, b in dtypes
+    ]
+    footer.append(
+        f"on disk: {_bytes(model.file_bytes)} (tensor data {_bytes(model.data_bytes)}); "
+        f"in memory: {_bytes(model.memory_bytes)}"
+    )
+    right = (False, False, False, False, True)
+    if not (sys.stdout.isatty() and sum(map(len, sections)) <= RICH_TABLE_ROWS):
+        # Rich lays a table out cell by cell; a big checkpoint has thousands of rows.
+        print_result(plain_table(FILE_HEADERS, right, sections))
+        print_result("\n".join(footer))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for header, flush_right in zip(FILE_HEADERS, right, strict=True):
+        table.add_column(header, justify="right" if flush_right else "left")
+    for section in sections:
+        for index, row in enumerate(section):
+            cells = [escape(cell) for cell in row]
+            if row[1] == "subtotal":
+                cells = ["", "[dim]subtotal[/dim]", "", "", f"[dim]{cells[4]}[/dim]"]
+            table.add_row(*cells, end_section=index == len(section) - 1)
+    console = stdout_console()
+    console.print(table)
+    console.print(f"[bold]{escape(footer[0])}[/bold]")
+    for text in footer[1:]:
+        console.print(escape(text))
+
+
+FILE_HEADERS = ("module", "tensor", "shape", "dtype", "count")
+
+
+def _sections(model: ModelFile) -> list[list[list[str]]]:
+    """One section per module path: its tensors, then a subtotal when it has several."""
     cut = len(model.prefix)
-    rows: list[tuple[str, ...]] = []
+    sections = []
     for module, tensors in _groups(model).items():
+        rows = []
         for index, t in enumerate(tensors):
             label = t.name.rpartition(".")[2] + (" (buffer)" if t.is_buffer else "")
             shape = "[" + ", ".join(map(str, t.shape)) + "]"
             first = (module[cut:] or "-") if index == 0 else ""
-            rows.append((first, label, shape, t.dtype, f"{t.numel:,}"))
+            rows.append([first, label, shape, t.dtype, f"{t.numel:,}"])
         if len(tensors) > 1:
-            rows.append(("", "subtotal", "", "", f"{sum(t.numel for t in tensors):,}"))
-    headers = ("module", "tensor", "shape", "dtype", "count")
-    widths = [max(len(r[i]) for r in (headers, *rows)) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        left = "  ".join(c.ljust(w) for c, w in zip(cells[:-1], widths, strict=False))
-        return f"{left}  {cells[-1].rjust(widths[-1])}".rstrip()
-
-    lines = [line(headers), "  ".join("-" * w for w in widths)]
-    lines += [line(row) for row in rows]
-    buffers = f"  (buffers: {model.buffers:,})" if model.buffers else ""
-    lines.append(f"total params: {model.total_params:,}{buffers}")
-    per_dtype = [(d, f"{c:,} elements", _bytes(b)) for d, (c, b) in model.per_dtype().items()]
-    dtype_widths = [max(len(r[i]) for r in per_dtype) for i in range(3)]
-    lines += [
-        f"{d.ljust(dtype_widths[0])}  {c.rjust(dtype_widths[1])}  {b.rjust(dtype_widths[2])}"
-        for d, c, b in per_dtype
-    ]
-    lines.append(
-        f"on disk: {_bytes(model.file_bytes)} (tensor data {_bytes(model.data_bytes)}); "
-        f"in memory: {_bytes(model.memory_bytes)}"
-    )
-    print_result("\n".join(lines))
+            rows.append(["", "subtotal", "", "", f"{sum(t.numel for t in tensors):,}"])
+        sections.append(rows)
+    return sections
 
 
 def _dims(shape: Sequence[Dim] | None) -> str:
-    """``[batch, 3, 224, 224]``, escaped: rich would read ``[batch, ...]`` as markup."""
-    from rich.markup import escape
-
+    """``[batch, 3, 224, 224]`` (escape it for rich, which reads ``[batch]`` as markup)."""
     if shape is None:
         return "?"
-    return escape("[" + ", ".join("?" if d is None else str(d) for d in shape) + "]")
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
 def _count(value: int | None) -> str:
@@ -146,6 +173,9 @@ def onnx_summary_json(name: str, summary: OnnxSummary) -> dict[str, Any]:
     }
 
 
+ONNX_HEADERS = ("node", "op", "output shape", "params", "MACs")
+
+
 def render_onnx_summary(name: str, summary: OnnxSummary, *, as_json: bool) -> None:
     """One row per graph node in graph order; notes on stderr."""
     for message in summary.notes:
@@ -153,31 +183,36 @@ def render_onnx_summary(name: str, summary: OnnxSummary, *, as_json: bool) -> No
     if as_json:
         print_json(onnx_summary_json(name, summary))
         return
+    rows = [
+        [_node_label(n.name, n.op), n.op, _dims(n.output_shape), f"{n.params:,}", _count(n.macs)]
+        for n in summary.nodes
+    ]
+    totals = [(f"input {n}", _dims(s)) for n, s in summary.inputs]
+    totals += [(f"output {n}", _dims(s)) for n, s in summary.outputs]
+    totals.append(("total params (initializers)", f"{summary.total_params:,}"))
+    macs = _count(summary.macs)
+    totals.append(
+        ("MACs", macs if summary.macs is not None else f"{macs} (symbolic sizes: give --input)")
+    )
+    title = summary.graph or name
+    if not (sys.stdout.isatty() and len(rows) <= RICH_TABLE_ROWS):
+        right = (False, False, False, True, True)
+        print_result(plain_table(ONNX_HEADERS, right, [rows], title=title))
+        print_result(plain_grid(totals))
+        return
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=summary.graph or name, show_edge=False, header_style="bold",
-                  title_style="bold")  # fmt: skip
-    for header in ("node", "op", "output shape", "params", "MACs"):
-        table.add_column(
-            header,
-            justify="right" if header in ("params", "MACs") else "left",
-            overflow="fold" if header == "output shape" else "ellipsis",
-        )
-    for node in summary.nodes:
-        label = escape(_node_label(node.name, node.op))
-        shape = _dims(node.output_shape)
-        table.add_row(label, node.op, shape, f"{node.params:,}", _count(node.macs))
+    table = Table(title=title, show_edge=False, header_style="bold", title_style="bold")
+    for header in ONNX_HEADERS:
+        table.add_column(header, justify="right" if header in ("params", "MACs") else "left")
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
     console = stdout_console()
     console.print(table)
-    totals = Table.grid(padding=(0, 2))
-    totals.add_column()
-    totals.add_column(justify="right")
-    for input_name, shape in summary.inputs:
-        totals.add_row(f"input {input_name}", _dims(shape))
-    for output_name, out_shape in summary.outputs:
-        totals.add_row(f"output {output_name}", _dims(out_shape))
-    totals.add_row("total params (initializers)", f"{summary.total_params:,}")
-    totals.add_row("MACs", _count(summary.macs) + ("" if summary.macs is not None else
-                   " (symbolic sizes: give --input)"))  # fmt: skip
-    console.print(totals)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column()
+    grid.add_column(justify="right")
+    for key, value in totals:
+        grid.add_row(escape(key), escape(value))
+    console.print(grid)

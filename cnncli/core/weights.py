@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from cnncli.core.errors import UserError
+from cnncli.core.model_text import Module
 from cnncli.core.modelfile import ModelFile, TensorInfo
 from cnncli.core.params import layer_params
-from cnncli.core.summary import Module, Summary
+from cnncli.core.summary import Hidden, Summary
 
 SHOWN_NAMES = 8  # how many unclaimed tensors / bare layers a note names
 
@@ -107,11 +108,20 @@ def _listed(items: list[str]) -> str:
 
 
 def apply_weights(summary: Summary, join: WeightsJoin) -> Summary:
-    """The summary with every layer's parameters, and the totals, from the file."""
-    rows = tuple(
-        replace(row, params=join.layers[row.path].params) if row.path in join.layers else row
-        for row in summary.rows
-    )
+    """The summary with every layer's parameters, and the totals, from the file.
+
+    A layer's first call gets its tensors' count (later calls of a shared module 0, as
+    the engine counts); the unclaimed tensors become the summary's hidden parameters, so
+    each shows on the row of the module that owns it.
+    """
+    seen: set[str] = set()
+    rows = []
+    for row in summary.rows:
+        if row.path in join.layers:
+            params = 0 if row.path in seen else join.layers[row.path].params
+            seen.add(row.path)
+            row = replace(row, params=params)
+        rows.append(row)
     notes = [f"parameters from {join.source}, checked against every printed layer"]
     if join.unclaimed:
         hidden = [f"{t.name} {_shape(t.shape)}" for t in join.unclaimed]
@@ -126,9 +136,11 @@ def apply_weights(summary: Summary, join: WeightsJoin) -> Summary:
         warnings.append(f"layers with no tensors in {join.source}: {_listed(list(join.bare))}")
     return replace(
         summary,
-        rows=rows,
+        rows=tuple(rows),
         total_params=join.total_params,
         buffers=join.buffers,
+        hidden=tuple(Hidden(t.name, t.shape, t.is_buffer) for t in join.unclaimed),
+        params_exact=True,
         notes=(*summary.notes, *notes),
         warnings=tuple(warnings),
     )
