@@ -154,6 +154,20 @@ def export_onnx(model, path, shape, second):
     }
 
 
+def compact_json(data, level=0):
+    """Indented JSON with every list of scalars (a shape, a tensor record) on one line."""
+    pad, inner = " " * level, " " * (level + 1)
+    if isinstance(data, dict) and data:
+        items = [f"{inner}{json.dumps(k)}: {compact_json(v, level + 1)}" for k, v in data.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(data, list) and any(isinstance(v, dict) for v in data) or (
+        isinstance(data, list) and data and all(isinstance(v, list) for v in data)
+    ):
+        items = [f"{inner}{compact_json(v, level + 1)}" for v in data]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(data)
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -239,7 +253,7 @@ def main():
     onnx_info = export_onnx(squeeze, OUT / "squeezenet1_1.onnx", (1, 3, 224, 224), (2, 3, 96, 128))
     expected[gzip_file(OUT / "squeezenet1_1.onnx")] = {"format": "onnx", **onnx_info}
 
-    (OUT / "model_files.json").write_text(json.dumps(expected, indent=1) + "\n")
+    (OUT / "model_files.json").write_text(compact_json(expected) + "\n")
     total = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"{len(list(OUT.iterdir()))} files, {total:,} bytes in {OUT}")
 
