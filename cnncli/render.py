@@ -418,7 +418,8 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         numbers = [f"{row.params:,}" if row.params else "", ""]
     else:
         shape = "?" if row.output_shape is None else _shape_text(row.output_shape)
-        numbers = [f"{row.params:,}", f"{row.macs:,}"]
+        macs = "?" if row.output_shape is None else f"{row.macs:,}"
+        numbers = [f"{row.params:,}", macs]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
 
 
