@@ -157,6 +157,16 @@ def _environment() -> dict[str, str]:
 BLOCKS = all_blocks()
 
 
+def prepare(workdir: Path) -> None:
+    """The files a block finds in its directory: the sample (also where a clone has it)
+    and the small model files of docs/model-files.md."""
+    shutil.copyfile(SAMPLE, workdir / "chelsea.png")
+    (workdir / "cnncli" / "data").mkdir(parents=True)
+    shutil.copyfile(SAMPLE, workdir / "cnncli" / "data" / "chelsea.png")
+    for model_file in MODEL_FILES:
+        shutil.copyfile(model_file, workdir / model_file.name)
+
+
 def run_block(
     block: Block, workdir: Path, env: dict[str, str] | None = None, prelude: str = ""
 ) -> list[tuple[int, list[str]]]:
@@ -203,11 +213,7 @@ def test_console_block_runs_and_shows_its_real_output(block: Block, tmp_path: Pa
         uses_tool = any(re.search(rf"(^|[|;&(\s]){tool}\b", s.command) for s in block.steps)
         if uses_tool and shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
-    shutil.copyfile(SAMPLE, tmp_path / "chelsea.png")
-    (tmp_path / "cnncli" / "data").mkdir(parents=True)
-    shutil.copyfile(SAMPLE, tmp_path / "cnncli" / "data" / "chelsea.png")
-    for model_file in MODEL_FILES:
-        shutil.copyfile(model_file, tmp_path / model_file.name)
+    prepare(tmp_path)
     results = run_block(block, tmp_path)
     for index, step in enumerate(block.steps):
         assert index < len(results), f"{block.source}: the session ended before `{step.command}`"
