@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
     from contextlib import AbstractContextManager
 
+    from cnncli.core.model_text import Module
+    from cnncli.core.weights import WeightsJoin
     from cnncli.pipeline import ImageFilter
 
 EXIT_USER_ERROR = 2
@@ -299,10 +301,21 @@ def params(
 ) -> None:
     """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
 
-    Takes printed reprs or constructor calls, with or without nn. / torch.nn.
+    Takes printed reprs or constructor calls, with or without nn. / torch.nn., or one
+    model file (.safetensors, .pt/.pth/.bin/.ckpt from torch.save, .onnx) whose tensors
+    are listed from its header or pickle without loading their data.
     Buffers (BatchNorm running statistics) are listed but not counted as parameters,
     as sum(p.numel() for p in layer.parameters()) does not count them.
     """
+    from cnncli.modelfiles import model_file_kind
+
+    if layers and len(layers) == 1 and model_file_kind(layers[0]) is not None:
+        if list_layers:
+            raise UserError("--list takes no layers")
+        if explain:
+            raise UserError("--explain applies to layer texts, not to model files")
+        _model_file_params(layers[0], json_output, total)
+        return
     from cnncli.core.layers import parse_layer
     from cnncli.core.params import explain_params, layer_params
     from cnncli.render import render_params
@@ -319,6 +332,13 @@ def params(
     items = [layer_params(parse_layer(text)) for text in texts]
     explanations = [explain_params(item) if explain else None for item in items]
     render_params(items, explanations, as_json=json_output, total_only=total)
+
+
+def _model_file_params(path: str, json_output: bool, total: bool, note: str | None = None) -> None:
+    from cnncli.modelfiles import read_model
+    from cnncli.render_modelfile import render_model_file
+
+    render_model_file(path, read_model(path), as_json=json_output, total_only=total, note=note)
 
 
 def read_layer_lines(arguments: list[str]) -> list[str]:
@@ -382,6 +402,14 @@ def summary(
             "--strict", help="Exit 2 when a shape or a parameter count cannot be known exactly."
         ),
     ] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="A .safetensors/.pt file of the model: check every layer against it and "
+            "count parameters from it (hidden ones too).",
+        ),
+    ] = None,
 ) -> None:
     """Layer-by-layer output shapes, parameters, MACs and receptive fields from print(model).
 
@@ -416,18 +444,72 @@ def summary(
         raise UserError(f"choose one output format, not {' and '.join('--' + f for f in formats)}")
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
+    from cnncli.modelfiles import model_file_kind
+
+    kind = model_file_kind(model)
+    if kind is not None:
+        if weights is not None:
+            raise UserError("--weights goes with a printed model (the text of print(model))")
+        if formats and formats != ["json"]:
+            raise UserError(
+                f"--{formats[0]} is for printed models; a model file has table or --json"
+            )
+        _model_file_summary(model, kind, input_size, batch, json_output)
+        return
     source = zoo.load_source(model)
+    tree = parse_model(source.text)
+    joined = _join_weights(tree, weights) if weights is not None else None
     shape = parse_shape(input_size, "--input") if input_size is not None else source.default_input
     if shape is None:
         raise UserError(
             f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
         )
-    result = summarize(parse_model(source.text), shape, batch=batch, dtype=dtype)
+    result = summarize(tree, shape, batch=batch, dtype=dtype)
+    if joined is not None:
+        from cnncli.core.weights import apply_weights
+
+        result = apply_weights(result, joined)
     render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
     if strict and not (result.shapes_known and result.params_exact):
         raise UserError(
             "--strict: some shapes or parameter counts are not known exactly (see the warnings)"
         )
+
+
+def _join_weights(tree: "Module", path: str) -> "WeightsJoin":
+    """The printed layers checked against a weights file, before any shape is propagated."""
+    from cnncli.core.weights import join_weights
+    from cnncli.modelfiles import model_file_kind, read_model
+
+    if model_file_kind(path) not in ("torch", "safetensors"):
+        raise UserError(
+            f"--weights takes a .safetensors, .pt, .pth, .bin or .ckpt file, not {path}"
+        )
+    return join_weights(tree, read_model(path), path)
+
+
+CHECKPOINT_NOTE = (
+    "a checkpoint holds tensors, not the forward: this is its parameter view; for shapes, "
+    "give the print(model) text with --weights FILE"
+)
+
+
+def _model_file_summary(
+    path: str, kind: str, input_size: str | None, batch: int, json_output: bool
+) -> None:
+    """An ONNX graph's nodes, or a checkpoint's parameters (it has no forward to run)."""
+    if kind != "onnx":
+        if input_size:
+            raise UserError(
+                f"--input needs a forward; {path} holds only tensors", hint=CHECKPOINT_NOTE
+            )
+        _model_file_params(path, json_output, total=False, note=CHECKPOINT_NOTE)
+        return
+    from cnncli.modelfiles import summarize_onnx_file
+    from cnncli.render_modelfile import render_onnx_summary
+
+    shape = parse_ints(input_size, "--input") if input_size else None
+    render_onnx_summary(path, summarize_onnx_file(path, shape, batch), as_json=json_output)
 
 
 # ---------------------------------------------------- smooth / gradient / sobel ---

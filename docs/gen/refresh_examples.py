@@ -10,7 +10,6 @@ output no longer matches with what the command printed. Steps whose shown output
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,11 +19,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_docs_examples import (  # noqa: E402
     ELLIPSIS,
-    SAMPLE,
     Block,
     doc_files,
     output_matches,
     parse_blocks,
+    prepare,
     run_block,
 )
 
@@ -32,9 +31,7 @@ from test_docs_examples import (  # noqa: E402
 def _run(block: Block) -> list[tuple[int, list[str]]]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        shutil.copyfile(SAMPLE, work / "chelsea.png")
-        (work / "cnncli" / "data").mkdir(parents=True)
-        shutil.copyfile(SAMPLE, work / "cnncli" / "data" / "chelsea.png")
+        prepare(work)
         return run_block(block, work)
 
 
