@@ -8,13 +8,10 @@ runs once per file. Light to import: numpy and Pillow load only when a file is p
 from __future__ import annotations
 
 import math
-import threading
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from cnncli.core.errors import UserError
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_path
@@ -101,6 +98,7 @@ def run_filter(
     from cnncli.core.edges import quantize
     from cnncli.files import display_name
     from cnncli.imageio import check_output, read_image, write_image
+    from cnncli.library_warnings import MAX_SHOWN, library_warnings
 
     with library_warnings() as caught:
         check_output(dest, no_clobber=options.no_clobber)
@@ -118,70 +116,10 @@ def run_filter(
         )
     if not caught:
         return warning
-    shown = "; ".join(caught[:MAX_LIBRARY_WARNINGS])
-    if len(caught) > MAX_LIBRARY_WARNINGS:
-        shown += f" (and {len(caught) - MAX_LIBRARY_WARNINGS} more)"
+    shown = "; ".join(caught[:MAX_SHOWN])
+    if len(caught) > MAX_SHOWN:
+        shown += f" (and {len(caught) - MAX_SHOWN} more)"
     return f"{display_name(source)}: {shown}" + (f"; {warning}" if warning else "")
-
-
-MAX_LIBRARY_WARNINGS = 3
-_CAUGHT = threading.local()
-# Not about the user's file: the libraries talking to their programmers, or our own guard
-# (DecompressionBombWarning: the pixel limit is checked with its own message).
-_DROPPED = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ImportWarning)
-
-
-def _dropped(category: type[Warning]) -> bool:
-    from PIL.Image import DecompressionBombWarning
-
-    return issubclass(category, (*_DROPPED, ResourceWarning, DecompressionBombWarning))
-
-
-def _show(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """``warnings.showwarning`` while a file is processed on this thread: collect."""
-    caught: list[str] | None = getattr(_CAUGHT, "messages", None)
-    if caught is None:
-        _previous_show(message, category, filename, lineno, file, line)
-        return
-    text = str(message).strip()
-    if not _dropped(category) and text not in caught:
-        caught.append(text)
-
-
-_previous_show = warnings.showwarning
-_HOOK_LOCK = threading.Lock()
-
-
-@contextmanager
-def library_warnings() -> Iterator[list[str]]:
-    """Collect, on this thread only, the warnings raised inside the block (deduplicated).
-
-    ``warnings.catch_warnings`` swaps process-wide state and is not safe with the threads
-    of a batch, so a thread-local list is filled by one ``showwarning`` hook, installed
-    once (again if a test harness put its own back); Pillow's and numpy's warnings are
-    shown every time rather than once per code line, so each file reports its own.
-    """
-    global _previous_show
-    with _HOOK_LOCK:
-        if warnings.showwarning is not _show:
-            _previous_show = warnings.showwarning
-            warnings.showwarning = _show
-        for category in (UserWarning, RuntimeWarning):
-            warnings.filterwarnings("always", category=category)
-    outer = getattr(_CAUGHT, "messages", None)
-    caught: list[str] = []
-    _CAUGHT.messages = caught
-    try:
-        yield caught
-    finally:
-        _CAUGHT.messages = outer
 
 
 # A Gaussian kernel may reach (truncate x sigma) this many times the image's extent along
