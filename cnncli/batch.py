@@ -80,6 +80,7 @@ class BatchReport:
     warnings: int = 0
     seconds: float = 0.0
     failures: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: the files not reported were not (all) processed
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status == WRITTEN:
@@ -207,6 +208,8 @@ def run_batch(
 ) -> BatchReport:
     """Run every job on ``executor``; ``on_outcome`` sees each result as it arrives.
 
+    Ctrl-C cancels the files not started and returns the report so far, ``interrupted``.
+
     With ``skip_existing`` an output is kept if ``complete`` accepts it (by default: a
     whole image that decodes, :func:`cnncli.imageio.is_complete_image`), else made again.
     """
@@ -229,11 +232,17 @@ def run_batch(
             try:
                 outcome = future.result()
             except Exception as exc:  # the executor itself failed (e.g. a lost worker)
+                # An executor that can lose everything at once (a cluster's scheduler)
+                # raises one UserError here rather than fail every file in turn.
+                if (raise_if_lost := getattr(executor, "raise_if_lost", None)) is not None:
+                    raise_if_lost(exc)
                 detail = f": {exc}" if str(exc) else ""  # a cancelled task has no message
                 message = f"not processed: {type(exc).__name__}{detail}"
                 outcome = Outcome(futures[future], FAILED, message, internal=True)
             report.add(outcome)
             on_outcome(outcome)
+    except KeyboardInterrupt:
+        report.interrupted = True
     finally:
         for future in futures:
             future.cancel()  # after Ctrl-C: start no new file; finished files stay complete

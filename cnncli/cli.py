@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer its reader left
 DEBUG_ENV = "CNNCLI_DEBUG"
 
@@ -569,6 +570,11 @@ def _run_images(
             report = run_batch(
                 plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
             )
+    if report.interrupted:
+        print_warning(
+            f"{label}: interrupted; every output written is whole (--skip-existing resumes)"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not batch.quiet:
         batch_summary(report, label)
     if report.failed:
