@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -638,6 +638,17 @@ def _io_options(
     )
 
 
+def _interrupted(label: str, plan: Sequence[Any], batch: Any) -> NoReturn:
+    """Ctrl-C in a batch: one line with what is done and how to resume, then exit 130."""
+    from cnncli.render import batch_interrupted
+
+    # Counted after the executor has stopped: files being written when Ctrl-C came are
+    # finished (atomically) by then, and are what --skip-existing will skip.
+    done = sum(job.dest.exists() for job in plan)
+    batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def _run_images(
     label: str,
     paths: list[str],
@@ -701,14 +712,10 @@ def _run_images(
                 report = run_batch(
                     plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
                 )
-    except KeyboardInterrupt:
-        from cnncli.render import batch_interrupted
-
-        # Counted after the executor has stopped: files being written when Ctrl-C came
-        # are finished (atomically) by then, and are what --skip-existing will skip.
-        done = sum(job.dest.exists() for job in plan)
-        batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # before run_batch took over (cluster start-up, say)
+        _interrupted(label, plan, batch)
+    if report.interrupted:
+        _interrupted(label, plan, batch)
     # The whole command's time: with --scheduler, the cluster's start-up (or the
     # connection) and shut-down too, which run_batch's own clock does not see.
     report.seconds = time.perf_counter() - started

@@ -146,26 +146,38 @@ def run_filter(
     luminance: bool = False,
     threads: int | None = None,
 ) -> str | None:
-    """Read ``source``, filter, write ``dest``; returns the filter's warning, if any."""
+    """Read ``source``, filter, write ``dest``; returns the warning to show, if any.
+
+    Warnings that Pillow or numpy raise meanwhile (a corrupt EXIF block, NaN samples)
+    become part of that one warning, prefixed with the input's name, never raw lines.
+    """
     from cnncli.core.edges import quantize
+    from cnncli.files import display_name
     from cnncli.imageio import check_output, read_image, write_image
+    from cnncli.library_warnings import MAX_SHOWN, library_warnings
 
     check_format_extension(dest, options.format)
-    check_output(dest, no_clobber=options.no_clobber)
-    check_input_exists(source)
-    image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
-    bits = options.depth or meta.bits
-    values, warning = apply(image, bits, threads)
-    write_image(
-        quantize(values, bits),
-        dest,
-        meta,
-        format=options.format,
-        compress_level=options.compress_level,
-        no_clobber=options.no_clobber,
-        threads=threads,
-    )
-    return warning
+    with library_warnings() as caught:
+        check_output(dest, no_clobber=options.no_clobber)
+        check_input_exists(source)
+        image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
+        bits = options.depth or meta.bits
+        values, warning = apply(image, bits, threads)
+        write_image(
+            quantize(values, bits),
+            dest,
+            meta,
+            format=options.format,
+            compress_level=options.compress_level,
+            no_clobber=options.no_clobber,
+            threads=threads,
+        )
+    if not caught:
+        return warning
+    shown = "; ".join(caught[:MAX_SHOWN])
+    if len(caught) > MAX_SHOWN:
+        shown += f" (and {len(caught) - MAX_SHOWN} more)"
+    return f"{display_name(source)}: {shown}" + (f"; {warning}" if warning else "")
 
 
 def check_format_extension(dest: str | Path, fmt: str | None) -> None:
