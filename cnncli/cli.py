@@ -506,10 +506,13 @@ NoClobberOpt = Annotated[
 MaxPixelsOpt = Annotated[
     int, typer.Option("--max-pixels", help="Refuse larger images (decompression-bomb guard).")
 ]
-DepthOpt = Annotated[
+BitsOpt = Annotated[
     int | None,
-    typer.Option("--depth", help="Output bits per sample, 8 or 16; default: as the input."),
+    typer.Option("--bits", help="Output bits per sample, 8 or 16; default: as the input."),
 ]
+# The old name of --bits, kept working for scripts but hidden: in `summary`, --depth
+# means how deep to show the module tree, and an option name has one meaning.
+OldDepthOpt = Annotated[int | None, typer.Option("--depth", hidden=True)]
 JobsOpt = Annotated[
     int | None,
     typer.Option(
@@ -530,7 +533,7 @@ NormalizeOpt = Annotated[
     bool,
     typer.Option(
         "--normalize/--no-normalize",
-        help="Scale so the strongest edge is white (the seed's 255/max); off: raw values, clipped.",
+        help="Scale so the strongest edge is white (magnitude * 255 / max); off: raw values, clipped.",
     ),
 ]
 PerChannelOpt = Annotated[
@@ -540,10 +543,17 @@ PerChannelOpt = Annotated[
 
 
 def _io_options(
-    depth: int | None, fmt: str | None, compress_level: int, no_clobber: bool, max_pixels: int
+    bits: int | None,
+    old_depth: int | None,
+    fmt: str | None,
+    compress_level: int,
+    no_clobber: bool,
+    max_pixels: int,
 ) -> IOOptions:
+    if bits is not None and old_depth is not None and bits != old_depth:
+        raise UserError(f"--bits {bits} and --depth {old_depth} disagree; give only --bits")
     return IOOptions(
-        depth=depth,
+        depth=bits if bits is not None else old_depth,
         format=fmt,
         compress_level=compress_level,
         no_clobber=no_clobber,
@@ -675,7 +685,8 @@ def smooth(
         float, typer.Option("--truncate", help="Kernel radius in sigmas (scipy's truncate).")
     ] = 4.0,
     sample: SampleOpt = False,
-    depth: DepthOpt = None,
+    bits: BitsOpt = None,
+    depth: OldDepthOpt = None,
     fmt: FormatOpt = None,
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
@@ -700,7 +711,7 @@ def smooth(
         paths or [],
         sample,
         apply,
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )
@@ -720,7 +731,8 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
         normalize: NormalizeOpt = True,
         per_channel: PerChannelOpt = False,
         sample: SampleOpt = False,
-        depth: DepthOpt = None,
+        bits: BitsOpt = None,
+        depth: OldDepthOpt = None,
         fmt: FormatOpt = None,
         compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
         no_clobber: NoClobberOpt = False,
@@ -744,7 +756,7 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
             paths or [],
             sample,
             apply,
-            _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+            _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
             _batch_options(out_dir, suffix, name_template, skip_existing, quiet, scheduler),
             jobs,
             luminance=not per_channel,
@@ -759,7 +771,7 @@ _register_edge_command(
     "Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.",
     "cnncli gradient --sample gradient.png",
     "cnncli gradient photo.png gx.png --output x",
-    "cnncli gradient scan.tif edges.tif --depth 16",
+    "cnncli gradient scan.tif edges.tif --bits 16",
     "cnncli gradient photos/*.png --out-dir edges/ --suffix _grad",
 )
 _register_edge_command(
@@ -832,7 +844,8 @@ def pool(
     explain: Annotated[bool, typer.Option("--explain", help="Show each output's window.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     sample: SampleOpt = False,
-    depth: DepthOpt = None,
+    bits: BitsOpt = None,
+    depth: OldDepthOpt = None,
     fmt: FormatOpt = None,
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
@@ -888,7 +901,7 @@ def pool(
         paths or [],
         sample,
         pooling_filter(spec),
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )

@@ -40,7 +40,7 @@ class IOOptions:
 
     def __post_init__(self) -> None:
         if self.depth not in (None, 8, 16):
-            raise UserError(f"--depth must be 8 or 16, got {self.depth}")
+            raise UserError(f"--bits must be 8 or 16, got {self.depth}")
         if not 0 <= self.compress_level <= 9:
             raise UserError(f"--compress-level must be 0..9, got {self.compress_level}")
         if self.max_pixels is not None and self.max_pixels < 1:
