@@ -322,7 +322,8 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
     texts: list[str] = []
     for argument in arguments:
         if argument == "-":
-            texts += [line for line in sys.stdin.read().splitlines() if line.strip()]
+            text = read_text("-", "layer text")
+            texts += [line for line in text.splitlines() if line.strip()]
         else:
             texts.append(argument)
     if not texts:

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from cnncli.core.errors import UserError
 
+# PyTorch sizes are 64-bit; longer digit strings are refused before int() reads them.
+INT64_MAX = 2**63 - 1
+
 
 def parse_ints(text: str, name: str) -> tuple[int, ...]:
     """``"224,160"`` -> ``(224, 160)``."""
+    return tuple(parse_int(part, name, text) for part in text.split(","))
+
+
+def parse_int(part: str, name: str, whole: str | None = None) -> int:
+    """One integer of an option, at most 2**63 - 1 in size."""
+    part = part.strip()
+    shown = whole if whole is not None else part
+    shown = shown if len(shown) <= 40 else f"{shown[:37]}..."
     try:
-        return tuple(int(part.strip()) for part in text.split(","))
+        value = int(part) if len(part) <= 40 else None
     except ValueError:
-        raise UserError(f"{name} expects integers separated by commas, got {text!r}") from None
+        raise UserError(f"{name} expects integers separated by commas, got {shown!r}") from None
+    if value is None or abs(value) > INT64_MAX:
+        if part.lstrip("+-").isdigit():
+            raise UserError(f"{name}: {shown!r} is beyond 2**63 - 1 (PyTorch sizes are 64-bit)")
+        raise UserError(f"{name} expects integers separated by commas, got {shown!r}")
+    return value
 
 
 def parse_floats(text: str, name: str) -> tuple[float, ...]:

@@ -384,7 +384,7 @@ class _Bound:
         self.engine.hidden[full] = Hidden(full, tuple(shape), buffer)
 
     def note(self, message: str) -> None:
-        self.engine.notes.append(f"{self.block.label}: {message}")
+        self.engine.notes.append(f"{self.block.kind}: {message}")
 
 
 class _ShapesLost(Exception):

@@ -34,7 +34,7 @@ SEQUENTIAL = frozenset(
     {
         "Conv2dNormActivation", "Conv3dNormActivation", "Conv1dNormActivation",
         "ConvNormActivation", "MLP", "MLPBlock", "_Transition", "SimpleStemIN", "AnyStage",
-        "BottleneckTransform", "FCNHead", "DeepLabHead", "ASPPConv",
+        "BottleneckTransform", "FCNHead", "DeepLabHead", "ASPPConv", "IntermediateLayerGetter",
     }
 )  # fmt: skip
 
