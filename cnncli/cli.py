@@ -531,12 +531,23 @@ EdgeOutputOpt = Annotated[
     ),
 ]
 NormalizeOpt = Annotated[
-    bool,
+    str,
     typer.Option(
-        "--normalize/--no-normalize",
-        help="Scale so the strongest edge is white (magnitude * 255 / max); off: raw values, clipped.",
+        "--normalize",
+        metavar="max|pNN|none",
+        help="Which edge is white: max (the strongest: magnitude * 255 / max, the reference "
+        "formula), pNN (that percentile, brighter: p99), or none (raw values, clipped).",
     ),
 ]
+GammaOpt = Annotated[
+    float,
+    typer.Option(
+        "--gamma",
+        help="Brighten (> 1) or darken (< 1) the magnitude: 255 * (v / 255) ** (1 / gamma).",
+    ),
+]
+# The old spelling of --normalize none.
+NoNormalizeOpt = Annotated[bool, typer.Option("--no-normalize", hidden=True)]
 PerChannelOpt = Annotated[
     bool,
     typer.Option("--per-channel", help="Filter each colour channel instead of the luminance."),
@@ -729,7 +740,9 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
     def command(
         paths: PathsArg = None,
         output: EdgeOutputOpt = "magnitude",
-        normalize: NormalizeOpt = True,
+        normalize: NormalizeOpt = "max",
+        gamma: GammaOpt = 1.0,
+        no_normalize: NoNormalizeOpt = False,
         per_channel: PerChannelOpt = False,
         sample: SampleOpt = False,
         bits: BitsOpt = None,
@@ -748,10 +761,12 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
     ) -> None:
         from importlib import import_module
 
+        from cnncli.core.tone import parse_tone
         from cnncli.pipeline import edge_filter_for
 
         kernel = getattr(import_module(f"cnncli.core.{name}"), name)
-        apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
+        tone = parse_tone("none" if no_normalize else normalize, gamma)
+        apply = edge_filter_for(kernel, output=output, tone=tone, per_channel=per_channel)
         _run_images(
             name,
             paths or [],
