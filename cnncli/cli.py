@@ -49,6 +49,34 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     sys.exit(code)
 
 
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _named_shell_completion(argv: Sequence[str]) -> bool:
+    """``--show-completion zsh`` / ``--install-completion zsh``: for the shell named.
+
+    Typer's two flags take no value: they detect the running shell and ignore a name
+    after them, so ``--show-completion zsh`` typed in bash printed the bash script.
+    Returns whether the request was handled here.
+    """
+    if (
+        len(argv) != 2
+        or argv[0] not in ("--show-completion", "--install-completion")
+        or argv[1] not in COMPLETION_SHELLS
+    ):
+        return False
+    from typer._completion_shared import get_completion_script, install
+
+    names = {"prog_name": "cnncli", "complete_var": "_CNNCLI_COMPLETE"}
+    if argv[0] == "--show-completion":
+        typer.echo(get_completion_script(shell=argv[1], **names))
+    else:
+        shell, path = install(shell=argv[1], **names)
+        typer.echo(f"{shell} completion installed in {path}")
+        typer.echo("Completion will take effect once you restart the terminal")
+    return True
+
+
 class CnncliGroup(TyperGroup):
     """Turns every user mistake into ``error: ...`` + exit 2, in one place."""
 
@@ -61,6 +89,8 @@ class CnncliGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         debug = _debug_requested(args)
+        if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
+            sys.exit(0)
         try:
             rv = super().main(
                 args=args,
