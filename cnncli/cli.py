@@ -573,7 +573,7 @@ GammaOpt = Annotated[
     float,
     typer.Option(
         "--gamma",
-        help="Brighten (> 1) or darken (< 1) the magnitude: 255 * (v / 255) ** (1 / gamma).",
+        help="Brighten (> 1) or darken (< 1) the magnitude: white * (v / white) ** (1 / gamma).",
     ),
 ]
 # The old spelling of --normalize none.
