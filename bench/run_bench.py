@@ -912,6 +912,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
 
+        from calculators import run_calculators  # issue 15's section, bench/calculators.py
+
+        targets += [Target(*result) for result in run_calculators(tools.cnncli, work, rounds)]
+
         print("batch", end=" ", file=sys.stderr, flush=True)
         batch_rounds = max(1, rounds // 2)
         commands = batch_commands(tools, work, small_dir, loop_files, loop_runs=batch_rounds)

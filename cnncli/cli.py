@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer its reader left
 DEBUG_ENV = "CNNCLI_DEBUG"
 
 
@@ -88,17 +89,20 @@ class CnncliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        from cnncli.files import ReaderGone, checked_stdout
+
         debug = _debug_requested(args)
         if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
             sys.exit(0)
         try:
-            rv = super().main(
-                args=args,
-                prog_name=prog_name,
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with checked_stdout():  # every byte of stdout checked, a failure raised here
+                rv = super().main(
+                    args=args,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except UserError as exc:
             if debug:
                 raise
@@ -119,11 +123,11 @@ class CnncliGroup(TyperGroup):
             _fail(exc.format_message() + hint)
         except typer.Abort:
             _fail("aborted", EXIT_INTERRUPTED)
-        except BrokenPipeError:
+        except (ReaderGone, BrokenPipeError):
             # The reader went away (``cnncli ... | head``): not an error worth a message.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-            sys.exit(1)
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:
             if debug:
                 raise
@@ -946,7 +950,7 @@ def pool(
         "pool",
         paths or [],
         sample,
-        pooling_filter(spec),
+        pooling_filter(spec, max_pixels=max_pixels),
         _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,

@@ -7,6 +7,7 @@ runs once per file. Light to import: numpy and Pillow load only when a file is p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,17 +199,51 @@ def format_name_template(template: str, fmt: str | None) -> str:
     return DEFAULT_NAME.replace("{ext}", fmt.lower())
 
 
+# A Gaussian kernel may reach (truncate x sigma) this many times the image's extent along
+# its axis, or SMALL_KERNEL_RADIUS pixels on any image. Wider, it only flattens the image
+# towards an average, at a cost that grows with the kernel (--sigma 100000 ran for minutes).
+KERNEL_REACH = 2
+SMALL_KERNEL_RADIUS = 50
+
+
 def smoothing_filter(sigma: Sequence[float], *, mode: str, truncate: float) -> ImageFilter:
     """Gaussian smoothing of every channel (alpha too), rescaled if the depth changes."""
     from cnncli.core.smoothing import check_smoothing, gaussian_smooth
 
+    _check_finite("--sigma", sigma)
+    _check_finite("--truncate", (truncate,))
     check_smoothing(sigma, mode, truncate)  # refuse bad options before reading anything
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
+        check_kernel_fits(sigma, truncate, image.shape[:2])
         smoothed = gaussian_smooth(image, sigma, mode=mode, truncate=truncate, jobs=threads)
         return rescale(smoothed, bits_of(image), bits), None
 
     return apply
+
+
+def _check_finite(flag: str, values: Sequence[float]) -> None:
+    for value in values:
+        if not math.isfinite(value):
+            raise UserError(f"{flag} must be a finite number, got {value}")
+
+
+def check_kernel_fits(sigma: Sequence[float], truncate: float, shape: Sequence[int]) -> None:
+    """Refuse a Gaussian kernel far wider than the image (see ``KERNEL_REACH``)."""
+    from cnncli.core.smoothing import kernel_radius
+
+    for axis, (value, extent) in enumerate(zip((sigma[0], sigma[-1]), shape, strict=True)):
+        radius = kernel_radius(value, truncate)
+        limit = max(KERNEL_REACH * extent, SMALL_KERNEL_RADIUS)
+        if radius > limit:
+            what = ("rows", "columns")[axis]
+            largest = (limit + 0.5) / truncate
+            raise UserError(
+                f"--sigma {value:g} reaches {radius:,} pixels (truncate x sigma) across an "
+                f"image of {extent:,} {what}; at most {limit:,} (twice the image, or "
+                f"{SMALL_KERNEL_RADIUS}) make sense",
+                hint=f"use a --sigma below {largest:.4g} with --truncate {truncate:g}",
+            )
 
 
 def edge_filter_for(
@@ -279,8 +314,26 @@ def rescale(values: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
     return scaled
 
 
-def pooling_filter(spec: PoolSpec) -> ImageFilter:
-    """Max / average / adaptive pooling of every channel (downsampling, as a network sees it)."""
+def pooling_filter(spec: PoolSpec, *, max_pixels: int | None = None) -> ImageFilter:
+    """Max / average / adaptive pooling of every channel (downsampling, as a network sees it).
+
+    An adaptive output size is refused before any file is read if it has no pixels or
+    more than ``max_pixels`` (``--adaptive`` can ask for far more pixels than the input).
+    """
+    if spec.adaptive is not None:
+        sizes = (spec.adaptive[0], spec.adaptive[-1])
+        if min(sizes) < 1:
+            raise UserError(
+                f"--adaptive {','.join(map(str, spec.adaptive))}: an image needs at least "
+                "one pixel each way"
+            )
+        pixels = sizes[0] * sizes[1]
+        if max_pixels is not None and pixels > max_pixels:
+            raise UserError(
+                f"--adaptive {sizes[0]}x{sizes[1]} = {pixels:,} output pixels is over the "
+                f"limit of {max_pixels:,}",
+                hint="raise it with --max-pixels if you have the memory",
+            )
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
         from cnncli.core.pool import pool_image

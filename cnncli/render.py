@@ -112,6 +112,11 @@ def plain_table(
     ]
 
     def line(cells: Sequence[str], bar: str) -> str:
+        if ascii_only:
+            return bar.join(
+                f" {cell.rjust(width)} " if flush_right else f" {cell.ljust(width)} "
+                for cell, width, flush_right in zip(cells, widths, right, strict=True)
+            )
         parts = []
         for cell, width, flush_right in zip(cells, widths, right, strict=True):
             fill = " " * (width - width_of(cell))
@@ -268,7 +273,7 @@ def render_outsize_chain(
 
 
 def _shape_text(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
+    return str(list(shape))  # "[5, 3, 3, 3]", in C
 
 
 def _params_json(item: LayerParams) -> dict[str, Any]:
@@ -418,7 +423,8 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         numbers = [f"{row.params:,}" if row.params else "", ""]
     else:
         shape = "?" if row.output_shape is None else _shape_text(row.output_shape)
-        numbers = [f"{row.params:,}", f"{row.macs:,}"]
+        macs = "?" if row.output_shape is None else f"{row.macs:,}"
+        numbers = [f"{row.params:,}", macs]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
 
 

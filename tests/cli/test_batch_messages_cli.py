@@ -23,7 +23,7 @@ import os, signal, sys
 import cnncli.imageio as imageio
 from cnncli.cli import main
 
-real_write = imageio.atomic_write_bytes
+real_write = imageio.write_output
 written = 0
 
 def write_then_interrupt(*args, **kwargs):
@@ -33,7 +33,7 @@ def write_then_interrupt(*args, **kwargs):
     if written == 2:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, once two outputs are complete
 
-imageio.atomic_write_bytes = write_then_interrupt
+imageio.write_output = write_then_interrupt
 sys.argv = ["cnncli", *sys.argv[1:]]
 main()
 """

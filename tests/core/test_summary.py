@@ -51,7 +51,7 @@ def test_hidden_flatten_is_noted_for_a_net_whose_forward_is_unknown() -> None:
 
 
 def test_builtin_models_are_quiet() -> None:
-    for name in ("alexnet", "vgg16", "resnet18"):
+    for name in zoo.names():
         source = zoo.builtin(name)
         result = summarize(parse_model(source.text), source.default_input or ())
         assert result.notes == () and result.warnings == ()

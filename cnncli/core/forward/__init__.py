@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from cnncli.core.forward import sequence, timm, torchvision
+from cnncli.core.forward import sequence, textbook, timm, torchvision
 from cnncli.core.forward.base import Rule
 
 SEQUENTIAL = frozenset({"Sequential", "ModuleList"} | torchvision.SEQUENTIAL | timm.SEQUENTIAL)
@@ -27,4 +27,4 @@ def _merge(*families: Mapping[str, list[Rule]]) -> Mapping[str, tuple[Rule, ...]
 
 # Printed classes known to own no parameters although their shape effect is not printed.
 PARAMETERLESS = frozenset({"Permute", "SwapAxes", "WindowPartition", "WindowDepartition"})
-RULES = _merge(torchvision.RULES, timm.RULES, sequence.RULES)
+RULES = _merge(torchvision.RULES, timm.RULES, sequence.RULES, textbook.RULES)
