@@ -593,7 +593,9 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("elapsed"),
         TimeElapsedColumn(),
+        TextColumn("remaining"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
