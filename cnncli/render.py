@@ -7,6 +7,7 @@ NO_COLOR and drops colour when the stream is not a terminal.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -146,7 +147,10 @@ def plain_grid(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _use_rich(rows: int) -> bool:
-    return sys.stdout.isatty() and rows <= RICH_TABLE_ROWS
+    """Rich for a terminal (or FORCE_COLOR, as rich itself reads it) and a table it lays out
+    quickly; plain text otherwise."""
+    terminal = sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    return terminal and rows <= RICH_TABLE_ROWS
 
 
 # --explain and --json list this many windows of a dimension, then count the rest.
