@@ -165,3 +165,9 @@ def test_pool_refuses_unbounded_outputs_and_unreadable_numbers(run_cli) -> None:
     refused(run_cli("pool", "--values", f"[1{'0' * 400}]", "--k", "1"), "too large for a float")
     refused(run_cli("pool", "--values", "[" * 3000 + "1" + "]" * 3000, "--k", "1"), "cannot read")
     refused(run_cli("pool", "--file", "-", "--k", "1", input=b"1 2\n\xff\n"), "not UTF-8")
+
+
+def test_pool_image_refuses_an_absurd_adaptive_size_before_work(run_cli, tmp_path) -> None:
+    out = tmp_path / "out.png"
+    refused(run_cli("pool", "--sample", str(out), "--adaptive", "100000000,2"), "16,777,216")
+    assert not out.exists()
