@@ -169,5 +169,8 @@ def test_pool_refuses_unbounded_outputs_and_unreadable_numbers(run_cli) -> None:
 
 def test_pool_image_refuses_an_absurd_adaptive_size_before_work(run_cli, tmp_path) -> None:
     out = tmp_path / "out.png"
-    refused(run_cli("pool", "--sample", str(out), "--adaptive", "100000000,2"), "16,777,216")
+    refused(run_cli("pool", "--sample", str(out), "--adaptive", "100000000,2"), "100000000")
+    # Past the pixel limit too, no side is longer than 2**24.
+    args = ("--adaptive", "20000000,1", "--max-pixels", str(10**12))
+    refused(run_cli("pool", "--sample", str(out), *args), "16,777,216")
     assert not out.exists()
