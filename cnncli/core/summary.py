@@ -127,6 +127,7 @@ def summarize(
             and module.kind not in PARAMETERLESS
             and module.kind not in CONTAINERS
         ):
+            engine.params_exact = False  # a custom layer: its own parameters are not printed
             engine.warn(f"{module.label}: unknown module without children, counted as 0 parameters")
     return Summary(
         name=model.kind,
@@ -211,7 +212,10 @@ class _Engine:
         """Children in printed order; sure for a Sequential, a guess for anything else."""
         uncertain = module.kind not in SEQUENTIAL and len(module.children) > 1
         if uncertain and not warned:
-            self.warn(f"{module.label}: forward not known; its children ran in the printed order")
+            self.warn(
+                f"{module.label}: forward not known; its children ran in the printed order "
+                "(an nn.Parameter it holds itself is not in the repr, nor in the totals)"
+            )
         y = self._leaf(module, x) if module.layer is not None else x
         for child in module.children:
             if y is None:
