@@ -24,7 +24,7 @@ from cnncli.core.forward import PARAMETERLESS, RULES, SEQUENTIAL
 from cnncli.core.forward.base import Flow, Rule, shape_text
 from cnncli.core.forward.leaves import MAX_ELEMENTS, SAME_SHAPE, leaf_rule
 from cnncli.core.model_text import CONTAINERS, Module, parse_model
-from cnncli.core.params import layer_params
+from cnncli.core.params import LayerParams, layer_params
 
 __all__ = ["DTYPE_BYTES", "Row", "Summary", "parse_model", "summarize"]
 
@@ -117,7 +117,7 @@ def summarize(
     ones = (1.0,) * spatial if spatial else None
     engine = _Engine()
     output = engine.module(model, Flow((batch, *input_shape), ones, ones))
-    counted = [layer_params(m.layer) for m in model.walk() if m.layer is not None]
+    counted = [engine.layer_params(m) for m in model.walk() if m.layer is not None]
     hidden = tuple(engine.hidden.values())
     for module in model.walk():
         if (
@@ -161,9 +161,17 @@ class _Engine:
     calls: list[tuple[str, tuple[int, ...] | None]] = field(default_factory=list)
     called: set[str] = field(default_factory=set)
     params_exact: bool = True
+    _params: dict[str, LayerParams] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def layer_params(self, module: Module) -> LayerParams:
+        """The printed layer's tensors, worked out once per module (rows and totals)."""
+        assert module.layer is not None
+        if module.path not in self._params:
+            self._params[module.path] = layer_params(module.layer)
+        return self._params[module.path]
 
     # ------------------------------------------------------------ dispatch ---
 
@@ -183,7 +191,7 @@ class _Engine:
             return self._run_rule(module, rule, x)
         if module.children:
             return self._sequence(module, x, warned=module.kind in RULES)
-        return self._leaf(module, x)
+        return self.leaf(module, x)
 
     def _rule_for(self, module: Module) -> Rule | None:
         candidates = RULES.get(module.kind, ())
@@ -216,7 +224,7 @@ class _Engine:
                 f"{module.label}: forward not known; its children ran in the printed order "
                 "(an nn.Parameter it holds itself is not in the repr, nor in the totals)"
             )
-        y = self._leaf(module, x) if module.layer is not None else x
+        y = self.leaf(module, x) if module.layer is not None else x
         for child in module.children:
             if y is None:
                 self.unknown(child)
@@ -236,7 +244,7 @@ class _Engine:
                 y = None
         return y
 
-    def _leaf(self, module: Module, x: Flow) -> Flow | None:
+    def leaf(self, module: Module, x: Flow) -> Flow | None:
         layer = module.layer
         function = None if layer is None else leaf_rule(module.kind, layer)
         if layer is None or function is None:
@@ -290,7 +298,7 @@ class _Engine:
     def record(self, module: Module, y: Flow | None, macs: int) -> None:
         first = module.path not in self.called
         self.called.add(module.path)
-        params = layer_params(module.layer).total if first and module.layer is not None else 0
+        params = self.layer_params(module).total if first and module.layer is not None else 0
         self.rows.append(
             Row(
                 path=module.path or module.kind,
@@ -314,8 +322,8 @@ class _Engine:
             if any(r.hidden for r in rules):
                 self.params_exact = False
                 self.warn(
-                    f"{inner.label}: owns parameters the repr does not print, whose "
-                    "sizes depend on shapes that are unknown here; the total leaves them out"
+                    f"{inner.kind}: owns parameters the repr does not print, whose sizes "
+                    "depend on shapes that are unknown here; the total leaves them out"
                 )
 
 
@@ -360,7 +368,7 @@ class _Bound:
         return y
 
     def itself(self, x: Flow) -> Flow:
-        y = self.engine._leaf(self.block, x)
+        y = self.engine.leaf(self.block, x)
         if y is None:
             raise _ShapesLost(self.block)
         return y
