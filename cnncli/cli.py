@@ -309,6 +309,8 @@ def params(
     """
     from cnncli.modelfiles import model_file_kind
 
+    if layers and len(layers) > 1 and any(model_file_kind(a) for a in layers):
+        raise UserError("give one model file at a time, without layer texts")
     if layers and len(layers) == 1 and model_file_kind(layers[0]) is not None:
         if list_layers:
             raise UserError("--list takes no layers")

@@ -173,3 +173,38 @@ def test_the_table_shows_module_paths_of_exporter_names(run_cli) -> None:
     table = run_cli("summary", str(golden_file("tiny_cnn.onnx")), "--input", "3,16,16").stdout
     rows = [line.split("│")[0].strip() for line in table.splitlines() if "│" in line]
     assert rows[:2] == ["features.0", "features.2"] and "classifier.1" in rows and "/Mul" in rows
+
+
+def test_a_truncated_onnx_file_fails_before_it_is_parsed(run_cli, tmp_path) -> None:
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(golden_file("tiny_cnn.onnx").read_bytes()[:3000])
+    line = one_error_line(run_cli("summary", str(path)))
+    assert "runs" in line and "bytes past the end" in line
+
+
+def test_a_huge_onnx_lookalike_is_refused_without_reading_it(tmp_path) -> None:
+    """1 GB of zeros after a plausible start (ir_version 7): the frame check stops at the
+    first zero tag instead of handing a gigabyte to protobuf (peak memory checked)."""
+    import subprocess
+
+    path = tmp_path / "huge.onnx"
+    with path.open("wb") as f:
+        f.write(b"\x08\x07")
+        f.truncate(1_000_000_000)
+    code = (
+        "import resource\n"
+        "from typer.testing import CliRunner\n"
+        "from cnncli.cli import app\n"
+        f"r = CliRunner().invoke(app, ['summary', {str(path)!r}])\n"
+        "print(r.exit_code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(r.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    status, peak_kb = map(int, out.stdout.split("\n")[0].split())
+    assert status == 2 and "byte 2 is no protobuf field" in out.stdout
+    assert peak_kb < 200_000
+
+
+def test_params_takes_one_model_file(run_cli) -> None:
+    path = str(golden_file("tiny_cnn.pt"))
+    assert "one model file at a time" in one_error_line(run_cli("params", path, path))

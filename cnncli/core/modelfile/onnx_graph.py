@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cnncli.core.errors import UserError
 from cnncli.core.modelfile import FileFormat, ModelFile, TensorInfo
@@ -33,6 +33,9 @@ NOTE = (
     "ONNX exporters fold BatchNorm into convolutions and turn constants into initializers, "
     "so parameter counts can differ from torch's"
 )
+
+# A ModelProto has a handful of top-level fields (opset imports, metadata, functions).
+MAX_TOP_FIELDS = 100_000
 
 # onnx.TensorProto.DataType -> torch's dtype names.
 ONNX_DTYPES = {
@@ -84,6 +87,58 @@ class OnnxSummary:
         """The total, or None when a node's count needs a symbolic size."""
         counts = [n.macs for n in self.nodes]
         return None if None in counts else sum(c for c in counts if c is not None)
+
+
+def _varint(stream: IO[bytes]) -> int | None:
+    """A protobuf base-128 varint (at most 10 bytes), or None at the end of the stream."""
+    value = 0
+    for shift in range(0, 70, 7):
+        byte = stream.read(1)
+        if not byte:
+            return None
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return value
+    raise UserError("not an ONNX model (a malformed varint)")
+
+
+def check_frame(stream: IO[bytes]) -> None:
+    """Walk the top-level fields of the ModelProto without reading their contents: a
+    random or truncated file fails here in a few reads, before protobuf gets it whole.
+
+    Wire format: https://protobuf.dev/programming-guides/encoding/ (tag = field << 3 |
+    wire type; 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
+    """
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    fields = 0
+    while True:
+        start = stream.tell()
+        tag = _varint(stream)
+        if tag is None:
+            break
+        wire, number = tag & 7, tag >> 3
+        if number == 0 or wire not in (0, 1, 2, 5):
+            raise UserError(f"not an ONNX model (byte {start:,} is no protobuf field)")
+        if wire == 0:
+            if _varint(stream) is None:
+                raise UserError("not an ONNX model (truncated)")
+        else:
+            length = {1: 8, 5: 4}.get(wire)
+            if length is None:
+                length = _varint(stream)
+                if length is None:
+                    raise UserError("not an ONNX model (truncated)")
+            end = stream.tell() + length
+            if end > size:
+                raise UserError(
+                    f"not an ONNX model, or truncated (a field at byte {start:,} runs "
+                    f"{end - size:,} bytes past the end)"
+                )
+            stream.seek(end)
+        fields += 1
+        if fields > MAX_TOP_FIELDS:
+            raise UserError("not an ONNX model (too many top-level fields)")
 
 
 def _onnx() -> Any:
