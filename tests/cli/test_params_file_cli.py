@@ -128,13 +128,14 @@ def test_a_pickle_without_tensors(run_cli, tmp_path: Path) -> None:
 )
 @given(
     data=st.binary(max_size=2048),
-    extension=st.sampled_from([".safetensors", ".pt", ".pth", ".bin", ".ckpt"]),
+    extension=st.sampled_from([".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".onnx"]),
     prefix=st.sampled_from(
         [
             b"",
             b"PK\x03\x04",
             b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19",
             struct.pack("<Q", 40) + b"{",
+            b"\x08\x07\x12",
         ]
     ),
 )
@@ -154,16 +155,19 @@ def test_garbage_bytes_are_one_error_line(
 @given(data=st.data())
 def test_damaged_golden_files_are_one_error_line_or_read(data, run_cli) -> None:
     name = data.draw(
-        st.sampled_from(["tiny_cnn.pt", "tiny_cnn.legacy.pth", "tiny_cnn.f16.safetensors"])
+        st.sampled_from(
+            ["tiny_cnn.pt", "tiny_cnn.legacy.pth", "tiny_cnn.f16.safetensors", "tiny_cnn.onnx"]
+        )
     )
     raw = bytearray(golden_file(name).read_bytes())
     for _ in range(data.draw(st.integers(1, 4))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     path = golden_file(name).parent / f"damaged-{name}"
     path.write_bytes(bytes(raw))
-    result = run_cli("params", str(path), "--json")
-    if result.exit_code != 0:
-        one_error_line(result)
+    for command in ("params", "summary"):
+        result = run_cli(command, str(path), "--json")
+        if result.exit_code != 0:
+            one_error_line(result)
 
 
 def test_a_lying_zip_directory_is_quick_and_small(tmp_path: Path) -> None:

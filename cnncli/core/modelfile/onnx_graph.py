@@ -169,9 +169,15 @@ def _shape_of(value: Any) -> tuple[Dim, ...] | None:
     )
 
 
-def _symbol(name: str) -> str | None:
+def _symbol(name: str | bytes) -> str | None:
     """A named size; the ``unk__N`` names shape inference makes up are unknown sizes."""
-    return None if not name or name.startswith("unk__") else name
+    text = _text(name)
+    return None if not text or text.startswith("unk__") else text
+
+
+def _text(value: str | bytes) -> str:
+    """A protobuf string field: ``bytes`` when the file holds invalid UTF-8."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def onnx_tensors(data: bytes) -> ModelFile:
@@ -182,7 +188,7 @@ def onnx_tensors(data: bytes) -> ModelFile:
         dtype = ONNX_DTYPES.get(init.data_type)
         if dtype is None:
             raise UserError(f"initializer {init.name!r} has an unknown data type {init.data_type}")
-        tensors.append(TensorInfo(init.name, tuple(init.dims), dtype))
+        tensors.append(TensorInfo(_text(init.name), tuple(init.dims), dtype))
     memory = sum(t.nbytes for t in tensors)
     return ModelFile(FileFormat.ONNX, tuple(tensors), len(data), memory, notes=(NOTE,))
 
@@ -203,19 +209,19 @@ def _set_input(model: onnx.ModelProto, shape: tuple[int, ...], batch: int) -> st
         shape = (batch, *shape)
     elif len(shape) != len(dims):
         raise UserError(
-            f"input {value.name!r} has {len(dims)} dimensions; --input gives {len(shape)}",
+            f"input {_text(value.name)!r} has {len(dims)} dimensions; --input gives {len(shape)}",
             hint=f"give {len(dims) - 1} sizes (without the batch) or {len(dims)}",
         )
     for index, (dim, size) in enumerate(zip(dims, shape, strict=True)):
         if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise UserError(
-                f"input {value.name!r} has a fixed size {dim.dim_value} in dimension "
+                f"input {_text(value.name)!r} has a fixed size {dim.dim_value} in dimension "
                 f"{index}, not {size}"
             )
     for dim, size in zip(dims, shape, strict=True):
         dim.ClearField("dim_param")
         dim.dim_value = size
-    return str(value.name)
+    return _text(value.name)
 
 
 def summarize_onnx(
@@ -264,13 +270,14 @@ def summarize_onnx(
             # Shape inference computes the size torch refuses ("output size is too small").
             shown = ", ".join("?" if d is None else str(d) for d in output)
             raise UserError(
-                f"node {node.name or index} ({node.op_type}): output shape [{shown}]: "
+                f"node {_text(node.name) or index} ({_text(node.op_type)}): output shape "
+                f"[{shown}]: "
                 "the input is too small for this graph"
             )
         nodes.append(
             OnnxNode(
-                node.name or f"{node.op_type}_{index}",
-                node.op_type,
+                _text(node.name) or f"{_text(node.op_type)}_{index}",
+                _text(node.op_type),
                 output,
                 params,
                 _macs(node, shapes, weights),
@@ -280,9 +287,9 @@ def summarize_onnx(
     if total != sum(n.params for n in nodes):
         notes.append("some initializers are read by no node (counted in the total)")
     return OnnxSummary(
-        graph.name,
-        tuple((v.name, _shape_of(v) or ()) for v in _real_inputs(inferred)),
-        tuple((v.name, shapes.get(v.name)) for v in graph.output),
+        _text(graph.name),
+        tuple((_text(v.name), _shape_of(v) or ()) for v in _real_inputs(inferred)),
+        tuple((_text(v.name), shapes.get(v.name)) for v in graph.output),
         tuple(nodes),
         total,
         tuple(notes),
