@@ -34,7 +34,11 @@ def test_shapes_and_macs_are_torchs_forward(name: str, run: int, run_cli) -> Non
         "--batch",
         str(batch),
     )
-    weighted = [layer for layer in data["layers"] if layer["op"] in ("Conv", "Gemm", "MatMul")]
+    weighted = [
+        layer
+        for layer in data["layers"]
+        if layer["op"] in ("Conv", "ConvTranspose", "Gemm", "MatMul")
+    ]
     assert [layer["output_shape"] for layer in weighted] == [
         c["output_shape"] for c in forward["calls"]
     ]
