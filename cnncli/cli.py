@@ -373,7 +373,8 @@ def summary(
     model: Annotated[
         str | None,
         typer.Argument(
-            help="A file holding print(model) output, '-' for stdin, or a built-in model name.",
+            help="A file holding print(model) output, '-' for stdin, a built-in model name, "
+            "or a model file (.onnx; .safetensors/.pt/.pth/.bin/.ckpt: parameters only).",
             show_default=False,
         ),
     ] = None,
@@ -421,6 +422,8 @@ def summary(
     be followed, it shows as ? and every parameter is still counted. MACs count the
     multiply-accumulates of Conv, Linear and attention-projection weights only.
     Memory: parameters and buffers, and every layer's output of one forward pass.
+    An .onnx file lists its nodes with ONNX shape inference (needs cnncli[onnx]); a
+    checkpoint has no forward, so it shows its tensors (see docs/model-files.md).
     """
     from cnncli import zoo
     from cnncli.core.summary import parse_model, summarize
@@ -456,7 +459,7 @@ def summary(
             raise UserError(
                 f"--{formats[0]} is for printed models; a model file has table or --json"
             )
-        _model_file_summary(model, kind, input_size, batch, json_output)
+        _model_file_summary(model, kind, input_size, batch, json_output, strict)
         return
     source = zoo.load_source(model)
     tree = parse_model(source.text)
@@ -497,7 +500,7 @@ CHECKPOINT_NOTE = (
 
 
 def _model_file_summary(
-    path: str, kind: str, input_size: str | None, batch: int, json_output: bool
+    path: str, kind: str, input_size: str | None, batch: int, json_output: bool, strict: bool
 ) -> None:
     """An ONNX graph's nodes, or a checkpoint's parameters (it has no forward to run)."""
     if kind != "onnx":
@@ -511,7 +514,12 @@ def _model_file_summary(
     from cnncli.render_modelfile import render_onnx_summary
 
     shape = parse_ints(input_size, "--input") if input_size else None
-    render_onnx_summary(path, summarize_onnx_file(path, shape, batch), as_json=json_output)
+    if shape is None and batch != 1:
+        raise UserError("--batch goes with --input for an ONNX graph", hint="--input 3,224,224")
+    result = summarize_onnx_file(path, shape, batch)
+    render_onnx_summary(path, result, as_json=json_output)
+    if strict and (result.macs is None or not result.shapes_known):
+        raise UserError("--strict: some shapes or MACs are symbolic (give --input)")
 
 
 # ---------------------------------------------------- smooth / gradient / sobel ---

@@ -212,3 +212,15 @@ def test_a_huge_onnx_lookalike_is_refused_without_reading_it(tmp_path) -> None:
 def test_params_takes_one_model_file(run_cli) -> None:
     path = str(golden_file("tiny_cnn.pt"))
     assert "one model file at a time" in one_error_line(run_cli("params", path, path))
+
+
+def test_strict_wants_every_size_known(run_cli) -> None:
+    onnx_file = str(golden_file("tiny_cnn.onnx"))
+    result = run_cli("summary", onnx_file, "--strict")
+    assert result.exit_code == 2 and "--strict: some shapes or MACs are symbolic" in result.stderr
+    assert run_cli("summary", onnx_file, "--strict", "--input", "3,16,16").exit_code == 0
+
+
+def test_batch_needs_input_for_a_graph(run_cli) -> None:
+    line = one_error_line(run_cli("summary", str(golden_file("tiny_cnn.onnx")), "--batch", "4"))
+    assert "--batch goes with --input" in line

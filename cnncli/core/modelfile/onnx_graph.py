@@ -83,6 +83,14 @@ class OnnxSummary:
     notes: tuple[str, ...]
 
     @property
+    def shapes_known(self) -> bool:
+        """Every node's output shape is known and has no symbolic size."""
+        return all(
+            n.output_shape is not None and all(isinstance(d, int) for d in n.output_shape)
+            for n in self.nodes
+        )
+
+    @property
     def macs(self) -> int | None:
         """The total, or None when a node's count needs a symbolic size."""
         counts = [n.macs for n in self.nodes]
