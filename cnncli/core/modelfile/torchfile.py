@@ -29,8 +29,9 @@ from typing import IO, Any
 from cnncli.core.errors import UserError
 from cnncli.core.modelfile import DTYPE_SIZES, TORCH_MAGICS, FileFormat, ModelFile, TensorInfo
 
-# A state_dict's pickle is a few hundred bytes per tensor; this bounds memory on lying files.
-MAX_PICKLE_BYTES = 64 * 1024 * 1024
+# A state_dict's pickle takes ~150 bytes per tensor: 16 MB is some 100,000 tensors. The
+# objects a pickle builds can take ~20x its size, so this also bounds a crafted file's memory.
+MAX_PICKLE_BYTES = 16 * 1024 * 1024
 # A zip directory entry is ~100 bytes: this allows some 600,000 tensors.
 MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
