@@ -301,3 +301,14 @@ def test_a_pickle_claiming_a_huge_string_is_refused() -> None:
     claim = b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b"abc"
     with pytest.raises(UserError, match="torch file"):
         read_torch_legacy(io.BytesIO(head + claim))
+
+
+def test_a_state_dict_one_level_deeper() -> None:
+    state = {"w": _t(2)}
+    found = find_state_dict({"epoch": 1, "model": {"config": {"depth": 3}, "state_dict": state}})
+    assert found == ("model/state_dict", state)
+
+
+def test_the_search_stops_three_levels_down() -> None:
+    with pytest.raises(UserError, match="no state_dict"):
+        find_state_dict({"a": {"b": {"c": {"w": _t(2)}}}})

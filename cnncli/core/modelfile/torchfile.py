@@ -417,20 +417,35 @@ def _tensor_dict(obj: object) -> dict[str, TensorMeta] | None:
 def find_state_dict(obj: object) -> tuple[str, dict[str, TensorMeta]]:
     """The state_dict in what ``torch.save`` stored: itself, or a checkpoint's entry.
 
-    Returns where it was (``""`` for the object itself, ``"state_dict"``, ...).
+    Returns where it was (``""`` for the object itself, ``"state_dict"``, ``"model/ema"``).
     """
-    direct = _tensor_dict(obj)
-    if direct is not None:
-        return "", direct
-    if isinstance(obj, dict):
-        for location, value in _candidates(obj):
-            found = _tensor_dict(value)
-            if found is not None:
-                return location, found
+    found = _search(obj, "", depth=3)
+    if found is not None:
+        return found
     raise UserError(
         "no state_dict in this file (a dict of tensors, or a checkpoint with one under "
         f"{', '.join(repr(k) for k in STATE_DICT_KEYS[:4])}, ...)"
     )
+
+
+def _search(obj: object, where: str, depth: int) -> tuple[str, dict[str, TensorMeta]] | None:
+    """Breadth first: a checkpoint's own entries before the entries of its entries
+    (``{"model": {"state_dict": ...}}`` is found as ``model/state_dict``)."""
+    direct = _tensor_dict(obj)
+    if direct is not None:
+        return where, direct
+    if not isinstance(obj, dict) or depth <= 1:
+        return None
+    entries = list(_candidates(obj))
+    for key, value in entries:
+        found = _tensor_dict(value)
+        if found is not None:
+            return f"{where}/{key}" if where else key, found
+    for key, value in entries:
+        nested = _search(value, f"{where}/{key}" if where else key, depth - 1)
+        if nested is not None:
+            return nested
+    return None
 
 
 def _candidates(checkpoint: dict[Any, Any]) -> Iterator[tuple[str, object]]:
