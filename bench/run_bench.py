@@ -957,6 +957,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
 
+        from calculators import run_calculators  # issue 15's section, bench/calculators.py
+
+        targets += [Target(*result) for result in run_calculators(tools.cnncli, work, rounds)]
+
         print("model files", end=" ", file=sys.stderr, flush=True)
         targets += model_file_targets(tools, work, wrapper, rounds, args.model_mb)
 

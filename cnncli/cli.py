@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -52,6 +52,34 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     sys.exit(code)
 
 
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _named_shell_completion(argv: Sequence[str]) -> bool:
+    """``--show-completion zsh`` / ``--install-completion zsh``: for the shell named.
+
+    Typer's two flags take no value: they detect the running shell and ignore a name
+    after them, so ``--show-completion zsh`` typed in bash printed the bash script.
+    Returns whether the request was handled here.
+    """
+    if (
+        len(argv) != 2
+        or argv[0] not in ("--show-completion", "--install-completion")
+        or argv[1] not in COMPLETION_SHELLS
+    ):
+        return False
+    from typer._completion_shared import get_completion_script, install
+
+    names = {"prog_name": "cnncli", "complete_var": "_CNNCLI_COMPLETE"}
+    if argv[0] == "--show-completion":
+        typer.echo(get_completion_script(shell=argv[1], **names))
+    else:
+        shell, path = install(shell=argv[1], **names)
+        typer.echo(f"{shell} completion installed in {path}")
+        typer.echo("Completion will take effect once you restart the terminal")
+    return True
+
+
 class CnncliGroup(TyperGroup):
     """Turns every user mistake into ``error: ...`` + exit 2, in one place."""
 
@@ -66,6 +94,8 @@ class CnncliGroup(TyperGroup):
         from cnncli.files import ReaderGone, checked_stdout
 
         debug = _debug_requested(args)
+        if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
+            sys.exit(0)
         try:
             with checked_stdout():  # every byte of stdout checked, a failure raised here
                 rv = super().main(
@@ -603,10 +633,13 @@ NoClobberOpt = Annotated[
 MaxPixelsOpt = Annotated[
     int, typer.Option("--max-pixels", help="Refuse larger images (decompression-bomb guard).")
 ]
-DepthOpt = Annotated[
+BitsOpt = Annotated[
     int | None,
-    typer.Option("--depth", help="Output bits per sample, 8 or 16; default: as the input."),
+    typer.Option("--bits", help="Output bits per sample, 8 or 16; default: as the input."),
 ]
+# The old name of --bits, kept working for scripts but hidden: in `summary`, --depth
+# means how deep to show the module tree, and an option name has one meaning.
+OldDepthOpt = Annotated[int | None, typer.Option("--depth", hidden=True)]
 JobsOpt = Annotated[
     int | None,
     typer.Option(
@@ -624,12 +657,23 @@ EdgeOutputOpt = Annotated[
     ),
 ]
 NormalizeOpt = Annotated[
-    bool,
+    str,
     typer.Option(
-        "--normalize/--no-normalize",
-        help="Scale so the strongest edge is white (the seed's 255/max); off: raw values, clipped.",
+        "--normalize",
+        metavar="max|pNN|none",
+        help="Which edge is white: max (the strongest: magnitude * 255 / max, the reference "
+        "formula), pNN (that percentile, brighter: p99), or none (raw values, clipped).",
     ),
 ]
+GammaOpt = Annotated[
+    float,
+    typer.Option(
+        "--gamma",
+        help="Brighten (> 1) or darken (< 1) the magnitude: white * (v / white) ** (1 / gamma).",
+    ),
+]
+# The old spelling of --normalize none.
+NoNormalizeOpt = Annotated[bool, typer.Option("--no-normalize", hidden=True)]
 PerChannelOpt = Annotated[
     bool,
     typer.Option("--per-channel", help="Filter each colour channel instead of the luminance."),
@@ -637,15 +681,33 @@ PerChannelOpt = Annotated[
 
 
 def _io_options(
-    depth: int | None, fmt: str | None, compress_level: int, no_clobber: bool, max_pixels: int
+    bits: int | None,
+    old_depth: int | None,
+    fmt: str | None,
+    compress_level: int,
+    no_clobber: bool,
+    max_pixels: int,
 ) -> IOOptions:
+    if bits is not None and old_depth is not None and bits != old_depth:
+        raise UserError(f"--bits {bits} and --depth {old_depth} disagree; give only --bits")
     return IOOptions(
-        depth=depth,
+        depth=bits if bits is not None else old_depth,
         format=fmt,
         compress_level=compress_level,
         no_clobber=no_clobber,
         max_pixels=max_pixels,
     )
+
+
+def _interrupted(label: str, plan: Sequence[Any], batch: Any) -> NoReturn:
+    """Ctrl-C in a batch: one line with what is done and how to resume, then exit 130."""
+    from cnncli.render import batch_interrupted
+
+    # Counted after the executor has stopped: files being written when Ctrl-C came are
+    # finished (atomically) by then, and are what --skip-existing will skip.
+    done = sum(job.dest.exists() for job in plan)
+    batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _run_images(
@@ -711,14 +773,10 @@ def _run_images(
                 report = run_batch(
                     plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
                 )
-    except KeyboardInterrupt:
-        from cnncli.render import batch_interrupted
-
-        # Counted after the executor has stopped: files being written when Ctrl-C came
-        # are finished (atomically) by then, and are what --skip-existing will skip.
-        done = sum(job.dest.exists() for job in plan)
-        batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:  # before run_batch took over (cluster start-up, say)
+        _interrupted(label, plan, batch)
+    if report.interrupted:
+        _interrupted(label, plan, batch)
     # The whole command's time: with --scheduler, the cluster's start-up (or the
     # connection) and shut-down too, which run_batch's own clock does not see.
     report.seconds = time.perf_counter() - started
@@ -772,7 +830,8 @@ def smooth(
         float, typer.Option("--truncate", help="Kernel radius in sigmas (scipy's truncate).")
     ] = 4.0,
     sample: SampleOpt = False,
-    depth: DepthOpt = None,
+    bits: BitsOpt = None,
+    depth: OldDepthOpt = None,
     fmt: FormatOpt = None,
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
@@ -797,7 +856,7 @@ def smooth(
         paths or [],
         sample,
         apply,
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )
@@ -814,10 +873,13 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
     def command(
         paths: PathsArg = None,
         output: EdgeOutputOpt = "magnitude",
-        normalize: NormalizeOpt = True,
+        normalize: NormalizeOpt = "max",
+        gamma: GammaOpt = 1.0,
+        no_normalize: NoNormalizeOpt = False,
         per_channel: PerChannelOpt = False,
         sample: SampleOpt = False,
-        depth: DepthOpt = None,
+        bits: BitsOpt = None,
+        depth: OldDepthOpt = None,
         fmt: FormatOpt = None,
         compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
         no_clobber: NoClobberOpt = False,
@@ -832,16 +894,18 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
     ) -> None:
         from importlib import import_module
 
+        from cnncli.core.tone import parse_tone
         from cnncli.pipeline import edge_filter_for
 
         kernel = getattr(import_module(f"cnncli.core.{name}"), name)
-        apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
+        tone = parse_tone("none" if no_normalize else normalize, gamma)
+        apply = edge_filter_for(kernel, output=output, tone=tone, per_channel=per_channel)
         _run_images(
             name,
             paths or [],
             sample,
             apply,
-            _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+            _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
             _batch_options(out_dir, suffix, name_template, skip_existing, quiet, scheduler),
             jobs,
             luminance=not per_channel,
@@ -856,7 +920,7 @@ _register_edge_command(
     "Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.",
     "cnncli gradient --sample gradient.png",
     "cnncli gradient photo.png gx.png --output x",
-    "cnncli gradient scan.tif edges.tif --depth 16",
+    "cnncli gradient scan.tif edges.tif --bits 16",
     "cnncli gradient photos/*.png --out-dir edges/ --suffix _grad",
 )
 _register_edge_command(
@@ -929,7 +993,8 @@ def pool(
     explain: Annotated[bool, typer.Option("--explain", help="Show each output's window.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     sample: SampleOpt = False,
-    depth: DepthOpt = None,
+    bits: BitsOpt = None,
+    depth: OldDepthOpt = None,
     fmt: FormatOpt = None,
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
@@ -985,7 +1050,7 @@ def pool(
         paths or [],
         sample,
         pooling_filter(spec, max_pixels=max_pixels),
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )

@@ -245,6 +245,55 @@ def available_memory() -> int | None:
     return min(candidates) if candidates else None
 
 
+def is_complete_image(path: Path) -> bool:
+    """True if ``path`` is a non-empty regular file that Pillow decodes to the end without
+    a complaint: what ``--skip-existing`` needs to trust an output of an earlier run (a
+    0-byte or truncated file, or one left by another program, is made again)."""
+    import os
+    import stat
+
+    from PIL import Image
+
+    from cnncli.library_warnings import library_warnings
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+        return False
+    try:
+        with library_warnings() as caught:
+            with Image.open(path) as image:
+                image.verify()  # the structure to its end (a PNG's chunks, CRCs and IEND)
+            with Image.open(path) as image:
+                image.load()  # and every pixel
+                fmt = image.format
+        if not _ends_whole(path, fmt, info.st_size):
+            return False
+    except Exception:  # any failure to decode it: not a usable output
+        return False
+    return not caught
+
+
+_PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _ends_whole(path: Path, fmt: str | None, size: int) -> bool:
+    """The last bytes that decoders do not need but a whole file has: a PNG's IEND chunk
+    with its CRC, the length a BMP's header gives."""
+    import struct
+
+    with open(path, "rb") as handle:
+        if fmt == "PNG":
+            handle.seek(max(0, size - len(_PNG_IEND)))
+            return handle.read() == _PNG_IEND
+        if fmt == "BMP":
+            header = handle.read(6)
+            return len(header) == 6 and size >= struct.unpack("<I", header[2:6])[0]
+    return True
+
+
 def _kept_info(image: Image.Image) -> dict[str, Any]:
     info: dict[str, Any] = {}
     for key in ("icc_profile", "dpi"):
@@ -398,7 +447,7 @@ def _to_pil(array: np.ndarray, image_module: Any) -> Image.Image:
     import numpy as np
 
     if array.dtype == np.uint16 and array.ndim != 2:
-        raise UserError("16-bit output is possible only for gray images", hint="use --depth 8")
+        raise UserError("16-bit output is possible only for gray images", hint="use --bits 8")
     return image_module.fromarray(np.ascontiguousarray(array))  # type: ignore[no-any-return]
 
 

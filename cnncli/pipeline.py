@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from cnncli.core.edges import EdgeResult
     from cnncli.core.pool import PoolSpec
+    from cnncli.core.tone import Tone
 
 # (image array, output bit depth, threads or None for all cores)
 #   -> (float image on the output scale, a warning or None)
@@ -41,7 +42,7 @@ class IOOptions:
 
     def __post_init__(self) -> None:
         if self.depth not in (None, 8, 16):
-            raise UserError(f"--depth must be 8 or 16, got {self.depth}")
+            raise UserError(f"--bits must be 8 or 16, got {self.depth}")
         if not 0 <= self.compress_level <= 9:
             raise UserError(f"--compress-level must be 0..9, got {self.compress_level}")
         if self.max_pixels is not None and self.max_pixels < 1:
@@ -146,26 +147,38 @@ def run_filter(
     luminance: bool = False,
     threads: int | None = None,
 ) -> str | None:
-    """Read ``source``, filter, write ``dest``; returns the filter's warning, if any."""
+    """Read ``source``, filter, write ``dest``; returns the warning to show, if any.
+
+    Warnings that Pillow or numpy raise meanwhile (a corrupt EXIF block, NaN samples)
+    become part of that one warning, prefixed with the input's name, never raw lines.
+    """
     from cnncli.core.edges import quantize
+    from cnncli.files import display_name
     from cnncli.imageio import check_output, read_image, write_image
+    from cnncli.library_warnings import MAX_SHOWN, library_warnings
 
     check_format_extension(dest, options.format)
-    check_output(dest, no_clobber=options.no_clobber)
-    check_input_exists(source)
-    image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
-    bits = options.depth or meta.bits
-    values, warning = apply(image, bits, threads)
-    write_image(
-        quantize(values, bits),
-        dest,
-        meta,
-        format=options.format,
-        compress_level=options.compress_level,
-        no_clobber=options.no_clobber,
-        threads=threads,
-    )
-    return warning
+    with library_warnings() as caught:
+        check_output(dest, no_clobber=options.no_clobber)
+        check_input_exists(source)
+        image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
+        bits = options.depth or meta.bits
+        values, warning = apply(image, bits, threads)
+        write_image(
+            quantize(values, bits),
+            dest,
+            meta,
+            format=options.format,
+            compress_level=options.compress_level,
+            no_clobber=options.no_clobber,
+            threads=threads,
+        )
+    if not caught:
+        return warning
+    shown = "; ".join(caught[:MAX_SHOWN])
+    if len(caught) > MAX_SHOWN:
+        shown += f" (and {len(caught) - MAX_SHOWN} more)"
+    return f"{display_name(source)}: {shown}" + (f"; {warning}" if warning else "")
 
 
 def check_format_extension(dest: str | Path, fmt: str | None) -> None:
@@ -249,17 +262,25 @@ def edge_filter_for(
     kernel: Callable[..., EdgeResult],
     *,
     output: str,
-    normalize: bool,
+    tone: Tone,
     per_channel: bool,
 ) -> ImageFilter:
     """An edge filter (gradient or Sobel core function) on the luminance or on each channel.
 
     With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
+    ``tone`` (``--normalize``, ``--gamma``) is applied to the magnitude the kernel gives.
     """
     from cnncli.core.edges import EDGE_OUTPUTS
+    from cnncli.core.tone import apply_tone
 
     if output not in EDGE_OUTPUTS:
         raise UserError(f"unknown --output {output!r}; choose one of {', '.join(EDGE_OUTPUTS)}")
+    if not tone.is_reference and output != "magnitude":
+        raise UserError(
+            "--normalize pNN and --gamma apply to --output magnitude",
+            hint="use --normalize max or none with --output x, y or angle",
+        )
+    normalize = tone.normalize
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
         import numpy as np
@@ -269,17 +290,18 @@ def edge_filter_for(
             colour = colour[:, :, 0]  # luminance was taken on read; LA keeps only L
         if colour.ndim == 3 and colour.shape[2] == 1:
             colour = colour[:, :, 0]
-        result = kernel(
-            colour, output=output, normalize=normalize, out_max=out_max(bits), jobs=threads
-        )
+        top = out_max(bits)
+        result = kernel(colour, output=output, normalize=normalize, out_max=top, jobs=threads)
+        values = result.image if tone.is_reference else apply_tone(result.image, tone, top)
         warning = None
         if result.clipped:
-            top = int(out_max(bits))
-            warning = f"raw {output} values exceeded the output range 0..{top} and were clipped"
+            warning = (
+                f"raw {output} values exceeded the output range 0..{int(top)} and were clipped"
+            )
         if alpha is None:
-            return result.image, warning
+            return values, warning
         alpha_scaled = rescale(alpha, bits_of(image), bits)
-        planes = result.image if result.image.ndim == 3 else result.image[:, :, None]
+        planes = values if values.ndim == 3 else values[:, :, None]
         return np.concatenate([planes, alpha_scaled[:, :, None]], axis=2), warning
 
     return apply

@@ -112,6 +112,11 @@ def plain_table(
     ]
 
     def line(cells: Sequence[str], bar: str) -> str:
+        if ascii_only:
+            return bar.join(
+                f" {cell.rjust(width)} " if flush_right else f" {cell.ljust(width)} "
+                for cell, width, flush_right in zip(cells, widths, right, strict=True)
+            )
         parts = []
         for cell, width, flush_right in zip(cells, widths, right, strict=True):
             fill = " " * (width - width_of(cell))
@@ -268,7 +273,7 @@ def render_outsize_chain(
 
 
 def _shape_text(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
+    return str(list(shape))  # "[5, 3, 3, 3]", in C
 
 
 def _params_json(item: LayerParams) -> dict[str, Any]:
@@ -588,7 +593,9 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("elapsed"),
         TimeElapsedColumn(),
+        TextColumn("remaining"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:

@@ -447,13 +447,27 @@ def _must_be_none(layer: Layer, name: str) -> None:
         raise UserError(f"{layer.kind}: {name} must be None in a layer text (it is a tensor)")
 
 
-def _spatial(minimum: int | None, factor: int = 1) -> Check:
+def _spatial(minimum: int | None) -> Check:
     """One integer for every dimension, or a tuple of one per dimension (``_ntuple``)."""
 
     def spatial(layer: Layer, name: str) -> None:
-        layer.integers(name, factor * _ndim(layer), minimum)
+        layer.integers(name, _ndim(layer), minimum)
 
     return spatial
+
+
+def _pad_padding(layer: Layer, name: str) -> None:
+    """``ZeroPad2d(1)`` pads every side; a tuple gives (left, right, top, bottom, ...) for the
+    last dimensions, an even number of them up to two per dimension (F.pad's rule).
+    Negative values crop, as in PyTorch."""
+    value = layer.args[name]
+    count = len(value) if isinstance(value, tuple) else 1
+    if isinstance(value, tuple) and (count % 2 or not 2 <= count <= 2 * _ndim(layer)):
+        raise UserError(
+            f"{layer.kind}: {name} needs an even number of values, at most {2 * _ndim(layer)}, "
+            f"got {count}: {_show(value)}"
+        )
+    layer.integers(name, count, None)
 
 
 def _conv_padding(layer: Layer, name: str) -> None:
@@ -579,7 +593,7 @@ _ARGUMENT_TYPES: Mapping[str, Check] = MappingProxyType(
 _FAMILY_TYPES: Mapping[str, Mapping[str, Check]] = MappingProxyType(
     {
         "pool": {"stride": _optional(_spatial(1)), "padding": _spatial(0)},
-        "pad": {"padding": _spatial(None, factor=2)},
+        "pad": {"padding": _pad_padding},
         "upsample": {
             "size": _optional(_upsample_size),
             "mode": _optional(_choice(*_UPSAMPLE_MODES)),
@@ -592,6 +606,7 @@ _FAMILY_TYPES: Mapping[str, Mapping[str, Check]] = MappingProxyType(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def _family(kind: str) -> str:
     if kind.startswith("ConvTranspose"):
         return "transposed"
@@ -654,7 +669,11 @@ def _cross_checks(layer: Layer) -> None:
 def check_arguments(layer: Layer) -> None:
     """Refuse any argument PyTorch would refuse (or could never run with), naming it."""
     overrides = _FAMILY_TYPES.get(_family(layer.kind), {})
-    for name in layer.args:
+    defaults = SIGNATURES.get(layer.kind, ())
+    for name, default in defaults:
+        value = layer.args[name]
+        if type(value) is type(default) and value == default:
+            continue  # PyTorch's own default (a printed repr repeats most of them)
         check = overrides.get(name) or _ARGUMENT_TYPES.get(name)
         if check is not None:
             check(layer, name)

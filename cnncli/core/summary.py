@@ -322,14 +322,14 @@ class _Bound:
     engine: _Engine
     block: Module
 
-    def _child(self, name: str) -> Module:
+    def child(self, name: str) -> Module:
         child = self.block.child(name)
         if child is None:
             raise UserError(f"{self.block.label}: has no child {name!r}")
         return child
 
     def __call__(self, name: str, x: Flow) -> Flow:
-        return self.module(self._child(name), x)
+        return self.module(self.child(name), x)
 
     def has(self, name: str) -> bool:
         return self.block.child(name) is not None
@@ -344,7 +344,7 @@ class _Bound:
         self, name: str, x: Flow, step: Callable[[Module, Flow], Flow | None] | None = None
     ) -> list[Flow]:
         outputs = []
-        for grandchild in self._child(name).children:
+        for grandchild in self.child(name).children:
             y = None if step is None else step(grandchild, x)
             x = self.module(grandchild, x) if y is None else y
             outputs.append(x)
@@ -352,7 +352,7 @@ class _Bound:
         return outputs
 
     def called(self, name: str, y: Flow) -> Flow:
-        self.engine.calls.append((self._child(name).path, y.shape))
+        self.engine.calls.append((self.child(name).path, y.shape))
         return y
 
     def itself(self, x: Flow) -> Flow:
@@ -362,7 +362,7 @@ class _Bound:
         return y
 
     def known(self, child: str | Module, y: Flow, macs: int = 0) -> Flow:
-        module = self._child(child) if isinstance(child, str) else child
+        module = self.child(child) if isinstance(child, str) else child
         self.engine.record(module, y, macs)
         self.engine.calls.append((module.path, y.shape))
         return y

@@ -61,6 +61,10 @@ class Run(Protocol):
 
     def has(self, name: str) -> bool: ...
 
+    def child(self, name: str) -> Module:
+        """The child ``name`` itself (the user error if the block has none)."""
+        ...
+
     def module(self, child: Module, x: Flow) -> Flow:
         """Push ``x`` through ``child`` (for iterating a ModuleList or Sequential)."""
         ...

@@ -53,13 +53,14 @@ def recurrent(layer: Layer, x: Flow) -> tuple[Flow, int]:
     hidden=True,
 )
 def multihead_attention(b: Module, x: Flow, run: Run) -> Flow:
-    out_proj = b.child("out_proj")
-    assert out_proj is not None and out_proj.layer is not None
-    embed = out_proj.layer.integer("in_features")
+    out_proj = run.child("out_proj").layer
+    if out_proj is None or out_proj.kind != "Linear":
+        raise UserError(f"{b.label}: out_proj must be a Linear")
+    embed = out_proj.integer("in_features")
     if x.shape[-1] != embed:
         raise UserError(f"{b.label}: expects {embed} features, but {shape_text(x.shape)} arrives")
     run.param("in_proj_weight", (3 * embed, embed))
-    if out_proj.layer.flag("bias"):
+    if out_proj.flag("bias"):
         run.param("in_proj_bias", (3 * embed,))
     run.note(
         "the repr does not print kdim, vdim or add_bias_kv: assumed kdim = vdim = embed_dim "

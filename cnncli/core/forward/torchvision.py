@@ -395,8 +395,7 @@ def convnext(b: Module, x: Flow, run: Run) -> Flow:
 @rule("torchvision CNBlock.forward", "block stochastic_depth", hidden=True)
 def cn_block(b: Module, x: Flow, run: Run) -> Flow:
     run.param("layer_scale", (x.shape[1], 1, 1))
-    block = b.child("block")
-    assert block is not None
+    block = run.child("block")
     # block = Sequential(dwconv, Permute([0, 2, 3, 1]), LayerNorm, Linear, GELU, Linear,
     # Permute([0, 3, 1, 2])): channels go last for the LayerNorm and Linears, then back.
     orders = iter([(0, 2, 3, 1), (0, 3, 1, 2)])
@@ -555,8 +554,7 @@ def _first_in_channels(module: Module) -> int | None:
 @RULES.add("ASPP")
 @rule("torchvision ASPP.forward", "convs project")
 def aspp(b: Module, x: Flow, run: Run) -> Flow:
-    convs = b.child("convs")
-    assert convs is not None
+    convs = run.child("convs")
     return run("project", concat([run.module(c, x) for c in convs.children], 1))
 
 
@@ -570,8 +568,7 @@ def aspp_pooling(b: Module, x: Flow, run: Run) -> Flow:
 @rule("torchvision LRASPP.forward", "backbone classifier")
 def lraspp(b: Module, x: Flow, run: Run) -> Flow:
     features = _layer_getter(b, x, run)
-    head = b.child("classifier")
-    assert head is not None
+    head = run.child("classifier")
     low_channels = _first_in_channels(head.child("low_classifier") or head)
     low = next((f for f in features if f.shape[1] == low_channels), None)
     if low is None:
@@ -606,8 +603,7 @@ MAXVIT_PARTITION = 7  # maxvit_t's partition_size, which the repr does not print
 @rule("torchvision MaxVit.forward", "stem blocks classifier")
 def maxvit(b: Module, x: Flow, run: Run) -> Flow:
     x = run("stem", x)
-    blocks = b.child("blocks")
-    assert blocks is not None
+    blocks = run.child("blocks")
     for block in blocks.children:
         x = run.module(block, x)
     return run("classifier", x)
@@ -616,8 +612,7 @@ def maxvit(b: Module, x: Flow, run: Run) -> Flow:
 @RULES.add("MaxVitBlock")
 @rule("torchvision MaxVitBlock.forward", "layers")
 def maxvit_block(b: Module, x: Flow, run: Run) -> Flow:
-    layers = b.child("layers")
-    assert layers is not None
+    layers = run.child("layers")
     for layer in layers.children:
         x = run.module(layer, x)
     return x
