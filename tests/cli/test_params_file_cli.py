@@ -200,3 +200,30 @@ def test_a_bin_file_that_is_not_torch_keeps_its_old_meaning(run_cli, tmp_path: P
     path.write_bytes(golden_file("tiny_cnn.pt").read_bytes())
     data = json.loads(run_cli("params", str(path), "--json").stdout)
     assert data["total_params"] == expected()["tiny_cnn.pt"]["total_params"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["params", "tiny_cnn.pt"],
+        ["params", "tiny_cnn.legacy.pth", "--json"],
+        ["params", "tiny_cnn.safetensors"],
+        ["summary", "tiny_cnn.txt", "--input", "3,16,16", "--weights", "tiny_cnn.ckpt"],
+    ],
+    ids=lambda args: "-".join(args[:2]),
+)
+def test_model_files_import_no_heavy_modules(args: list[str]) -> None:
+    """The readers are standard library (json, struct, zipfile, pickle): no numpy."""
+    args = [str(golden_file(a)) if a.startswith("tiny_cnn.") else a for a in args]
+    code = (
+        "import sys\n"
+        "from cnncli.cli import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch', 'onnx') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.endswith("HEAVY=\n")
