@@ -107,14 +107,14 @@ def run_calculators(cnncli: str, work: Path, rounds: int) -> list[tuple[str, flo
         Case(BASELINE, "", (python, "-c", "import typer"), stdin, 0.0),
         Case(
             f"cnncli params - < {lines}",
-            f"params: {lines} piped, seconds",
+            f"params: {LAYERS:,} piped layers, seconds",
             (cnncli, "params", "-"),
             stdin,
             LIMIT_SECONDS,
         ),
         Case(
             f"cnncli params - --json < {lines}",
-            f"params --json: {lines} piped, seconds",
+            f"params --json: {LAYERS:,} piped layers, seconds",
             (cnncli, "params", "-", "--json"),
             stdin,
             LIMIT_SECONDS,

@@ -7,6 +7,8 @@ NO_COLOR and drops colour when the stream is not a terminal.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,16 +44,20 @@ def print_result(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def to_json(data: Any, level: int = 0) -> str:
-    """Indented JSON whose innermost lists stay on one line (windows, shapes) for reading."""
-    pad, inner = "  " * level, "  " * (level + 1)
-    if isinstance(data, dict) and data:
-        items = [f"{inner}{json.dumps(str(k))}: {to_json(v, level + 1)}" for k, v in data.items()]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(data, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in data):
-        items = [f"{inner}{to_json(v, level + 1)}" for v in data]
-        return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return json.dumps(data)
+# An innermost list as json.dumps(indent=2) writes it: "[", then items each on a line, "]".
+# A JSON string never holds a raw line break, so every line break here is layout.
+_INNERMOST_LIST = re.compile(r'\[\n(?:[^\[\]{}"]|"(?:[^"\\]|\\.)*")*?\]')
+_LAYOUT_BREAK = re.compile(r"\n *")
+
+
+def _one_line(match: re.Match[str]) -> str:
+    return _LAYOUT_BREAK.sub("", match.group().replace(",\n", ", \n"))
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON whose innermost lists stay on one line (windows, shapes) for reading;
+    json.dumps does the work in C, then only layout line breaks are taken out."""
+    return _INNERMOST_LIST.sub(_one_line, json.dumps(data, indent=2))
 
 
 def print_json(data: Any) -> None:
@@ -144,7 +150,10 @@ def plain_grid(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _use_rich(rows: int) -> bool:
-    return sys.stdout.isatty() and rows <= RICH_TABLE_ROWS
+    """Rich for a terminal (or FORCE_COLOR, as rich itself reads it) and a table it lays out
+    quickly; plain text otherwise."""
+    terminal = sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    return terminal and rows <= RICH_TABLE_ROWS
 
 
 # --explain and --json list this many windows of a dimension, then count the rest.

@@ -230,8 +230,8 @@ def explain_pool(
         out -= 1
         start = out * step - padding
         steps.append(
-            f"out = {formula_out} - 1 = {out}: PyTorch drops the last window, which would "
-            f"start at {start} (>= lin = {lin}), inside the right padding"
+            f"out = {formula_out} - 1 = {out}: PyTorch drops the last window "
+            f"(it would start at {start} >= lin = {lin}, in the padding)"
         )
     _require(
         out >= 1,

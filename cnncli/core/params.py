@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from cnncli.core.layers import Layer, spatial_dims
 
@@ -24,7 +25,7 @@ class ParamTensor:
     trainable: bool = True
     copies: int = 1  # a deep RNN's layers 1..N-1: one entry standing for N-1 equal tensors
 
-    @property
+    @cached_property
     def numel(self) -> int:
         """Elements of this tensor, times ``copies``."""
         return math.prod(self.shape) * self.copies
@@ -37,11 +38,11 @@ class LayerParams:
     layer: Layer
     tensors: tuple[ParamTensor, ...]
 
-    @property
+    @cached_property
     def trainable(self) -> int:
         return sum(t.numel for t in self.tensors if t.trainable)
 
-    @property
+    @cached_property
     def buffers(self) -> int:
         return sum(t.numel for t in self.tensors if not t.trainable)
 

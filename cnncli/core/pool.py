@@ -97,7 +97,17 @@ def _output_count(spec: PoolSpec, length: int, dim: int) -> int:
     ).out
 
 
+# No image or list has a side this long; an adaptive size past it is a typo, not a request.
+MAX_SIDE = 1 << 24
+
+
 def dimension_windows(spec: PoolSpec, length: int, dim: int) -> list[Window]:
+    """Every output window along ``dim`` (refused past ``MAX_SIDE`` before any is listed)."""
+    if spec.adaptive is not None and spec.at(spec.adaptive, dim) > MAX_SIDE:
+        raise UserError(
+            f"--adaptive {spec.at(spec.adaptive, dim)} is longer than any image or list "
+            f"(at most {MAX_SIDE:,} per side)"
+        )
     if spec.adaptive is not None:
         return adaptive_windows(length, spec.at(spec.adaptive, dim))
     stride = None if spec.stride is None else spec.at(spec.stride, dim)
@@ -127,8 +137,9 @@ def _divisor(window: Window, length: int, padding: int, include_pad: bool) -> in
     return min(end, length) - max(window.start, 0)
 
 
-# Numbers printed by ``pool --values``: more would be no answer anyone can read.
-MAX_OUTPUTS = 10_000_000
+# Numbers printed by ``pool --values`` (a teaching tool; images have no such bound): more
+# would be no answer anyone reads, and the fuzz test's work budget assumes it.
+MAX_OUTPUTS = 100_000
 
 
 def pool_matrix(data: Matrix, spec: PoolSpec) -> list[list[PooledWindow]]:

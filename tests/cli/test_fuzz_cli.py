@@ -5,15 +5,19 @@ The only acceptable outcomes are an answer (exit 0) or a refusal (exit 2 with ex
 work budget, a count of Python function calls (a ``sys.settrace`` hook), so a case that
 loops over a huge count fails as the same case on every machine, however busy.
 
-To cover another command, add a :class:`Fuzzed` entry to ``COMMANDS``.
+To cover another command, add a :class:`Fuzzed` entry to ``COMMANDS``. ``summary`` gets the
+real printed models of tests/golden/real_models, damaged as pastes go wrong.
 """
 
 from __future__ import annotations
 
+import random
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -230,6 +234,59 @@ def pool_cases(draw: st.DrawFn) -> Case:
     return args, stdin
 
 
+REPRS = sorted((Path(__file__).parents[1] / "golden" / "real_models").glob("*.txt"))
+MUTATED_NUMBERS = ("0", "-1", "1e308", "nan", "inf", "2.5", "True", "false", "9" * 30)
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """A real printed model, damaged the way pastes go wrong."""
+    lines = text.splitlines()
+    kind = rng.randrange(7)
+    if kind == 0:  # cut off
+        return "\n".join(lines[: rng.randrange(len(lines) + 1)])
+    if kind == 1 and lines:  # a line dropped
+        del lines[rng.randrange(len(lines))]
+    elif kind == 2 and lines:  # a line duplicated
+        i = rng.randrange(len(lines))
+        lines.insert(i, lines[i])
+    elif kind == 3:  # a number replaced by a strange one
+        numbers = list(re.finditer(r"\b\d+\b", text))
+        if numbers:
+            m = rng.choice(numbers)
+            return text[: m.start()] + rng.choice(MUTATED_NUMBERS) + text[m.end() :]
+    elif kind == 4 and text:  # a byte flipped
+        data = bytearray(text.encode())
+        data[rng.randrange(len(data))] = rng.randrange(256)
+        return data.decode("utf-8", errors="replace")
+    elif kind == 5:  # Python's words lower-cased
+        return text.replace("True", "true").replace("False", "false")
+    else:  # an inner block pasted alone
+        lines = lines[rng.randrange(len(lines) + 1) :]
+    return "\n".join(lines)
+
+
+shape_text = st.one_of(
+    st.sampled_from(("3,224,224", "3,32,32", "1,28,28", "3x64x64", "(3, 96, 96)", "20")),
+    st.lists(st.integers(-3, 10**6), min_size=1, max_size=4).map(lambda v: ",".join(map(str, v))),
+    option_value,
+)
+
+
+@st.composite
+def summary_cases(draw: st.DrawFn) -> Case:
+    flags = draw(st.lists(st.sampled_from(("--json", "--csv", "--depth", "--batch")), unique=True))
+    extra = []
+    for flag in flags:
+        extra += (
+            [flag, draw(mostly(small, option_value))] if flag in ("--depth", "--batch") else [flag]
+        )
+    shape = ["--input", draw(shape_text)]
+    if draw(st.integers(0, 5)) == 0:
+        return ["-", *shape, *extra], draw(raw_bytes)
+    text = draw(st.sampled_from(REPRS)).read_text()
+    return ["-", *shape, *extra], mutate(text, draw(st.randoms(use_true_random=False))).encode()
+
+
 COMMANDS = [
     Fuzzed(
         "params",
@@ -257,6 +314,15 @@ COMMANDS = [
             (["--values", "1e308,1e308", "--k", "2", "--op", "avg"], None),
             (["--values", f"[1{'0' * 400}]", "--k", "1"], None),
             (["--values", "1,2,3", "--adaptive", "1000000000"], None),
+        ),
+    ),
+    Fuzzed(
+        "summary",
+        summary_cases(),
+        known=(
+            (["alexnet", "--input", "3,100000000,100000000"], None),
+            (["-", "--input", "3,8,8"], b"Conv2d(3, 16, 3)\nConv2d(16, 32, 3)\nLinear(100, 10)\n"),
+            (["-", "--input", "3,8,8"], ("Sequential(\n" * 5000 + ")\n" * 5000).encode()),
         ),
     ),
 ]

@@ -161,7 +161,16 @@ def test_pool_max_with_nan_is_nan_wherever_it_sits(run_cli) -> None:
 
 
 def test_pool_refuses_unbounded_outputs_and_unreadable_numbers(run_cli) -> None:
-    refused(run_cli("pool", "--values", "1,2,3", "--adaptive", "100000000"), "10,000,000")
+    refused(run_cli("pool", "--values", "1,2,3", "--adaptive", "1000000"), "100,000")
     refused(run_cli("pool", "--values", f"[1{'0' * 400}]", "--k", "1"), "too large for a float")
     refused(run_cli("pool", "--values", "[" * 3000 + "1" + "]" * 3000, "--k", "1"), "cannot read")
     refused(run_cli("pool", "--file", "-", "--k", "1", input=b"1 2\n\xff\n"), "not UTF-8")
+
+
+def test_pool_image_refuses_an_absurd_adaptive_size_before_work(run_cli, tmp_path) -> None:
+    out = tmp_path / "out.png"
+    refused(run_cli("pool", "--sample", str(out), "--adaptive", "100000000,2"), "100000000")
+    # Past the pixel limit too, no side is longer than 2**24.
+    args = ("--adaptive", "20000000,1", "--max-pixels", str(10**12))
+    refused(run_cli("pool", "--sample", str(out), *args), "16,777,216")
+    assert not out.exists()

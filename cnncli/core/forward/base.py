@@ -157,6 +157,34 @@ def rule(
     return wrap
 
 
+# ------------------------------------------------------- shared forward shapes ---
+
+
+def chain(run: Run, names: str, x: Flow) -> Flow:
+    """The named children that the block has, one after another (a name may repeat)."""
+    for name in names.split():
+        if run.has(name):
+            x = run(name, x)
+    return x
+
+
+def residual(run: Run, x: Flow, main: str, after: str) -> Flow:
+    """``after(main(x) + downsample(x))``, the downsample only where the block has one:
+    torchvision's and timm's ResNet blocks."""
+    y = chain(run, main, x)
+    shortcut = run("downsample", x) if run.has("downsample") else x
+    return run(after, add(y, shortcut))
+
+
+def dense_concat(b: Module, x: Flow, run: Run) -> Flow:
+    """DenseNet's block: each layer sees every earlier output concatenated, and the block
+    returns them all concatenated."""
+    features = [x]
+    for layer in b.children:
+        features.append(run.module(layer, concat(features, 1)))
+    return concat(features, 1)
+
+
 # ---------------------------------------------------------------- tensor ops ---
 
 

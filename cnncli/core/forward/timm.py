@@ -17,10 +17,12 @@ from cnncli.core.forward.base import (
     Rule,
     Run,
     add,
-    concat,
+    chain,
+    dense_concat,
     gate,
     permute,
     reduce,
+    residual,
     rule,
 )
 from cnncli.core.model_text import Module
@@ -138,9 +140,7 @@ def _residual(run: Run, x: Flow, y: Flow) -> Flow:
     "se drop_path downsample",
 )
 def timm_basic_block(b: Module, x: Flow, run: Run) -> Flow:
-    y = _chain(run, "conv1 bn1 drop_block act1 aa conv2 bn2 se drop_path", x)
-    shortcut = run("downsample", x) if run.has("downsample") else x
-    return run("act2", add(y, shortcut))
+    return residual(run, x, "conv1 bn1 drop_block act1 aa conv2 bn2 se drop_path", "act2")
 
 
 @RULES.add("Bottleneck")
@@ -150,9 +150,8 @@ def timm_basic_block(b: Module, x: Flow, run: Run) -> Flow:
     "se drop_path downsample",
 )
 def timm_bottleneck(b: Module, x: Flow, run: Run) -> Flow:
-    y = _chain(run, "conv1 bn1 act1 conv2 bn2 drop_block act2 aa conv3 bn3 se drop_path", x)
-    shortcut = run("downsample", x) if run.has("downsample") else x
-    return run("act3", add(y, shortcut))
+    main = "conv1 bn1 act1 conv2 bn2 drop_block act2 aa conv3 bn3 se drop_path"
+    return residual(run, x, main, "act3")
 
 
 @RULES.add("Bottleneck")
@@ -162,17 +161,10 @@ def timm_bottleneck(b: Module, x: Flow, run: Run) -> Flow:
     "downsample drop_path attn",
 )
 def regnet_bottleneck(b: Module, x: Flow, run: Run) -> Flow:
-    y = _chain(run, "conv1 conv2 attn se conv3", x)
+    y = chain(run, "conv1 conv2 attn se conv3", x)
     if run.has("downsample"):
         y = add(run("drop_path", y) if run.has("drop_path") else y, run("downsample", x))
     return run("act3", y)
-
-
-def _chain(run: Run, names: str, x: Flow) -> Flow:
-    for name in names.split():
-        if run.has(name):
-            x = run(name, x)
-    return x
 
 
 @RULES.add("SEModule")
@@ -182,14 +174,14 @@ def _chain(run: Run, names: str, x: Flow) -> Flow:
     "bn",
 )
 def se_module(b: Module, x: Flow, run: Run) -> Flow:
-    s = _chain(run, "fc1 bn act fc2 gate", reduce(x, [2, 3], keepdim=True))
+    s = chain(run, "fc1 bn act fc2 gate", reduce(x, [2, 3], keepdim=True))
     return gate(x, s)
 
 
 @RULES.add("EcaModule")
 @rule("timm EcaModule.forward (a Conv1d over the channel means)", "conv gate", "act conv2")
 def eca_module(b: Module, x: Flow, run: Run) -> Flow:
-    y = _chain(run, "conv act conv2 gate", x.reshaped((x.shape[0], 1, x.shape[1])))
+    y = chain(run, "conv act conv2 gate", x.reshaped((x.shape[0], 1, x.shape[1])))
     return gate(x, y.reshaped((x.shape[0], y.shape[-1], 1, 1)))
 
 
@@ -199,7 +191,7 @@ def eca_module(b: Module, x: Flow, run: Run) -> Flow:
 @RULES.add("SqueezeExcite")
 @rule("timm _efficientnet_blocks.SqueezeExcite.forward", "conv_reduce act1 conv_expand gate")
 def squeeze_excite(b: Module, x: Flow, run: Run) -> Flow:
-    s = _chain(run, "conv_reduce act1 conv_expand gate", reduce(x, [2, 3], keepdim=True))
+    s = chain(run, "conv_reduce act1 conv_expand gate", reduce(x, [2, 3], keepdim=True))
     return gate(x, s)
 
 
@@ -210,7 +202,7 @@ def squeeze_excite(b: Module, x: Flow, run: Run) -> Flow:
     "conv_s2d bn_s2d",
 )
 def depthwise_separable(b: Module, x: Flow, run: Run) -> Flow:
-    return _residual(run, x, _chain(run, "conv_s2d bn_s2d conv_dw bn1 aa se conv_pw bn2", x))
+    return _residual(run, x, chain(run, "conv_s2d bn_s2d conv_dw bn1 aa se conv_pw bn2", x))
 
 
 @RULES.add("InvertedResidual")
@@ -220,20 +212,20 @@ def depthwise_separable(b: Module, x: Flow, run: Run) -> Flow:
     "conv_s2d bn_s2d",
 )
 def timm_inverted_residual(b: Module, x: Flow, run: Run) -> Flow:
-    y = _chain(run, "conv_s2d bn_s2d conv_pw bn1 conv_dw bn2 aa se conv_pwl bn3", x)
+    y = chain(run, "conv_s2d bn_s2d conv_pw bn1 conv_dw bn2 aa se conv_pwl bn3", x)
     return _residual(run, x, y)
 
 
 @RULES.add("EdgeResidual")
 @rule("timm EdgeResidual.forward", "conv_exp bn1 aa se conv_pwl bn2 drop_path")
 def edge_residual(b: Module, x: Flow, run: Run) -> Flow:
-    return _residual(run, x, _chain(run, "conv_exp bn1 aa se conv_pwl bn2", x))
+    return _residual(run, x, chain(run, "conv_exp bn1 aa se conv_pwl bn2", x))
 
 
 @RULES.add("ConvBnAct")
 @rule("timm _efficientnet_blocks.ConvBnAct.forward", "conv bn1 aa drop_path")
 def conv_bn_act(b: Module, x: Flow, run: Run) -> Flow:
-    return _residual(run, x, _chain(run, "conv bn1 aa", x))
+    return _residual(run, x, chain(run, "conv bn1 aa", x))
 
 
 # ---------------------------------------------------------------- ConvNeXt ---
@@ -260,19 +252,13 @@ def convnext_block(b: Module, x: Flow, run: Run) -> Flow:
 # ------------------------------------------------------------------ DenseNet ---
 
 
-@RULES.add("DenseBlock")
-@rule("timm densenet.DenseBlock.forward (concatenate every layer's new features)")
-def dense_block(b: Module, x: Flow, run: Run) -> Flow:
-    features = [x]
-    for layer in b.children:
-        features.append(run.module(layer, concat(features, 1)))
-    return concat(features, 1)
+RULES.add("DenseBlock")(rule("timm densenet.DenseBlock.forward")(dense_concat))
 
 
 @RULES.add("DenseLayer")
 @rule("timm densenet.DenseLayer.forward", "norm1 conv1 norm2 conv2")
 def dense_layer(b: Module, x: Flow, run: Run) -> Flow:
-    return _chain(run, "norm1 conv1 norm2 conv2", x)
+    return chain(run, "norm1 conv1 norm2 conv2", x)
 
 
 # ------------------------------------------------------------------- RepVGG ---

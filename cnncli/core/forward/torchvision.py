@@ -16,11 +16,14 @@ from cnncli.core.forward.base import (
     Registry,
     Run,
     add,
+    chain,
     concat,
+    dense_concat,
     flatten,
     gate,
     permute,
     reduce,
+    residual,
     resize,
     rule,
     select,
@@ -39,14 +42,6 @@ SEQUENTIAL = frozenset(
 )  # fmt: skip
 
 
-def chain(run: Run, names: str, x: Flow) -> Flow:
-    """The named children, one after another, as most forwards begin."""
-    for name in names.split():
-        if run.has(name):
-            x = run(name, x)
-    return x
-
-
 def children_in_order(block: Module, run: Run, x: Flow) -> Flow:
     for child in block.children:
         x = run.module(child, x)
@@ -63,19 +58,13 @@ def residual_if_same(x: Flow, y: Flow) -> Flow:
 @RULES.add("BasicBlock")
 @rule("torchvision BasicBlock.forward", "conv1 bn1 relu conv2 bn2", "downsample")
 def basic_block(b: Module, x: Flow, run: Run) -> Flow:
-    y = chain(run, "conv1 bn1 relu conv2 bn2", x)
-    shortcut = run("downsample", x) if run.has("downsample") else x
-    return run("relu", add(y, shortcut))
+    return residual(run, x, "conv1 bn1 relu conv2 bn2", "relu")  # the same ReLU, twice
 
 
 @RULES.add("Bottleneck")
 @rule("torchvision Bottleneck.forward", "conv1 bn1 conv2 bn2 conv3 bn3 relu", "downsample")
 def bottleneck(b: Module, x: Flow, run: Run) -> Flow:
-    y = run("relu", run("bn1", run("conv1", x)))
-    y = run("relu", run("bn2", run("conv2", y)))
-    y = run("bn3", run("conv3", y))
-    shortcut = run("downsample", x) if run.has("downsample") else x
-    return run("relu", add(y, shortcut))
+    return residual(run, x, "conv1 bn1 relu conv2 bn2 relu conv3 bn3", "relu")
 
 
 @RULES.add("ResNet")
@@ -126,13 +115,7 @@ def densenet(b: Module, x: Flow, run: Run) -> Flow:
     return run("classifier", flatten(resize(x, (1, 1)), 1))
 
 
-@RULES.add("_DenseBlock")
-@rule("torchvision _DenseBlock.forward")
-def dense_block(b: Module, x: Flow, run: Run) -> Flow:
-    features = [x]
-    for layer in b.children:
-        features.append(run.module(layer, concat(features, 1)))
-    return concat(features, 1)
+RULES.add("_DenseBlock")(rule("torchvision _DenseBlock.forward")(dense_concat))
 
 
 @RULES.add("_DenseLayer")
