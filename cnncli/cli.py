@@ -307,6 +307,7 @@ def outsize(
         'cnncli params "LSTM(10, 20, num_layers=2, bidirectional=True)" --json',
         'cnncli params "Linear(9216, 4096)" "BatchNorm2d(64)" --total',
         "grep -o '[A-Z][A-Za-z0-9]*(.*)' model.txt | cnncli params -",
+        "cnncli params model.safetensors --json",
     )
 )
 def params(
@@ -397,6 +398,8 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
         "python train.py --print-model | cnncli summary - --input 1,28,28 --json",
         "cnncli summary resnet18 --depth 2 --markdown",
         "cnncli summary --list",
+        "cnncli summary model.onnx --input 3,224,224",
+        "cnncli summary model.txt --input 3,224,224 --weights model.pt",
     )
 )
 def summary(
