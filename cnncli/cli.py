@@ -307,6 +307,7 @@ def outsize(
         'cnncli params "LSTM(10, 20, num_layers=2, bidirectional=True)" --json',
         'cnncli params "Linear(9216, 4096)" "BatchNorm2d(64)" --total',
         "grep -o '[A-Z][A-Za-z0-9]*(.*)' model.txt | cnncli params -",
+        "cnncli params model.safetensors --json",
     )
 )
 def params(
@@ -339,6 +340,8 @@ def params(
     """
     from cnncli.modelfiles import model_file_kind
 
+    if layers and len(layers) > 1 and any(model_file_kind(a) for a in layers):
+        raise UserError("give one model file at a time, without layer texts")
     if layers and len(layers) == 1 and model_file_kind(layers[0]) is not None:
         if list_layers:
             raise UserError("--list takes no layers")
@@ -395,13 +398,16 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
         "python train.py --print-model | cnncli summary - --input 1,28,28 --json",
         "cnncli summary resnet18 --depth 2 --markdown",
         "cnncli summary --list",
+        "cnncli summary model.onnx --input 3,224,224",
+        "cnncli summary model.txt --input 3,224,224 --weights model.pt",
     )
 )
 def summary(
     model: Annotated[
         str | None,
         typer.Argument(
-            help="A file holding print(model) output, '-' for stdin, or a built-in model name.",
+            help="A file holding print(model) output, '-' for stdin, a built-in model name, "
+            "or a model file (.onnx; .safetensors/.pt/.pth/.bin/.ckpt: parameters only).",
             show_default=False,
         ),
     ] = None,
@@ -449,6 +455,8 @@ def summary(
     be followed, it shows as ? and every parameter is still counted. MACs count the
     multiply-accumulates of Conv, Linear and attention-projection weights only.
     Memory: parameters and buffers, and every layer's output of one forward pass.
+    An .onnx file lists its nodes with ONNX shape inference (needs cnncli[onnx]); a
+    checkpoint has no forward, so it shows its tensors (see docs/model-files.md).
     """
     from cnncli import zoo
     from cnncli.core.summary import parse_model, summarize
@@ -484,7 +492,7 @@ def summary(
             raise UserError(
                 f"--{formats[0]} is for printed models; a model file has table or --json"
             )
-        _model_file_summary(model, kind, input_size, batch, json_output)
+        _model_file_summary(model, kind, input_size, batch, json_output, strict)
         return
     source = zoo.load_source(model)
     tree = parse_model(source.text)
@@ -525,7 +533,7 @@ CHECKPOINT_NOTE = (
 
 
 def _model_file_summary(
-    path: str, kind: str, input_size: str | None, batch: int, json_output: bool
+    path: str, kind: str, input_size: str | None, batch: int, json_output: bool, strict: bool
 ) -> None:
     """An ONNX graph's nodes, or a checkpoint's parameters (it has no forward to run)."""
     if kind != "onnx":
@@ -539,7 +547,12 @@ def _model_file_summary(
     from cnncli.render_modelfile import render_onnx_summary
 
     shape = parse_ints(input_size, "--input") if input_size else None
-    render_onnx_summary(path, summarize_onnx_file(path, shape, batch), as_json=json_output)
+    if shape is None and batch != 1:
+        raise UserError("--batch goes with --input for an ONNX graph", hint="--input 3,224,224")
+    result = summarize_onnx_file(path, shape, batch)
+    render_onnx_summary(path, result, as_json=json_output)
+    if strict and (result.macs is None or not result.shapes_known):
+        raise UserError("--strict: some shapes or MACs are symbolic (give --input)")
 
 
 # ---------------------------------------------------- smooth / gradient / sobel ---

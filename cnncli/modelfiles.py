@@ -90,7 +90,10 @@ def read_model(path: str) -> ModelFile:
 
 def _onnx_bytes(stream: IO[bytes]) -> bytes:
     """The whole file (protobuf has no partial reads), after its first bytes are checked."""
+    from cnncli.core.modelfile.onnx_graph import check_frame
+
     check_format("onnx", stream.read(HEAD_BYTES))
+    check_frame(stream)  # a random or truncated file fails here, before it is read whole
     size = stream.seek(0, 2)
     if size > MAX_ONNX_BYTES:
         raise UserError(

@@ -128,13 +128,14 @@ def test_a_pickle_without_tensors(run_cli, tmp_path: Path) -> None:
 )
 @given(
     data=st.binary(max_size=2048),
-    extension=st.sampled_from([".safetensors", ".pt", ".pth", ".bin", ".ckpt"]),
+    extension=st.sampled_from([".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".onnx"]),
     prefix=st.sampled_from(
         [
             b"",
             b"PK\x03\x04",
             b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19",
             struct.pack("<Q", 40) + b"{",
+            b"\x08\x07\x12",
         ]
     ),
 )
@@ -154,18 +155,32 @@ def test_garbage_bytes_are_one_error_line(
 @given(data=st.data())
 def test_damaged_golden_files_are_one_error_line_or_read(data, run_cli) -> None:
     name = data.draw(
-        st.sampled_from(["tiny_cnn.pt", "tiny_cnn.legacy.pth", "tiny_cnn.f16.safetensors"])
+        st.sampled_from(
+            ["tiny_cnn.pt", "tiny_cnn.legacy.pth", "tiny_cnn.f16.safetensors", "tiny_cnn.onnx"]
+        )
     )
     raw = bytearray(golden_file(name).read_bytes())
     for _ in range(data.draw(st.integers(1, 4))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     path = golden_file(name).parent / f"damaged-{name}"
     path.write_bytes(bytes(raw))
-    result = run_cli("params", str(path), "--json")
-    if result.exit_code != 0:
-        one_error_line(result)
+    for command in ("params", "summary"):
+        result = run_cli(command, str(path), "--json")
+        if result.exit_code != 0:
+            one_error_line(result)
 
 
+# The peak resident memory of the process running this (Linux's VmHWM, which an exec
+# resets: ru_maxrss would start at the size of the pytest process that forked it).
+PEAK_KIB = """\
+def peak_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
 def test_a_lying_zip_directory_is_quick_and_small(tmp_path: Path) -> None:
     """A 1 GB sparse file with a zip end record claiming a huge directory: refused without
     reading the file (whole-process peak memory checked, not time)."""
@@ -175,12 +190,10 @@ def test_a_lying_zip_directory_is_quick_and_small(tmp_path: Path) -> None:
         f.seek(1_000_000_000)
         f.write(b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 60000, 60000, 900_000_000, 10, 0))
     code = (
-        "import resource, sys\n"
-        "from typer.testing import CliRunner\n"
+        PEAK_KIB + "from typer.testing import CliRunner\n"
         "from cnncli.cli import app\n"
         f"r = CliRunner().invoke(app, ['params', {str(path)!r}])\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(r.exit_code, peak)\n"
+        "print(r.exit_code, peak_kib())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     status, peak_kb = map(int, out.stdout.split())
@@ -196,3 +209,30 @@ def test_a_bin_file_that_is_not_torch_keeps_its_old_meaning(run_cli, tmp_path: P
     path.write_bytes(golden_file("tiny_cnn.pt").read_bytes())
     data = json.loads(run_cli("params", str(path), "--json").stdout)
     assert data["total_params"] == expected()["tiny_cnn.pt"]["total_params"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["params", "tiny_cnn.pt"],
+        ["params", "tiny_cnn.legacy.pth", "--json"],
+        ["params", "tiny_cnn.safetensors"],
+        ["summary", "tiny_cnn.txt", "--input", "3,16,16", "--weights", "tiny_cnn.ckpt"],
+    ],
+    ids=lambda args: "-".join(args[:2]),
+)
+def test_model_files_import_no_heavy_modules(args: list[str]) -> None:
+    """The readers are standard library (json, struct, zipfile, pickle): no numpy."""
+    args = [str(golden_file(a)) if a.startswith("tiny_cnn.") else a for a in args]
+    code = (
+        "import sys\n"
+        "from cnncli.cli import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch', 'onnx') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.endswith("HEAVY=\n")

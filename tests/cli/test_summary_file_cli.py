@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.cli.test_params_file_cli import one_error_line
+from tests.cli.test_params_file_cli import PEAK_KIB, one_error_line
 from tests.modelfiles import expected, golden_file
 
 ONNX = [name for name, e in expected().items() if e["format"] == "onnx"]
@@ -34,7 +35,11 @@ def test_shapes_and_macs_are_torchs_forward(name: str, run: int, run_cli) -> Non
         "--batch",
         str(batch),
     )
-    weighted = [layer for layer in data["layers"] if layer["op"] in ("Conv", "Gemm", "MatMul")]
+    weighted = [
+        layer
+        for layer in data["layers"]
+        if layer["op"] in ("Conv", "ConvTranspose", "Gemm", "MatMul")
+    ]
     assert [layer["output_shape"] for layer in weighted] == [
         c["output_shape"] for c in forward["calls"]
     ]
@@ -173,3 +178,50 @@ def test_the_table_shows_module_paths_of_exporter_names(run_cli) -> None:
     table = run_cli("summary", str(golden_file("tiny_cnn.onnx")), "--input", "3,16,16").stdout
     rows = [line.split("│")[0].strip() for line in table.splitlines() if "│" in line]
     assert rows[:2] == ["features.0", "features.2"] and "classifier.1" in rows and "/Mul" in rows
+
+
+def test_a_truncated_onnx_file_fails_before_it_is_parsed(run_cli, tmp_path) -> None:
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(golden_file("tiny_cnn.onnx").read_bytes()[:3000])
+    line = one_error_line(run_cli("summary", str(path)))
+    assert "runs" in line and "bytes past the end" in line
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_a_huge_onnx_lookalike_is_refused_without_reading_it(tmp_path) -> None:
+    """1 GB of zeros after a plausible start (ir_version 7): the frame check stops at the
+    first zero tag instead of handing a gigabyte to protobuf (peak memory checked)."""
+    import subprocess
+
+    path = tmp_path / "huge.onnx"
+    with path.open("wb") as f:
+        f.write(b"\x08\x07")
+        f.truncate(1_000_000_000)
+    code = (
+        PEAK_KIB + "from typer.testing import CliRunner\n"
+        "from cnncli.cli import app\n"
+        f"r = CliRunner().invoke(app, ['summary', {str(path)!r}])\n"
+        "print(r.exit_code, peak_kib())\n"
+        "print(r.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    status, peak_kb = map(int, out.stdout.split("\n")[0].split())
+    assert status == 2 and "byte 2 is no protobuf field" in out.stdout
+    assert peak_kb < 200_000
+
+
+def test_params_takes_one_model_file(run_cli) -> None:
+    path = str(golden_file("tiny_cnn.pt"))
+    assert "one model file at a time" in one_error_line(run_cli("params", path, path))
+
+
+def test_strict_wants_every_size_known(run_cli) -> None:
+    onnx_file = str(golden_file("tiny_cnn.onnx"))
+    result = run_cli("summary", onnx_file, "--strict")
+    assert result.exit_code == 2 and "--strict: some shapes or MACs are symbolic" in result.stderr
+    assert run_cli("summary", onnx_file, "--strict", "--input", "3,16,16").exit_code == 0
+
+
+def test_batch_needs_input_for_a_graph(run_cli) -> None:
+    line = one_error_line(run_cli("summary", str(golden_file("tiny_cnn.onnx")), "--batch", "4"))
+    assert "--batch goes with --input" in line

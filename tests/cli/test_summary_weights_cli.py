@@ -151,3 +151,27 @@ def test_weights_need_a_printed_model(run_cli) -> None:
         )
     )
     assert "--weights goes with a printed model" in line
+
+
+REAL = GOLDEN.parent / "real_models"
+
+
+@pytest.mark.parametrize(
+    ("printed", "weights", "hidden"),
+    [
+        ("timm_vit_tiny_patch16_224", "vit_tiny.bin.gz", ["cls_token", "pos_embed"]),
+        ("timm_efficientnet_b0", "efficientnet_b0.bf16.safetensors.gz", []),
+        ("mobilenet_v3_small", "mobilenet_v3_small.legacy.pt.gz", []),
+    ],
+)
+def test_library_models_total_torchs_count(
+    printed: str, weights: str, hidden: list[str], run_cli
+) -> None:
+    """timm and torchvision reprs (tests/golden/real_models) against their weights files:
+    every layer matches and the totals are torch's, ViT's cls_token and pos_embed included."""
+    data = summary(run_cli, REAL / f"{printed}.txt", weights, "--input", "3,224,224")
+    assert data["total_params"] == expected()[weights]["total_params"]
+    assert data["buffers"] == expected()[weights]["buffers"]
+    claims = [note for note in data["notes"] if "no printed layer claims" in note]
+    assert all(any(f"{name} [" in note for note in claims) for name in hidden)
+    assert bool(claims) == bool(hidden)

@@ -283,3 +283,32 @@ def test_safetensors_lists_tensors_in_natural_name_order() -> None:
     }
     got = read_safetensors(io.BytesIO(safetensors_bytes(header, bytes(4))))
     assert [t.name for t in got.tensors] == ["head.w", "layer.9.b", "layer.9.w", "layer.10.w"]
+
+
+def test_a_data_pkl_over_the_limit_is_refused_unread() -> None:
+    from cnncli.core.modelfile.torchfile import MAX_PICKLE_BYTES
+
+    big = b"\x80\x02N" + b"N0" * (MAX_PICKLE_BYTES // 2) + b"."
+    with pytest.raises(UserError, match="over the 16,777,216 limit"):
+        read_torch_zip(io.BytesIO(torch_zip(big)))
+
+
+def test_a_pickle_claiming_a_huge_string_is_refused() -> None:
+    """BINBYTES8 with a length of 2**40: refused at the read, nothing that size allocated."""
+    head = b"".join(
+        pickle.dumps(x, protocol=2) for x in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True})
+    )
+    claim = b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b"abc"
+    with pytest.raises(UserError, match="torch file"):
+        read_torch_legacy(io.BytesIO(head + claim))
+
+
+def test_a_state_dict_one_level_deeper() -> None:
+    state = {"w": _t(2)}
+    found = find_state_dict({"epoch": 1, "model": {"config": {"depth": 3}, "state_dict": state}})
+    assert found == ("model/state_dict", state)
+
+
+def test_the_search_stops_three_levels_down() -> None:
+    with pytest.raises(UserError, match="no state_dict"):
+        find_state_dict({"a": {"b": {"c": {"w": _t(2)}}}})

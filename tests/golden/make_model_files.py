@@ -11,9 +11,10 @@ directory), so the committed files stay small.
 model_files.json records, per file, what torch says: ``total_params`` =
 sum(p.numel() for p in model.parameters()), ``buffers`` = the same over model.buffers(),
 and the (name, shape, dtype) of every tensor in the saved state_dict. For ONNX exports
-it records the forward of the torch model, from hooks: each Conv/Linear call's output
-shape in order, the MACs by cnncli's convention (Conv: output elements x in/groups x
-prod(kernel); Linear: output elements x in_features), the model's output shape, at the
+it records the forward of the torch model, from hooks: each Conv/ConvTranspose/Linear
+call's output shape in order, the MACs by cnncli's convention (Conv: output elements x
+in/groups x prod(kernel); ConvTranspose: input elements x out/groups x prod(kernel);
+Linear: output elements x in_features), the model's output shape, at the
 export size and at a second input size (the exports have symbolic batch, height and
 width); and the onnx package's own count of elements in floating-point initializers.
 """
@@ -78,6 +79,20 @@ class Tagger(nn.Module):
         return self.head(self.lstm(self.embed(tokens))[0])
 
 
+class TinyDecoder(nn.Module):
+    """Down with a strided conv, up with a grouped transposed conv (ONNX MACs of both)."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, kernel_size=3, stride=2, padding=1)
+        self.act = nn.ReLU()
+        self.up = nn.ConvTranspose2d(8, 4, kernel_size=4, stride=2, padding=1, groups=2)
+        self.head = nn.Conv2d(4, 3, kernel_size=1)
+
+    def forward(self, x):
+        return self.head(self.up(self.act(self.down(x))))
+
+
 def numel(tensors):
     return sum(t.numel() for t in tensors)
 
@@ -108,7 +123,10 @@ def forward_record(model, shape):
     calls = []
 
     def hook(module, inputs, output):
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, nn.ConvTranspose2d):
+            k = math.prod(module.kernel_size)
+            macs = inputs[0].numel() * (module.out_channels // module.groups) * k
+        elif isinstance(module, nn.Conv2d):
             k = math.prod(module.kernel_size)
             macs = output.numel() * (module.in_channels // module.groups) * k
         else:
@@ -118,7 +136,7 @@ def forward_record(model, shape):
     handles = [
         m.register_forward_hook(hook)
         for m in model.modules()
-        if isinstance(m, (nn.Conv2d, nn.Linear))
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
     ]
     with torch.no_grad():
         out = model(torch.zeros(shape))
@@ -212,6 +230,10 @@ def main():
     record("tiny_cnn.ckpt", tiny, wrapped, "torch-zip", state_dict="state_dict", prefix="model.")
     onnx_info = export_onnx(tiny, OUT / "tiny_cnn.onnx", (1, 3, 16, 16), (2, 3, 24, 20))
     expected["tiny_cnn.onnx"] = {"format": "onnx", **onnx_info}
+
+    decoder = TinyDecoder().eval()
+    onnx_info = export_onnx(decoder, OUT / "tiny_decoder.onnx", (1, 3, 16, 16), (2, 3, 20, 12))
+    expected["tiny_decoder.onnx"] = {"format": "onnx", **onnx_info}
 
     tagger = Tagger().eval()
     (OUT / "tagger.txt").write_text(repr(tagger) + "\n")

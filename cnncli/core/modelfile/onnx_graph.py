@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cnncli.core.errors import UserError
 from cnncli.core.modelfile import FileFormat, ModelFile, TensorInfo
@@ -33,6 +33,9 @@ NOTE = (
     "ONNX exporters fold BatchNorm into convolutions and turn constants into initializers, "
     "so parameter counts can differ from torch's"
 )
+
+# A ModelProto has a handful of top-level fields (opset imports, metadata, functions).
+MAX_TOP_FIELDS = 100_000
 
 # onnx.TensorProto.DataType -> torch's dtype names.
 ONNX_DTYPES = {
@@ -80,10 +83,70 @@ class OnnxSummary:
     notes: tuple[str, ...]
 
     @property
+    def shapes_known(self) -> bool:
+        """Every node's output shape is known and has no symbolic size."""
+        return all(
+            n.output_shape is not None and all(isinstance(d, int) for d in n.output_shape)
+            for n in self.nodes
+        )
+
+    @property
     def macs(self) -> int | None:
         """The total, or None when a node's count needs a symbolic size."""
         counts = [n.macs for n in self.nodes]
         return None if None in counts else sum(c for c in counts if c is not None)
+
+
+def _varint(stream: IO[bytes]) -> int | None:
+    """A protobuf base-128 varint (at most 10 bytes), or None at the end of the stream."""
+    value = 0
+    for shift in range(0, 70, 7):
+        byte = stream.read(1)
+        if not byte:
+            return None
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return value
+    raise UserError("not an ONNX model (a malformed varint)")
+
+
+def check_frame(stream: IO[bytes]) -> None:
+    """Walk the top-level fields of the ModelProto without reading their contents: a
+    random or truncated file fails here in a few reads, before protobuf gets it whole.
+
+    Wire format: https://protobuf.dev/programming-guides/encoding/ (tag = field << 3 |
+    wire type; 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
+    """
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    fields = 0
+    while True:
+        start = stream.tell()
+        tag = _varint(stream)
+        if tag is None:
+            break
+        wire, number = tag & 7, tag >> 3
+        if number == 0 or wire not in (0, 1, 2, 5):
+            raise UserError(f"not an ONNX model (byte {start:,} is no protobuf field)")
+        if wire == 0:
+            if _varint(stream) is None:
+                raise UserError("not an ONNX model (truncated)")
+        else:
+            length = {1: 8, 5: 4}.get(wire)
+            if length is None:
+                length = _varint(stream)
+                if length is None:
+                    raise UserError("not an ONNX model (truncated)")
+            end = stream.tell() + length
+            if end > size:
+                raise UserError(
+                    f"not an ONNX model, or truncated (a field at byte {start:,} runs "
+                    f"{end - size:,} bytes past the end)"
+                )
+            stream.seek(end)
+        fields += 1
+        if fields > MAX_TOP_FIELDS:
+            raise UserError("not an ONNX model (too many top-level fields)")
 
 
 def _onnx() -> Any:
@@ -114,9 +177,15 @@ def _shape_of(value: Any) -> tuple[Dim, ...] | None:
     )
 
 
-def _symbol(name: str) -> str | None:
+def _symbol(name: str | bytes) -> str | None:
     """A named size; the ``unk__N`` names shape inference makes up are unknown sizes."""
-    return None if not name or name.startswith("unk__") else name
+    text = _text(name)
+    return None if not text or text.startswith("unk__") else text
+
+
+def _text(value: str | bytes) -> str:
+    """A protobuf string field: ``bytes`` when the file holds invalid UTF-8."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def onnx_tensors(data: bytes) -> ModelFile:
@@ -127,7 +196,7 @@ def onnx_tensors(data: bytes) -> ModelFile:
         dtype = ONNX_DTYPES.get(init.data_type)
         if dtype is None:
             raise UserError(f"initializer {init.name!r} has an unknown data type {init.data_type}")
-        tensors.append(TensorInfo(init.name, tuple(init.dims), dtype))
+        tensors.append(TensorInfo(_text(init.name), tuple(init.dims), dtype))
     memory = sum(t.nbytes for t in tensors)
     return ModelFile(FileFormat.ONNX, tuple(tensors), len(data), memory, notes=(NOTE,))
 
@@ -148,19 +217,19 @@ def _set_input(model: onnx.ModelProto, shape: tuple[int, ...], batch: int) -> st
         shape = (batch, *shape)
     elif len(shape) != len(dims):
         raise UserError(
-            f"input {value.name!r} has {len(dims)} dimensions; --input gives {len(shape)}",
+            f"input {_text(value.name)!r} has {len(dims)} dimensions; --input gives {len(shape)}",
             hint=f"give {len(dims) - 1} sizes (without the batch) or {len(dims)}",
         )
     for index, (dim, size) in enumerate(zip(dims, shape, strict=True)):
         if dim.HasField("dim_value") and dim.dim_value not in (0, size):
             raise UserError(
-                f"input {value.name!r} has a fixed size {dim.dim_value} in dimension "
+                f"input {_text(value.name)!r} has a fixed size {dim.dim_value} in dimension "
                 f"{index}, not {size}"
             )
     for dim, size in zip(dims, shape, strict=True):
         dim.ClearField("dim_param")
         dim.dim_value = size
-    return str(value.name)
+    return _text(value.name)
 
 
 def summarize_onnx(
@@ -209,13 +278,14 @@ def summarize_onnx(
             # Shape inference computes the size torch refuses ("output size is too small").
             shown = ", ".join("?" if d is None else str(d) for d in output)
             raise UserError(
-                f"node {node.name or index} ({node.op_type}): output shape [{shown}]: "
+                f"node {_text(node.name) or index} ({_text(node.op_type)}): output shape "
+                f"[{shown}]: "
                 "the input is too small for this graph"
             )
         nodes.append(
             OnnxNode(
-                node.name or f"{node.op_type}_{index}",
-                node.op_type,
+                _text(node.name) or f"{_text(node.op_type)}_{index}",
+                _text(node.op_type),
                 output,
                 params,
                 _macs(node, shapes, weights),
@@ -225,9 +295,9 @@ def summarize_onnx(
     if total != sum(n.params for n in nodes):
         notes.append("some initializers are read by no node (counted in the total)")
     return OnnxSummary(
-        graph.name,
-        tuple((v.name, _shape_of(v) or ()) for v in _real_inputs(inferred)),
-        tuple((v.name, shapes.get(v.name)) for v in graph.output),
+        _text(graph.name),
+        tuple((_text(v.name), _shape_of(v) or ()) for v in _real_inputs(inferred)),
+        tuple((_text(v.name), shapes.get(v.name)) for v in graph.output),
         tuple(nodes),
         total,
         tuple(notes),

@@ -29,8 +29,9 @@ from typing import IO, Any
 from cnncli.core.errors import UserError
 from cnncli.core.modelfile import DTYPE_SIZES, TORCH_MAGICS, FileFormat, ModelFile, TensorInfo
 
-# A state_dict's pickle is a few hundred bytes per tensor; this bounds memory on lying files.
-MAX_PICKLE_BYTES = 64 * 1024 * 1024
+# A state_dict's pickle takes ~150 bytes per tensor: 16 MB is some 100,000 tensors. The
+# objects a pickle builds can take ~20x its size, so this also bounds a crafted file's memory.
+MAX_PICKLE_BYTES = 16 * 1024 * 1024
 # A zip directory entry is ~100 bytes: this allows some 600,000 tensors.
 MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -416,20 +417,35 @@ def _tensor_dict(obj: object) -> dict[str, TensorMeta] | None:
 def find_state_dict(obj: object) -> tuple[str, dict[str, TensorMeta]]:
     """The state_dict in what ``torch.save`` stored: itself, or a checkpoint's entry.
 
-    Returns where it was (``""`` for the object itself, ``"state_dict"``, ...).
+    Returns where it was (``""`` for the object itself, ``"state_dict"``, ``"model/ema"``).
     """
-    direct = _tensor_dict(obj)
-    if direct is not None:
-        return "", direct
-    if isinstance(obj, dict):
-        for location, value in _candidates(obj):
-            found = _tensor_dict(value)
-            if found is not None:
-                return location, found
+    found = _search(obj, "", depth=3)
+    if found is not None:
+        return found
     raise UserError(
         "no state_dict in this file (a dict of tensors, or a checkpoint with one under "
         f"{', '.join(repr(k) for k in STATE_DICT_KEYS[:4])}, ...)"
     )
+
+
+def _search(obj: object, where: str, depth: int) -> tuple[str, dict[str, TensorMeta]] | None:
+    """Breadth first: a checkpoint's own entries before the entries of its entries
+    (``{"model": {"state_dict": ...}}`` is found as ``model/state_dict``)."""
+    direct = _tensor_dict(obj)
+    if direct is not None:
+        return where, direct
+    if not isinstance(obj, dict) or depth <= 1:
+        return None
+    entries = list(_candidates(obj))
+    for key, value in entries:
+        found = _tensor_dict(value)
+        if found is not None:
+            return f"{where}/{key}" if where else key, found
+    for key, value in entries:
+        nested = _search(value, f"{where}/{key}" if where else key, depth - 1)
+        if nested is not None:
+            return nested
+    return None
 
 
 def _candidates(checkpoint: dict[Any, Any]) -> Iterator[tuple[str, object]]:
