@@ -819,7 +819,7 @@ def pool(
         "pool",
         paths or [],
         sample,
-        pooling_filter(spec),
+        pooling_filter(spec, max_pixels),
         _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
