@@ -27,12 +27,22 @@ def default_jobs() -> int:
 
 
 def strip_bounds(
-    height: int, width: int, jobs: int, min_rows: int = 1, strip_pixels: int = STRIP_PIXELS
+    height: int,
+    width: int,
+    jobs: int,
+    min_rows: int = 1,
+    strip_pixels: int = STRIP_PIXELS,
+    align: int = 1,
 ) -> list[tuple[int, int]]:
-    """Row ranges covering ``[0, height)``: at least ``jobs`` strips when the image allows."""
+    """Row ranges covering ``[0, height)``: at least ``jobs`` strips when the image allows.
+
+    Every strip but the last is a multiple of ``align`` rows, so strips start on the
+    same row tiles as the whole image does.
+    """
     by_size = max(1, (height * max(width, 1)) // strip_pixels)
     count = max(1, min(height // max(min_rows, 1), max(jobs, by_size)))
     step = -(-height // count)
+    step = -(-step // align) * align
     return [(start, min(start + step, height)) for start in range(0, height, step)]
 
 
@@ -43,9 +53,10 @@ def map_strips(
     jobs: int,
     min_rows: int = 1,
     strip_pixels: int = STRIP_PIXELS,
+    align: int = 1,
 ) -> None:
     """Call ``compute(row_start, row_stop)`` for every strip, on ``jobs`` threads."""
-    bounds = strip_bounds(height, width, jobs, min_rows, strip_pixels)
+    bounds = strip_bounds(height, width, jobs, min_rows, strip_pixels, align)
     if jobs <= 1 or len(bounds) == 1:
         for start, stop in bounds:
             compute(start, stop)
