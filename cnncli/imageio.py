@@ -385,10 +385,17 @@ def _write_png_fast(
         chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     adler = 1
     starts = range(0, height, step)
-    with ThreadPoolExecutor(max_workers=min(threads or default_jobs(), len(starts))) as pool:
-        for index, (body, strip_adler, length) in enumerate(pool.map(deflate_strip, starts)):
+    workers = min(threads or default_jobs(), len(starts))
+    # One strip (a small image) or one thread: no pool to start and join for each file.
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        strips = pool.map(deflate_strip, starts) if pool else map(deflate_strip, starts)
+        for index, (body, strip_adler, length) in enumerate(strips):
             adler = _adler32_combine(adler, strip_adler, length)
             chunk(b"IDAT", (b"\x78\x01" if index == 0 else b"") + body)
+    finally:
+        if pool:
+            pool.shutdown()
     chunk(b"IDAT", struct.pack(">I", adler))
     chunk(b"IEND", b"")
 

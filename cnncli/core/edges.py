@@ -31,6 +31,10 @@ EDGE_OUTPUTS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
 DerivativeKernel = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+# Planes up to this many pixels keep their values between the two passes.
+_KEEP_PIXELS = 1 << 22
+
+
 @dataclass(frozen=True)
 class EdgeResult:
     """Float image in ``[0, out_max]`` and whether ``normalize=False`` had to clip it."""
@@ -118,6 +122,9 @@ def _edge_plane(
 
     if not plane.size:
         return False
+    # A small plane keeps its first pass's values (at most 16 MB of float32) instead of
+    # computing them again: batches of small images do not pay the second pass.
+    kept: dict[int, np.ndarray] | None = {} if plane.size <= _KEEP_PIXELS else None
     if output == "angle":
         offset, factor = np.float32(np.pi), np.float32(out_max / (2 * np.pi))
     elif normalize:
@@ -125,6 +132,8 @@ def _edge_plane(
 
         def find_peak(start: int, stop: int) -> None:
             strip = values(start, stop)
+            if kept is not None:
+                kept[start] = strip
             top = float(strip.max())
             peaks.append(max(top, -float(strip.min())) if signed else top)
 
@@ -141,7 +150,7 @@ def _edge_plane(
     clips: list[bool] = []
 
     def finish(start: int, stop: int) -> None:
-        strip = values(start, stop)
+        strip = kept.pop(start) if kept else values(start, stop)
         if output == "angle":
             strip += offset
             strip *= factor

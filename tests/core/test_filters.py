@@ -182,9 +182,14 @@ def _one_pass_edges(image: np.ndarray, derivatives, bits: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("bits", [8, 16])
-def test_two_pass_strips_give_the_one_pass_bytes(bits: int) -> None:
+@pytest.mark.parametrize("keep", [True, False])
+def test_two_pass_strips_give_the_one_pass_bytes(monkeypatch, bits: int, keep: bool) -> None:
+    """Small planes keep their first pass's values; large ones compute them again."""
+    import cnncli.core.edges as edges
     from cnncli.core.gradient import central_differences
     from cnncli.core.sobel import sobel_derivatives
+
+    monkeypatch.setattr(edges, "_KEEP_PIXELS", ODD_TALL.size if keep else 0)
 
     out = np.empty(ODD_TALL.shape, dtype=np.uint16 if bits == 16 else np.uint8)
     for kernel, derivatives in ((sobel, sobel_derivatives), (gradient, central_differences)):
