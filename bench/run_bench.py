@@ -398,7 +398,9 @@ def find_tools(cnncli: str | None, cv_python: str | None) -> Tools:
     # A `convert` may be a stand-in or another program: only ImageMagick's says so.
     magick = None
     for candidate in [*find_on_path("magick"), *find_on_path("convert"), "/usr/bin/convert"]:
-        if os.access(candidate, os.X_OK) and "ImageMagick" in capture([candidate, "-version"]):
+        if os.access(candidate, os.X_OK) and "Version: ImageMagick" in capture(
+            [candidate, "-version"]
+        ):
             magick = candidate
             break
     if magick is None:
