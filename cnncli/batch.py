@@ -80,6 +80,7 @@ class BatchReport:
     warnings: int = 0
     seconds: float = 0.0
     failures: list[Outcome] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: the files not reported were not (all) processed
 
     def add(self, outcome: Outcome) -> None:
         if outcome.status == WRITTEN:
@@ -166,9 +167,15 @@ def make_out_dir(out_dir: Path) -> None:
         raise UserError(f"--out-dir {out_dir}: cannot create ({exc.strerror or exc})") from None
 
 
-def run_job(job: Job, work: FileWork) -> Outcome:
-    """Run one file, turning its failure into an :class:`Outcome` (runs on a worker)."""
+def run_job(job: Job, work: FileWork, skip_if: Callable[[Path], bool] | None = None) -> Outcome:
+    """Run one file, turning its failure into an :class:`Outcome` (runs on a worker).
+
+    With ``skip_if``, an output it accepts is kept and the file reported as skipped; the
+    check runs here, on the worker, so a resumed batch checks its outputs in parallel.
+    """
     try:
+        if skip_if is not None and skip_if(job.dest):
+            return Outcome(job, SKIPPED)
         warning = work(job.source, job.dest)
     except UserError as exc:
         return Outcome(job, FAILED, str(exc))
@@ -196,32 +203,46 @@ def run_batch(
     executor: Executor,
     *,
     skip_existing: bool = False,
+    complete: Callable[[Path], bool] | None = None,
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
 ) -> BatchReport:
-    """Run every job on ``executor``; ``on_outcome`` sees each result as it arrives."""
+    """Run every job on ``executor``; ``on_outcome`` sees each result as it arrives.
+
+    Ctrl-C cancels the files not started and returns the report so far, ``interrupted``.
+
+    With ``skip_existing`` an output is kept if ``complete`` accepts it (by default: a
+    whole image that decodes, :func:`cnncli.imageio.is_complete_image`), else made again.
+    """
     from concurrent.futures import as_completed
 
+    skip_if = None
+    if skip_existing:
+        if complete is None:
+            from cnncli.imageio import is_complete_image
+
+            complete = is_complete_image
+        skip_if = complete
     started = time.perf_counter()
     report = BatchReport()
-    todo: list[Job] = []
-    for job in jobs:
-        if skip_existing and job.dest.exists():
-            outcome = Outcome(job, SKIPPED)
-            report.add(outcome)
-            on_outcome(outcome)
-        else:
-            todo.append(job)
-    futures: dict[Future[Outcome], Job] = {executor.submit(run_job, job, work): job for job in todo}
+    futures: dict[Future[Outcome], Job] = {
+        executor.submit(run_job, job, work, skip_if): job for job in jobs
+    }
     try:
         for future in as_completed(futures):
             try:
                 outcome = future.result()
             except Exception as exc:  # the executor itself failed (e.g. a lost worker)
+                # An executor that can lose everything at once (a cluster's scheduler)
+                # raises one UserError here rather than fail every file in turn.
+                if (raise_if_lost := getattr(executor, "raise_if_lost", None)) is not None:
+                    raise_if_lost(exc)
                 detail = f": {exc}" if str(exc) else ""  # a cancelled task has no message
                 message = f"not processed: {type(exc).__name__}{detail}"
                 outcome = Outcome(futures[future], FAILED, message, internal=True)
             report.add(outcome)
             on_outcome(outcome)
+    except KeyboardInterrupt:
+        report.interrupted = True
     finally:
         for future in futures:
             future.cancel()  # after Ctrl-C: start no new file; finished files stay complete

@@ -21,16 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cnncli.core.errors import UserError
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from distributed import Client
+
+T = TypeVar("T")
 
 LOCAL = "local"
 CONNECT_TIMEOUT = 5  # seconds; a scheduler that is up answers in milliseconds
@@ -66,29 +67,128 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
     with ExitStack() as stack:
         _silence(stack, quiet)
         if scheduler == LOCAL:
-            cluster = stack.enter_context(
-                distributed.LocalCluster(
-                    n_workers=workers or default_workers(),
-                    threads_per_worker=1,  # one file per process; Dask spreads the files
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # No dashboard, but the scheduler still serves /health and metrics:
-                    # on a free loopback port, not on 8787, which may be another's.
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                    silence_logs=quiet,
+            with _sigint_ignored():
+                cluster = stack.enter_context(
+                    distributed.LocalCluster(
+                        n_workers=workers or default_workers(),
+                        threads_per_worker=1,  # one file per process; Dask spreads the files
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        # No dashboard, but the scheduler still serves /health and metrics:
+                        # on a free loopback port, not on 8787, which may be another's.
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        silence_logs=quiet,
+                    )
                 )
-            )
-            client = stack.enter_context(distributed.Client(cluster))
+                client = stack.enter_context(distributed.Client(cluster))
+                _ignore_ctrl_c_on_workers(client)
         else:
             client = stack.enter_context(_connect(scheduler))
-        executor = client.get_executor(pure=False, retries=RETRIES)
+        address = client.scheduler.address if client.scheduler else scheduler
+        executor = ClusterExecutor(
+            client, client.get_executor(pure=False, retries=RETRIES), address
+        )
         try:
             yield executor
         except BaseException:
             executor.shutdown(wait=False)  # Ctrl-C or a crash: cancel the files not yet run
             raise
         executor.shutdown(wait=True)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while a local cluster starts, so that its worker processes start with
+    it ignored (an ignored signal stays ignored across fork and exec, and Python then sets
+    no KeyboardInterrupt handler of its own).
+
+    Ctrl-C on a terminal signals the whole foreground process group, the worker processes
+    too: each would print a KeyboardInterrupt traceback from deep inside Dask. Ignored by
+    them, it reaches only this process, which cancels the batch and closes the cluster, and
+    so the workers. (Workers that nannies restart later are started with SIGINT handled;
+    :class:`_IgnoreCtrlC` makes them ignore it too.)
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can be set only from the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_ctrl_c_on_workers(client: Client) -> None:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class IgnoreCtrlC(WorkerPlugin):
+        """Run on every worker, those started later included: ignore SIGINT."""
+
+        name = "cnncli-ignore-sigint"
+
+        def setup(self, worker: object) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    client.register_plugin(IgnoreCtrlC())
+
+
+class ClusterExecutor(Executor):
+    """Dask's executor, and the one thing a batch must know of the cluster behind it:
+    whether a failed file means that the scheduler itself is gone."""
+
+    def __init__(self, client: Client, inner: Executor, address: str) -> None:
+        self._client = client
+        self._inner = inner
+        self._address = address
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait)
+
+    def raise_if_lost(self, exc: BaseException) -> None:
+        """After a failed task: one UserError with the reason if the scheduler was lost.
+
+        Distributed cancels every task when the client loses its scheduler (and then tries
+        to reconnect); nothing else cancels a running batch's tasks.
+        """
+        from concurrent.futures import CancelledError
+
+        if self._client.status == "running" and not isinstance(exc, CancelledError):
+            return
+        raise UserError(
+            f"--scheduler {self._address}: lost the scheduler mid-batch ({_probe(self._address)})",
+            hint="the outputs written are whole: rerun with --skip-existing",
+        )
+
+
+def _probe(address: str) -> str:
+    """Why a scheduler cannot be reached now, as far as a new connection can tell."""
+    try:
+        socket.create_connection(_host_port(address), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        return _why(exc)
+    try:
+        asyncio.run(asyncio.wait_for(_handshake(address), CONNECT_TIMEOUT))
+    except Exception:
+        return "no Dask scheduler answers there"
+    return "the connection dropped; a scheduler answers there again, without this batch's tasks"
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    from distributed.comm.addressing import get_address_host_port
+
+    host, port = get_address_host_port(address)
+    return host, port
 
 
 def _connect(address: str) -> Client:

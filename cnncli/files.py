@@ -1,35 +1,97 @@
-"""Reading a user's input file or stdin, with every failure as one ``UserError`` naming the file."""
+"""Reading inputs with limits and writing outputs so that every byte is checked.
+
+Every failure is one ``UserError`` naming the file. Reading stops past a byte limit, so
+``/dev/zero`` or an endless pipe as input is an error, not an exhausted memory. Writing:
+
+- a regular file (or a new one) is written to a temporary file beside it, fsynced and
+  renamed into place, so a failure never leaves a half-written file or damages the old one;
+- a symlink is followed and its target replaced that way (the link stays a link);
+- a character or block device or a FIFO is opened and written as it is (renaming a file
+  over ``/dev/null`` would destroy it);
+- stdout is written with ``os.write`` until every byte is taken, so a full disk, a closed
+  stdout or a short write is an error, never a silently truncated output.
+
+A reader that goes away (``cnncli ... | head``) raises :class:`ReaderGone`, which the CLI
+turns into a quiet exit.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 from cnncli.core.errors import UserError
 
 STDIO = "-"
+STDOUT_NAME = "<stdout>"
+READ_CHUNK = 1 << 20
+
+
+class ReaderGone(Exception):
+    """The reader of our stdout closed it (EPIPE): nothing more can be said to anyone.
+
+    Not an ``OSError``, so that nothing between the write and the CLI's one handler
+    (Typer catches EPIPE itself and exits 1) takes it for something else.
+    """
 
 
 def display_name(source: str | Path) -> str:
     return "<stdin>" if str(source) == STDIO else str(source)
 
 
-def read_bytes(source: str | Path, what: str = "an input file") -> bytes:
-    """The bytes of ``source`` (``-`` = stdin); ``what`` names the expected kind in errors."""
+def read_bytes(source: str | Path, what: str = "an input file", limit: int | None = None) -> bytes:
+    """The bytes of ``source`` (``-`` = stdin); ``what`` names the expected kind in errors.
+
+    With ``limit``, reading stops at ``limit + 1`` bytes and a longer input is refused, so a
+    device such as ``/dev/zero`` or an endless pipe cannot exhaust memory.
+    """
     name = display_name(source)
     if str(source) == STDIO:
-        return sys.stdin.buffer.read()
+        if sys.stdin is None:
+            raise UserError("<stdin>: stdin is closed")
+        return _read_limited(sys.stdin.buffer, name, what, limit)
     path = Path(source)
     if path.is_dir():
         raise UserError(f"{name}: is a directory, not {what}")
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            return _read_limited(handle, name, what, limit)
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except PermissionError:
         raise UserError(f"{name}: permission denied") from None
     except OSError as exc:
         raise UserError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _read_limited(handle: Any, name: str, what: str, limit: int | None) -> bytes:
+    if limit is None:
+        return bytes(handle.read())
+    too_large = UserError(f"{name}: more than {limit:,} bytes, too large for {what}")
+    fd = _fileno(handle)
+    chunks: list[bytes] = []
+    size = 0
+    info = os.fstat(fd) if fd is not None else None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_size > limit:
+            raise too_large  # a regular file says its size: nothing needs reading
+        data = bytes(handle.read(info.st_size + 1))
+        if len(data) <= info.st_size:
+            return data
+        chunks, size = [data], len(data)  # it grew while we read: on with the chunks
+    while size <= limit:
+        chunk = handle.read(min(READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise too_large
 
 
 def read_text(source: str | Path, what: str = "a text file") -> str:
@@ -39,3 +101,273 @@ def read_text(source: str | Path, what: str = "a text file") -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{display_name(source)}: not {what} (not UTF-8 text)") from None
+
+
+# ------------------------------------------------------------------------- stdout ---
+
+STDOUT_CLOSED = "stdout is closed; nowhere to write the output"
+
+
+def stdout_closed() -> bool:
+    """True when the process was started with its stdout closed (``>&-``)."""
+    stream = sys.stdout
+    if isinstance(stream, CheckedStdout):
+        return stream.closed_at_start
+    return stream is None
+
+
+def write_stdout(data: bytes | memoryview) -> None:
+    """Write ``data`` to stdout, every byte of it, or raise a ``UserError`` saying why."""
+    stream = sys.stdout
+    if stream is None or stdout_closed():
+        raise UserError(STDOUT_CLOSED)
+    if isinstance(stream, CheckedStdout):
+        stream.write_bytes(data)
+        return
+    stream.flush()
+    _write_stream(stream, data)
+
+
+def _write_stream(stream: TextIO, data: bytes | memoryview) -> None:
+    fd = _fileno(stream)
+    if fd is None:  # an in-memory stream (tests, an embedding program): nothing to check
+        stream.buffer.write(data)
+        stream.buffer.flush()
+        return
+    write_all(fd, data, STDOUT_NAME)
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, io.UnsupportedOperation, ValueError):
+        return None
+    return fd if isinstance(fd, int) else None
+
+
+def write_all(fd: int, data: bytes | memoryview, name: str) -> None:
+    """``os.write`` until every byte is taken: a short write is retried, then reported.
+
+    Python's buffered streams can drop the rest of a large write that the kernel took only
+    in part (a nearly full disk), so outputs go through here instead.
+    """
+    view = memoryview(data).cast("B")
+    try:
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise UserError(f"{name}: cannot write (the output took no more bytes)")
+            view = view[written:]
+    except BrokenPipeError:
+        raise ReaderGone(name) from None
+    except OSError as exc:
+        raise UserError(f"{name}: cannot write ({exc.strerror or exc})") from None
+
+
+class CheckedStdout(io.TextIOBase):
+    """``sys.stdout`` while a command runs: text is kept until ``flush`` and then written
+    with :func:`write_all`, so a full disk or a closed stdout is an error, never lost text.
+
+    Rich, click and ``print`` see an ordinary text stream; what they write is encoded as
+    the real stdout would encode it.
+    """
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__()
+        self._stream = stream
+        self._pending: list[str] = []
+        self._size = 0
+        self.closed_at_start = stream is None
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "errors", None) or "strict"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation(STDOUT_CLOSED)
+        return self._stream.fileno()
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # as a text stream says (click probes with bytes)
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self._stream is None:
+            raise UserError(STDOUT_CLOSED)
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size >= READ_CHUNK:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._pending or self._stream is None:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._size = 0
+        self.write_bytes(text.encode(self.encoding, self.errors))
+
+    def write_bytes(self, data: bytes | memoryview) -> None:
+        if self._stream is None:
+            raise UserError(STDOUT_CLOSED)
+        self.flush()
+        _write_stream(self._stream, data)
+
+    def discard(self) -> None:
+        self._pending.clear()
+        self._size = 0
+
+
+@contextmanager
+def checked_stdout() -> Iterator[None]:
+    """Route ``sys.stdout`` through :class:`CheckedStdout` for the duration; on a normal
+    exit the last text is written (and a failure to write it raised) before returning."""
+    original = sys.stdout
+    checked = CheckedStdout(original)
+    sys.stdout = checked
+    try:
+        yield
+        checked.flush()
+    except BaseException:
+        try:
+            checked.flush()  # what was printed before the failure, if the stream takes it
+        except (OSError, UserError, ReaderGone):
+            checked.discard()
+        raise
+    finally:
+        sys.stdout = original
+
+
+# ------------------------------------------------------------------------ outputs ---
+
+
+def output_kind(dest: str | Path) -> str:
+    """``"stdout"``, ``"stream"`` (a device or FIFO, written as it is) or ``"file"``."""
+    if str(dest) == STDIO:
+        return "stdout"
+    try:
+        mode = os.stat(dest).st_mode  # follows symlinks: a link to /dev/null is a device
+    except OSError:
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    return "file"
+
+
+def check_output_path(dest: str | Path, *, no_clobber: bool = False) -> None:
+    """Refuse an output file we could not write, before any work is done."""
+    path = Path(dest)
+    if output_kind(dest) == "stream":
+        if not os.access(path, os.W_OK):
+            raise UserError(f"{dest}: not writable")
+        return
+    target = _final_target(path)
+    parent = target.parent
+    if target.is_dir():
+        raise UserError(f"{dest}: is a directory; give an output file name")
+    if target.exists() and not target.is_file():
+        raise UserError(f"{dest}: exists and is not a regular file, a device or a FIFO")
+    if not parent.exists():
+        raise UserError(f"{dest}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise UserError(f"{dest}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{dest}: directory {parent} is not writable")
+    if no_clobber and (path.exists() or path.is_symlink()):
+        raise UserError(f"{dest}: already exists (--no-clobber)")
+
+
+def _final_target(path: Path) -> Path:
+    """Where a write to ``path`` lands: the end of its symlinks (dangling or not)."""
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
+
+
+def write_output(dest: str | Path, data: bytes | memoryview, *, no_clobber: bool = False) -> None:
+    """Write ``data`` to ``dest``: stdout, a device or FIFO as it is, a file atomically."""
+    kind = output_kind(dest)
+    if kind == "stdout":
+        write_stdout(data)
+    elif kind == "stream":
+        write_through(Path(dest), data)
+    else:
+        path = Path(dest)
+        if no_clobber and path.is_symlink():
+            raise UserError(f"{dest}: already exists (--no-clobber)")
+        atomic_write_bytes(_final_target(path), data, no_clobber=no_clobber, name=str(dest))
+
+
+def write_through(path: Path, data: bytes | memoryview) -> None:
+    """Open a device or FIFO for writing and write every byte (no temporary file)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot open for writing ({exc.strerror or exc})") from None
+    try:
+        write_all(fd, data, str(path))
+    except ReaderGone:
+        os.close(fd)
+        raise UserError(f"{path}: the reader closed the FIFO before the end") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        os.close(fd)  # a device may report its failure only here
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def atomic_write_bytes(
+    path: Path, data: bytes | memoryview, *, no_clobber: bool = False, name: str | None = None
+) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
+    import tempfile
+
+    shown = name or str(path)
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise UserError(
+            f"{shown}: cannot create a file in {path.parent} ({exc.strerror})"
+        ) from None
+    tmp = Path(tmp_name)
+    try:
+        try:
+            write_all(fd, data, shown)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _copy_permissions(path, tmp)
+        if no_clobber:
+            try:
+                os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
+            except FileExistsError:
+                raise UserError(f"{shown}: already exists (--no-clobber)") from None
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _copy_permissions(target: Path, tmp: Path) -> None:
+    """Keep an overwritten file's mode; a new file gets the umask's default like any other."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)

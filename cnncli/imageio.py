@@ -1,23 +1,28 @@
-"""The one home of image file I/O: decoding, colour and bit depth, stdin/stdout, atomic writes.
+"""The one home of image decoding and encoding: Pillow's rules, colour and bit depth.
 
 Everything that can go wrong with a user's file becomes a :class:`UserError` naming
-the file; an output is written to a temporary file beside its target and renamed
-into place, so a failure never leaves a half-written file or damages an existing one.
+the file. An input is read up to a byte limit derived from the pixel limit, and an image
+whose header promises more pixels than the limit, more memory than the machine has, or
+more data than its file can hold is refused before it is decoded. Outputs are written
+by :mod:`cnncli.files` (atomically for regular files, as they are for devices and FIFOs).
 """
 
 from __future__ import annotations
 
 import io
-import os
+import re
 import sys
+import threading
+import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncli.core.errors import UserError
-from cnncli.files import STDIO, display_name, read_bytes
+from cnncli.files import STDIO, check_output_path, display_name, read_bytes, write_output
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,6 +30,14 @@ if TYPE_CHECKING:
 
 # Pillow's own default limit (about 89.5 megapixels): a hostile file cannot exhaust memory.
 DEFAULT_MAX_PIXELS = 89_478_485
+# The input byte limit: the most bytes a pixel takes in a file Pillow decodes (16-bit RGBA,
+# 64-bit float gray) for every allowed pixel, plus room for metadata (ICC, EXIF, text).
+MAX_FILE_BYTES_PER_PIXEL = 8
+METADATA_ALLOWANCE = 16 << 20
+# Deflate (PNG) cannot shrink data more than 1032:1 (258 bytes from one 2-bit code).
+DEFLATE_MAX_RATIO = 1032
+# Bytes per pixel Pillow holds in memory for each mode (1-bit and palette images take 1).
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 DEFAULT_COMPRESS_LEVEL = 1
 SAMPLE_NAME = "chelsea.png"
 
@@ -48,6 +61,13 @@ def sample_path() -> Path:
     return Path(__file__).with_name("data") / SAMPLE_NAME
 
 
+def max_input_bytes(max_pixels: int | None) -> int | None:
+    """The most bytes read from an input for a pixel limit (None: no limit)."""
+    if max_pixels is None:
+        return None
+    return MAX_FILE_BYTES_PER_PIXEL * max_pixels + METADATA_ALLOWANCE
+
+
 def read_image(
     source: str | Path,
     *,
@@ -60,22 +80,17 @@ def read_image(
     EXIF orientation is applied, so the pixels are the way the picture is viewed.
     ``luminance`` converts colour to gray with ITU-R 601-2 exactly as Pillow's ``"L"``
     conversion does (``L = R*299/1000 + G*587/1000 + B*114/1000``), dropping alpha.
+    At most :func:`max_input_bytes` bytes are read; the header's size is checked against
+    ``max_pixels``, the memory available and the file's length before decoding.
     """
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = display_name(source)
-    data = _read_bytes(source, name)
-    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a useful message
+    data = _read_bytes(source, name, max_input_bytes(max_pixels))
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            width, height = opened.size
-            if max_pixels is not None and width * height > max_pixels:
-                raise UserError(
-                    f"{name}: {width}x{height} = {width * height:,} pixels is over the limit "
-                    f"of {max_pixels:,} (a decompression-bomb guard)",
-                    hint="raise it with --max-pixels if you trust the file",
-                )
+        with _pixel_guard(max_pixels), Image.open(io.BytesIO(data)) as opened:
+            _check_size(opened, name, len(data), max_pixels)
             fmt = opened.format
             opened.seek(0)  # first frame of animations (GIF, WebP, multi-page TIFF)
             opened.load()
@@ -88,8 +103,21 @@ def read_image(
         raise
     except UnidentifiedImageError:
         raise UserError(f"{name}: not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"{name}: truncated or corrupt image ({exc})") from None
+    except Image.DecompressionBombError as exc:
+        # Pillow's guard refused in open, before our check saw the size: say it our way.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        if found and max_pixels is not None and int(found[1]) > max_pixels:
+            raise UserError(
+                f"{name}: {int(found[1]):,} pixels is over the limit of {max_pixels:,} "
+                "(a decompression-bomb guard)",
+                hint="raise it with --max-pixels if you trust the file",
+            ) from None
+        raise UserError(f"{name}: {str(exc).rstrip('.')}") from None  # a program's lower guard
+    except MemoryError:
+        raise UserError(f"{name}: not enough memory to decode this image") from None
+    except Exception as exc:  # any failure inside a decoder is a property of the file
+        detail = str(exc) or type(exc).__name__
+        raise UserError(f"{name}: truncated or corrupt image ({detail})") from None
     if bits == 16:
         array = array.astype(np.uint16, copy=False)
     return array, ImageMeta(name=name, bits=bits, format=fmt, info=info)
@@ -121,11 +149,175 @@ def _pixels(image: Image.Image) -> np.ndarray:
     return array
 
 
-def _read_bytes(source: str | Path, name: str) -> bytes:
-    data = read_bytes(source, "an image file")
+def _read_bytes(source: str | Path, name: str, limit: int | None) -> bytes:
+    try:
+        data = read_bytes(source, "an image file", limit)
+    except UserError as exc:
+        if not exc.message.startswith(f"{name}: more than "):
+            raise
+        raise UserError(
+            f"{exc.message} (the limit for --max-pixels: "
+            f"{MAX_FILE_BYTES_PER_PIXEL} bytes a pixel + {METADATA_ALLOWANCE >> 20} MiB)",
+            hint="raise --max-pixels if the file is a real image",
+        ) from None
     if not data:
         raise UserError(f"{name}: empty file (0 bytes), not an image")
     return data
+
+
+_GUARD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _pixel_guard(max_pixels: int | None) -> Iterator[None]:
+    """Pillow's own decompression-bomb guard, for one open, at least as high as ours.
+
+    Pillow refuses images over twice its ``Image.MAX_IMAGE_PIXELS`` (and warns over it;
+    the warning is dropped, our own check names the sizes). When ``--max-pixels`` allows
+    more than Pillow would, its limit is raised for this open and decode only, under a
+    lock, and put back after: the process-wide setting is never switched off for good.
+    """
+    from PIL import Image
+
+    with _GUARD_LOCK:
+        pillow = Image.MAX_IMAGE_PIXELS
+    if pillow is None or (max_pixels is not None and max_pixels <= 2 * pillow):
+        yield
+        return
+    with _GUARD_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None if max_pixels is None else -(-max_pixels // 2)
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _check_size(image: Image.Image, name: str, file_bytes: int, max_pixels: int | None) -> None:
+    """Refuse, before decoding, what the header promises and the limits cannot hold."""
+    width, height = image.size
+    pixels = width * height
+    if max_pixels is not None and pixels > max_pixels:
+        raise UserError(
+            f"{name}: {width}x{height} = {pixels:,} pixels is over the limit "
+            f"of {max_pixels:,} (a decompression-bomb guard)",
+            hint="raise it with --max-pixels if you trust the file",
+        )
+    if pixels == 0:
+        raise UserError(f"{name}: {width}x{height}: an image without pixels")
+    bands = len(image.getbands())
+    needed = pixels * (_STORED_BYTES.get(image.mode, 4) + 4 * bands)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"{name}: {width}x{height} {image.mode} needs at least {needed / 1e6:,.0f} MB "
+            f"to decode and filter, {available / 1e6:,.0f} MB available"
+        )
+    if image.format == "PNG":
+        bits = _png_bits_per_pixel(image)
+        raw = pixels * bits // 8
+        if bits and raw > DEFLATE_MAX_RATIO * file_bytes:
+            raise UserError(
+                f"{name}: the header promises {width}x{height} pixels ({raw:,} bytes of "
+                f"samples) but the file has {file_bytes:,} bytes, less than deflate's "
+                f"limit of 1:{DEFLATE_MAX_RATIO} allows: a truncated or lying header"
+            )
+
+
+def _png_bits_per_pixel(image: Image.Image) -> int:
+    """Bits per pixel of a PNG's samples from its IHDR (0 if unknown)."""
+    tile = getattr(image, "tile", None)
+    if not tile:
+        return 0
+    rawmode = tile[0].args[0] if isinstance(tile[0].args, tuple) else tile[0].args
+    # Pillow's PNG raw modes: "1", "L;2", "L;4", "L", "I;16B", "RGB", "RGB;16B", "P;4"...
+    depth = {"1": 1, "L;2": 2, "L;4": 4, "P;1": 1, "P;2": 2, "P;4": 4}.get(str(rawmode))
+    if depth is not None:
+        return depth
+    samples = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "P": 1, "I": 1}.get(
+        str(rawmode).split(";")[0], 1
+    )
+    return samples * (16 if "16" in str(rawmode) else 8)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the smaller of the kernel's ``MemAvailable``
+    and what a cgroup memory limit leaves (None where neither can be read)."""
+    candidates: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    candidates.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError):
+        pass
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        try:
+            with open(limit_file, encoding="ascii") as f:
+                limit_text = f.read().strip()
+            with open(usage_file, encoding="ascii") as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit_text.isdigit() and int(limit_text) < 1 << 60:
+            candidates.append(max(0, int(limit_text) - usage))
+    return min(candidates) if candidates else None
+
+
+def is_complete_image(path: Path) -> bool:
+    """True if ``path`` is a non-empty regular file that Pillow decodes to the end without
+    a complaint: what ``--skip-existing`` needs to trust an output of an earlier run (a
+    0-byte or truncated file, or one left by another program, is made again)."""
+    import os
+    import stat
+
+    from PIL import Image
+
+    from cnncli.library_warnings import library_warnings
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+        return False
+    try:
+        with library_warnings() as caught:
+            with Image.open(path) as image:
+                image.verify()  # the structure to its end (a PNG's chunks, CRCs and IEND)
+            with Image.open(path) as image:
+                image.load()  # and every pixel
+                fmt = image.format
+        if not _ends_whole(path, fmt, info.st_size):
+            return False
+    except Exception:  # any failure to decode it: not a usable output
+        return False
+    return not caught
+
+
+_PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _ends_whole(path: Path, fmt: str | None, size: int) -> bool:
+    """The last bytes that decoders do not need but a whole file has: a PNG's IEND chunk
+    with its CRC, the length a BMP's header gives."""
+    import struct
+
+    with open(path, "rb") as handle:
+        if fmt == "PNG":
+            handle.seek(max(0, size - len(_PNG_IEND)))
+            return handle.read() == _PNG_IEND
+        if fmt == "BMP":
+            header = handle.read(6)
+            return len(header) == 6 and size >= struct.unpack("<I", header[2:6])[0]
+    return True
 
 
 def _kept_info(image: Image.Image) -> dict[str, Any]:
@@ -147,6 +339,11 @@ def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, i
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         array = np.asarray(image)
+        if mode == "F":
+            nan = np.isnan(array)
+            if nan.any():
+                warnings.warn(f"{int(nan.sum()):,} NaN samples read as 0", stacklevel=2)
+                array = np.where(nan, 0, array)
         if mode in ("I", "F"):
             array = np.clip(array, 0, 65535)
         from PIL import Image as PILImage
@@ -196,25 +393,18 @@ def output_format(dest: str | Path, explicit: str | None) -> str:
 
 def check_output(dest: str | Path, *, no_clobber: bool = False) -> None:
     """Refuse an output we could not write, before any work is done."""
+    from cnncli.files import STDOUT_CLOSED, stdout_closed
+
     if str(dest) == STDIO:
+        if stdout_closed():
+            raise UserError(STDOUT_CLOSED, hint="give an output file name")
         if sys.stdout.isatty():
             raise UserError(
                 "refusing to write image data to a terminal",
                 hint="redirect stdout or give a file name",
             )
         return
-    path = Path(dest)
-    parent = path.parent
-    if path.is_dir():
-        raise UserError(f"{dest}: is a directory; give an output file name")
-    if not parent.exists():
-        raise UserError(f"{dest}: directory {parent} does not exist")
-    if not parent.is_dir():
-        raise UserError(f"{dest}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"{dest}: directory {parent} is not writable")
-    if no_clobber and path.exists():
-        raise UserError(f"{dest}: already exists (--no-clobber)")
+    check_output_path(dest, no_clobber=no_clobber)
 
 
 def to_depth(array: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
@@ -239,7 +429,7 @@ def write_image(
     no_clobber: bool = False,
     threads: int | None = None,
 ) -> None:
-    """Encode ``array`` (uint8 or uint16) to ``dest`` or stdout, atomically for files.
+    """Encode ``array`` (uint8 or uint16) to ``dest`` or stdout (see :func:`write_output`).
 
     ``threads`` bounds the PNG encoder's threads (None: every core)."""
     from PIL import Image
@@ -265,11 +455,7 @@ def write_image(
             f"{display_name(dest)}: cannot write {_describe(mode)} as {fmt} ({exc})"
         ) from None
     encoded = buffer.getbuffer()  # a view, not a second copy of the encoded file
-    if str(dest) == STDIO:
-        sys.stdout.buffer.write(encoded)
-        sys.stdout.buffer.flush()
-        return
-    atomic_write_bytes(Path(dest), encoded, no_clobber=no_clobber)
+    write_output(dest, encoded, no_clobber=no_clobber)
 
 
 def _describe(mode: str) -> str:
@@ -287,7 +473,7 @@ def _to_pil(array: np.ndarray, image_module: Any) -> Image.Image:
     import numpy as np
 
     if array.dtype == np.uint16 and array.ndim != 2:
-        raise UserError("16-bit output is possible only for gray images", hint="use --depth 8")
+        raise UserError("16-bit output is possible only for gray images", hint="use --bits 8")
     return image_module.fromarray(np.ascontiguousarray(array))  # type: ignore[no-any-return]
 
 
@@ -415,42 +601,3 @@ def _icc_matches(profile: bytes, mode: str) -> bool:
     space = profile[16:20]
     gray = mode in ("L", "LA", "I;16")
     return space == (b"GRAY" if gray else b"RGB ")
-
-
-def atomic_write_bytes(path: Path, data: bytes | memoryview, *, no_clobber: bool = False) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    import tempfile
-
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot create a file in {path.parent} ({exc.strerror})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _copy_permissions(path, tmp)
-        if no_clobber:
-            try:
-                os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise UserError(f"{path}: already exists (--no-clobber)") from None
-        else:
-            os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _copy_permissions(target: Path, tmp: Path) -> None:
-    """Keep an overwritten file's mode; a new file gets the umask's default like any other."""
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp, mode)

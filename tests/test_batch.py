@@ -100,7 +100,9 @@ def test_run_batch_reports_each_outcome(tmp_path) -> None:
     jobs = plan_jobs([str(tmp_path / n) for n in names], out)
     seen = []
     with ThreadPoolExecutor(2) as executor:
-        report = run_batch(jobs, _copy, executor, skip_existing=True, on_outcome=seen.append)
+        report = run_batch(
+            jobs, _copy, executor, skip_existing=True, complete=Path.exists, on_outcome=seen.append
+        )
     by_name = {o.job.source.name: o for o in seen}
     assert len(seen) == 5
     assert by_name["done.png"].status == SKIPPED and (out / "done.png").read_bytes() == b"old"

@@ -106,12 +106,28 @@ def test_skip_existing_leaves_done_files_alone(run_cli, tmp_path) -> None:
     inputs = make_images(tmp_path / "in", 4)
     out = tmp_path / "out"
     out.mkdir()
-    (out / inputs[0].name).write_bytes(b"done earlier")
+    done = out / inputs[0].name
+    Image.fromarray(np.full((3, 5), 7, np.uint8)).save(done)  # an earlier run's output
+    earlier = done.read_bytes()
     result = run_cli("sobel", *map(str, inputs), "--out-dir", str(out), "--skip-existing")
     assert result.exit_code == 0, result.stderr
-    assert (out / inputs[0].name).read_bytes() == b"done earlier"
+    assert done.read_bytes() == earlier
     assert all((out / p.name).exists() for p in inputs[1:])
     assert "3 written, 1 skipped (already there), 0 failed" in result.stderr
+
+
+def test_skip_existing_redoes_outputs_that_are_not_whole_images(run_cli, tmp_path) -> None:
+    inputs = make_images(tmp_path / "in", 4)
+    out = tmp_path / "out"
+    assert run_cli("sobel", *map(str, inputs), "--out-dir", str(out)).exit_code == 0
+    good = {p.name: (out / p.name).read_bytes() for p in inputs}
+    (out / inputs[0].name).write_bytes(b"")  # a 0-byte file
+    (out / inputs[1].name).write_bytes(good[inputs[1].name][:-30])  # cut before its end
+    (out / inputs[2].name).write_bytes(b"not an image at all")
+    result = run_cli("sobel", *map(str, inputs), "--out-dir", str(out), "--skip-existing")
+    assert result.exit_code == 0, result.stderr
+    assert "3 written, 1 skipped (already there), 0 failed" in result.stderr
+    assert {p.name: (out / p.name).read_bytes() for p in inputs} == good
 
 
 def test_quiet_drops_the_summary_but_not_the_errors(run_cli, tmp_path) -> None:

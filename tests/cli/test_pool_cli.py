@@ -137,13 +137,3 @@ def test_bad_image_writes_nothing(run_cli, tmp_path) -> None:
     assert result.exit_code == 2 and "not an image" in result.stderr
     assert not out.exists()
 
-
-def test_image_pooled_past_the_pixel_limit_is_refused(run_cli, tmp_path) -> None:
-    src = tmp_path / "g.png"
-    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(src)
-    out = tmp_path / "big.png"
-    result = run_cli("pool", str(src), str(out), "--adaptive", "100000,100000")
-    assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1
-    assert "100000x100000 = 10,000,000,000 pixels, over the limit" in result.stderr
-    assert not out.exists()
