@@ -136,4 +136,3 @@ def test_bad_image_writes_nothing(run_cli, tmp_path) -> None:
     result = run_cli("pool", str(bad), str(out), "--k", "2")
     assert result.exit_code == 2 and "not an image" in result.stderr
     assert not out.exists()
-
