@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 # (image array, output bit depth, threads or None for all cores)
 #   -> (float image on the output scale, a warning or None)
 ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
+# A core edge function (cnncli.core.gradient.gradient, cnncli.core.sobel.sobel).
+EdgeKernel = Callable[..., "EdgeResult"]
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,7 @@ def check_kernel_fits(sigma: Sequence[float], truncate: float, shape: Sequence[i
 
 
 def edge_filter_for(
-    kernel: Callable[..., EdgeResult],
+    kernel: EdgeKernel,
     *,
     output: str,
     tone: Tone,

@@ -12,7 +12,10 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import Enum
 from typing import TYPE_CHECKING, Any
+
+from cnncli.core.errors import UserError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,6 +28,29 @@ if TYPE_CHECKING:
     from cnncli.core.pool import PooledWindow
     from cnncli.core.summary import Summary
     from cnncli.core.summary_display import DisplayRow
+
+
+class OutputFormat(str, Enum):
+    """How a result is printed: a rich table, or text another program reads."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+    @classmethod
+    def from_flags(
+        cls, *, json: bool = False, csv: bool = False, markdown: bool = False
+    ) -> OutputFormat:
+        """The format that ``--json`` / ``--csv`` / ``--markdown`` ask for (at most one)."""
+        chosen = [
+            fmt for fmt, on in ((cls.JSON, json), (cls.CSV, csv), (cls.MARKDOWN, markdown)) if on
+        ]
+        if len(chosen) > 1:
+            raise UserError(
+                f"choose one output format, not {' and '.join('--' + f.value for f in chosen)}"
+            )
+        return chosen[0] if chosen else cls.TABLE
 
 
 def stdout_console() -> Console:
@@ -457,15 +483,15 @@ def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
     ]
 
 
-def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) -> None:
+def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: OutputFormat) -> None:
     """``table`` for people; ``json``, ``csv`` or ``markdown`` for scripts and papers."""
     for message in (*summary.notes, *summary.warnings):
         prefix = "warning: " if message in summary.warnings else "note: "
         sys.stderr.write(prefix + message + "\n")
-    if fmt == "json":
+    if fmt is OutputFormat.JSON:
         print_json(summary_json(summary))
         return
-    if fmt == "csv":
+    if fmt is OutputFormat.CSV:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -480,7 +506,7 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) ->
                  _dims_text(r.receptive_field), _dims_text(r.jump)]
             )  # fmt: skip
         return
-    if fmt == "markdown":
+    if fmt is OutputFormat.MARKDOWN:
         lines = ["| " + " | ".join(SUMMARY_HEADERS) + " |", "|" + "---|" * len(SUMMARY_HEADERS)]
         for row in rows:
             cells = _summary_cells(row)
