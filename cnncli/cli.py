@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from cnncli import __version__
 from cnncli.batch import BatchOptions
+from cnncli.core.enums import PoolOp
 from cnncli.core.errors import UserError
 from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
@@ -470,9 +471,10 @@ def summary(
     Memory: parameters and buffers, and every layer's output of one forward pass.
     """
     from cnncli import zoo
+    from cnncli.core.enums import OutputFormat
     from cnncli.core.summary import parse_model, summarize
     from cnncli.core.summary_display import display_rows
-    from cnncli.render import OutputFormat, render_summary, render_zoo
+    from cnncli.render import output_format, render_summary, render_zoo
 
     if list_models:
         render_zoo(zoo.listing())
@@ -481,7 +483,7 @@ def summary(
         raise UserError(
             "give a model file, '-' for stdin, or a built-in name", hint="cnncli summary --list"
         )
-    fmt = OutputFormat.from_flags(json=json_output, csv=csv_output, markdown=markdown)
+    fmt = output_format(json=json_output, csv=csv_output, markdown=markdown)
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
     from cnncli.modelfiles import model_file_kind
@@ -766,7 +768,7 @@ def pool(
             "--file", help="Numbers from a CSV / whitespace file, one row per line; '-' = stdin."
         ),
     ] = None,
-    op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
+    op: Annotated[PoolOp, typer.Option("--op", help="Each window's maximum or mean.")] = PoolOp.MAX,
     k: Annotated[
         str | None,
         typer.Option(

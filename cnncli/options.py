@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from cnncli.batch import DEFAULT_NAME, BatchOptions
+from cnncli.core.enums import EdgeOutput
 from cnncli.core.errors import UserError
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
@@ -165,13 +166,12 @@ class EdgeStyle:
     """What gradient and sobel make of the two derivatives: which output, how bright."""
 
     output: Annotated[
-        str,
+        EdgeOutput,
         typer.Option(
             "--output",
-            help="magnitude, x or y (signed, zero = mid-grey) or angle "
-            "(atan2(y, x) over the range).",
+            help="x and y are signed (zero = mid-grey); angle is atan2(y, x) over the range.",
         ),
-    ] = "magnitude"
+    ] = EdgeOutput.MAGNITUDE
     normalize: Annotated[
         str,
         typer.Option(

@@ -12,9 +12,9 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from cnncli.core.enums import OutputFormat
 from cnncli.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -30,27 +30,19 @@ if TYPE_CHECKING:
     from cnncli.core.summary_display import DisplayRow
 
 
-class OutputFormat(str, Enum):
-    """How a result is printed: a rich table, or text another program reads."""
-
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    MARKDOWN = "markdown"
-
-    @classmethod
-    def from_flags(
-        cls, *, json: bool = False, csv: bool = False, markdown: bool = False
-    ) -> OutputFormat:
-        """The format that ``--json`` / ``--csv`` / ``--markdown`` ask for (at most one)."""
-        chosen = [
-            fmt for fmt, on in ((cls.JSON, json), (cls.CSV, csv), (cls.MARKDOWN, markdown)) if on
-        ]
-        if len(chosen) > 1:
-            raise UserError(
-                f"choose one output format, not {' and '.join('--' + f.value for f in chosen)}"
-            )
-        return chosen[0] if chosen else cls.TABLE
+def output_format(*, json: bool = False, csv: bool = False, markdown: bool = False) -> OutputFormat:
+    """The format that ``--json`` / ``--csv`` / ``--markdown`` ask for (at most one)."""
+    flags = (
+        (OutputFormat.JSON, json),
+        (OutputFormat.CSV, csv),
+        (OutputFormat.MARKDOWN, markdown),
+    )
+    chosen = [fmt for fmt, on in flags if on]
+    if len(chosen) > 1:
+        raise UserError(
+            f"choose one output format, not {' and '.join('--' + f.value for f in chosen)}"
+        )
+    return chosen[0] if chosen else OutputFormat.TABLE
 
 
 def stdout_console() -> Console:

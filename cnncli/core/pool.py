@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cnncli.core.enums import PoolOp
 from cnncli.core.errors import UserError
 from cnncli.core.outsize import (
     Window,
@@ -30,7 +31,6 @@ from cnncli.core.outsize import (
 if TYPE_CHECKING:
     import numpy as np
 
-OPS = ("max", "avg")
 Matrix = list[list[float]]
 
 
@@ -38,7 +38,7 @@ Matrix = list[list[float]]
 class PoolSpec:
     """A pooling layer, per dimension (1 or 2 entries each)."""
 
-    op: str
+    op: PoolOp
     kernel: tuple[int, ...] = ()
     stride: tuple[int, ...] | None = None
     padding: tuple[int, ...] = (0,)
@@ -48,14 +48,14 @@ class PoolSpec:
     adaptive: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.op not in OPS:
+        if self.op not in tuple(PoolOp):
             raise UserError(f"unknown pooling op {self.op!r}; choose max or avg")
         if self.adaptive is None and not self.kernel:
             raise UserError("give a kernel size (--k) or an adaptive output size (--adaptive)")
         conflicting = self._fixed_window_options() if self.adaptive is not None else []
         if conflicting:
             raise UserError(f"--adaptive chooses its own windows; drop {', '.join(conflicting)}")
-        if self.op == "avg" and any(d != 1 for d in self.dilation):
+        if self.op == PoolOp.AVG and any(d != 1 for d in self.dilation):
             raise UserError("average pooling has no dilation in PyTorch (avg_pool takes none)")
 
     def _fixed_window_options(self) -> list[str]:
