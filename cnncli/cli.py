@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 from cnncli import __version__
 from cnncli.batch import BatchOptions
 from cnncli.core.enums import PoolOp
-from cnncli.core.errors import UserError
+from cnncli.core.errors import Names, UserError
 from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
 from cnncli.options import EdgeStyle, ImageRun, PathsArg, bundle
@@ -174,6 +174,23 @@ app = typer.Typer(
 )
 
 
+# What core calls the window quantities, and the flags outsize and pool give them (core
+# errors name the quantity; the CLI's name the flag to change).
+WINDOW_FLAGS = {
+    "input size": "--lin",
+    "kernel size": "--k",
+    "stride": "--s",
+    "padding": "--p",
+    "dilation": "--d",
+    "output padding": "--output-padding",
+    "adaptive output size": "--adaptive",
+    "pooling": "--pool",
+    "transposed": "--transposed",
+    "ceil_mode": "--ceil",
+    "count_include_pad=False": "--no-count-include-pad",
+}
+
+
 def examples(*commands: str) -> str:
     """Help epilog listing runnable examples, one per line."""
     return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  $ {c}" for c in commands) + "\n"
@@ -313,6 +330,7 @@ def outsize(
         transposed=transposed,
         output_padding=output_padding,
         adaptive=adaptive,
+        names=Names(WINDOW_FLAGS),
     )
     render_outsize(question, core.answer(question), explain=explain, as_json=json_output)
 
@@ -814,6 +832,7 @@ def pool(
         ceil,
         count_include_pad,
         parse_ints(adaptive, "--adaptive") if adaptive else None,
+        Names(WINDOW_FLAGS),
     )
     if values is not None or file is not None:
         if paths or run.sample:
