@@ -308,10 +308,10 @@ def _params_json(item: LayerParams) -> dict[str, Any]:
         "layer": item.layer.kind,
         "text": item.layer.text,
         "params": item.total,
-        "trainable": item.trainable,
+        "trainable": item.total,  # every parameter of a layer just built requires grad
         "buffers": item.buffers,
         "tensors": {t.name: list(t.shape) for t in item.tensors},
-        "buffer_tensors": [t.name for t in item.tensors if not t.trainable],
+        "buffer_tensors": [t.name for t in item.tensors if t.buffer],
         "copies": {t.name: t.copies for t in item.tensors if t.copies != 1},
     }
 
@@ -324,7 +324,7 @@ def _params_sections(items: Sequence[LayerParams]) -> list[list[list[str]]]:
         label = f"{index}: {item.layer.kind}" if several else item.layer.kind
         rows = [[label, "-", "-", "0"]] if not item.tensors else []
         for row, tensor in enumerate(item.tensors):
-            name = tensor.name if tensor.trainable else f"{tensor.name} (buffer)"
+            name = f"{tensor.name} (buffer)" if tensor.buffer else tensor.name
             if tensor.copies != 1:
                 name = f"{name} ({tensor.copies:,} tensors)"
             rows.append(
@@ -359,7 +359,7 @@ def render_params(
             {
                 "layers": [_params_json(i) for i in items],
                 "params": total,
-                "trainable": sum(i.trainable for i in items),
+                "trainable": sum(i.total for i in items),
                 "buffers": buffers,
             }
         )
@@ -431,7 +431,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             {"name": h.name, "shape": list(h.shape), "buffer": h.buffer} for h in summary.hidden
         ],
         "macs": summary.macs,
-        "param_bytes": summary.param_bytes,
+        "param_bytes": summary.state_bytes,  # the JSON key predates the buffers in it
         "activation_bytes": summary.activation_bytes,
         "notes": list(summary.notes),
         "warnings": list(summary.warnings),
@@ -467,7 +467,7 @@ def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
         ("total params", at_least + f"{summary.total_params:,}"),
         ("buffers", at_least + f"{summary.buffers:,}"),
         ("MACs", ("" if summary.shapes_known else ">= ") + f"{summary.macs:,}"),
-        (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.param_bytes)),
+        (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.state_bytes)),
         (
             f"forward activations ({summary.dtype})",
             "unknown" if activations is None else _megabytes(activations),

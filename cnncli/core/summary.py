@@ -78,7 +78,8 @@ class Summary:
     params_exact: bool = True
 
     @property
-    def param_bytes(self) -> int:
+    def state_bytes(self) -> int:
+        """Parameters and buffers (what ``state_dict()`` holds), in bytes of ``dtype``."""
         return (self.total_params + self.buffers) * DTYPE_BYTES[self.dtype]
 
     @property
