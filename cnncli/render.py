@@ -371,22 +371,38 @@ def render_params(
         for item, explanation in zip(items, explanations, strict=True)
         if explanation
     ]
+    print_sections(PARAMS_HEADERS, (False, False, False, True), sections, footer, "layer total")
+
+
+def print_sections(
+    headers: Sequence[str],
+    right: Sequence[bool],
+    sections: Sequence[Sequence[Sequence[str]]],
+    footer: Sequence[str],
+    subtotal: str,
+) -> None:
+    """A table in sections (a layer's tensors, a module's), each closed by a dim
+    ``subtotal`` row (its label in the second column), then footer lines, the first bold.
+
+    Plain text when :func:`_use_rich` says so: rich lays a big table out cell by cell.
+    """
     if not _use_rich(sum(len(section) for section in sections)):
-        right = (False, False, False, True)
-        print_result(plain_table(PARAMS_HEADERS, right, sections))
+        print_result(plain_table(headers, right, sections))
         print_result("\n".join(footer))
         return
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
-    for header in PARAMS_HEADERS:
-        table.add_column(header, justify="right" if header == "count" else "left")
+    for header, flush_right in zip(headers, right, strict=True):
+        table.add_column(header, justify="right" if flush_right else "left")
     for section in sections:
         for index, row in enumerate(section):
             cells = [escape(cell) for cell in row]
-            if row[1] == "layer total":
-                cells = ["", "[dim]layer total[/dim]", "", f"[dim]{cells[3]}[/dim]"]
+            if row[1] == subtotal:
+                cells = [
+                    f"[dim]{cell}[/dim]" if cell else "" for cell in ["", subtotal, *cells[2:]]
+                ]
             table.add_row(*cells, end_section=index == len(section) - 1)
     console = stdout_console()
     console.print(table)

@@ -104,15 +104,20 @@ def _output_count(spec: PoolSpec, length: int, dim: int) -> int:
     """The output length along ``dim``, computed without listing any window."""
     if spec.adaptive is not None:
         return explain_adaptive(length, spec.at(spec.adaptive, dim)).out
+    return explain_pool(length, *_fixed_window(spec, dim)).out
+
+
+def _fixed_window(spec: PoolSpec, dim: int) -> tuple[int, int | None, int, int, bool]:
+    """(kernel, stride, padding, dilation, ceil_mode) along ``dim``, as ``explain_pool``
+    and ``pool_windows`` take them."""
     stride = None if spec.stride is None else spec.at(spec.stride, dim)
-    return explain_pool(
-        length,
+    return (
         spec.at(spec.kernel, dim),
         stride,
         spec.at(spec.padding, dim),
         spec.at(spec.dilation, dim),
         spec.ceil_mode,
-    ).out
+    )
 
 
 # No image or list has a side this long; an adaptive size past it is a typo, not a request.
@@ -128,15 +133,7 @@ def dimension_windows(spec: PoolSpec, length: int, dim: int) -> list[Window]:
         )
     if spec.adaptive is not None:
         return adaptive_windows(length, spec.at(spec.adaptive, dim))
-    stride = None if spec.stride is None else spec.at(spec.stride, dim)
-    return pool_windows(
-        length,
-        spec.at(spec.kernel, dim),
-        stride,
-        spec.at(spec.padding, dim),
-        spec.at(spec.dilation, dim),
-        spec.ceil_mode,
-    )
+    return pool_windows(length, *_fixed_window(spec, dim))
 
 
 def _taps(window: Window, length: int, step: int) -> range:
