@@ -478,7 +478,7 @@ def build_question(
                 f"{called(KERNEL)} ({KERNEL}) is required"
                 if called(KERNEL) != KERNEL
                 else f"{KERNEL} is required",
-                hint=f"e.g. {called(KERNEL)} 3",
+                hint=f"e.g. {called(KERNEL)} 3" if called(KERNEL) != KERNEL else None,
             )
         fields = {
             called(INPUT): parse_ints(lin, called(INPUT)),
