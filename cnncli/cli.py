@@ -174,21 +174,25 @@ app = typer.Typer(
 )
 
 
-# What core calls the window quantities, and the flags outsize and pool give them (core
+# What core calls the quantities it checks, and the flags the commands give them (core
 # errors name the quantity; the CLI's name the flag to change).
-WINDOW_FLAGS = {
-    "input size": "--lin",
-    "kernel size": "--k",
-    "stride": "--s",
-    "padding": "--p",
-    "dilation": "--d",
-    "output padding": "--output-padding",
-    "adaptive output size": "--adaptive",
-    "pooling": "--pool",
-    "transposed": "--transposed",
-    "ceil_mode": "--ceil",
-    "count_include_pad=False": "--no-count-include-pad",
-}
+FLAGS = Names(
+    {
+        "input size": "--lin",
+        "kernel size": "--k",
+        "stride": "--s",
+        "padding": "--p",
+        "dilation": "--d",
+        "output padding": "--output-padding",
+        "adaptive output size": "--adaptive",
+        "pooling": "--pool",
+        "transposed": "--transposed",
+        "ceil_mode": "--ceil",
+        "count_include_pad=False": "--no-count-include-pad",
+        "normalize": "--normalize",
+        "gamma": "--gamma",
+    }
+)
 
 
 def examples(*commands: str) -> str:
@@ -330,7 +334,7 @@ def outsize(
         transposed=transposed,
         output_padding=output_padding,
         adaptive=adaptive,
-        names=Names(WINDOW_FLAGS),
+        names=FLAGS,
     )
     render_outsize(question, core.answer(question), explain=explain, as_json=json_output)
 
@@ -708,7 +712,7 @@ def _run_edges(
     from cnncli.core.tone import parse_tone
     from cnncli.pipeline import edge_filter_for
 
-    tone = parse_tone("none" if edge.no_normalize else edge.normalize, edge.gamma)
+    tone = parse_tone("none" if edge.no_normalize else edge.normalize, edge.gamma, FLAGS)
     apply = edge_filter_for(kernel, output=edge.output, tone=tone, per_channel=edge.per_channel)
     _run_images(label, paths, apply, run, luminance=not edge.per_channel)
 
@@ -832,7 +836,7 @@ def pool(
         ceil,
         count_include_pad,
         parse_ints(adaptive, "--adaptive") if adaptive else None,
-        Names(WINDOW_FLAGS),
+        FLAGS,
     )
     if values is not None or file is not None:
         if paths or run.sample:
