@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncli.core.enums import OutputFormat
 from cnncli.core.errors import UserError
+from cnncli.core.parsing import shape_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -299,10 +300,6 @@ def render_outsize_chain(
     print_result("\n".join(" ".join(str(r.out) for r in results) for results in rows))
 
 
-def _shape_text(shape: Sequence[int]) -> str:
-    return str(list(shape))  # "[5, 3, 3, 3]", in C
-
-
 def _params_json(item: LayerParams) -> dict[str, Any]:
     return {
         "layer": item.layer.kind,
@@ -328,7 +325,7 @@ def _params_sections(items: Sequence[LayerParams]) -> list[list[list[str]]]:
             if tensor.copies != 1:
                 name = f"{name} ({tensor.copies:,} tensors)"
             rows.append(
-                [label if row == 0 else "", name, _shape_text(tensor.shape), f"{tensor.numel:,}"]
+                [label if row == 0 else "", name, shape_text(tensor.shape), f"{tensor.numel:,}"]
             )
         if several:
             rows.append(["", "layer total", "", f"{item.total:,}"])
@@ -465,7 +462,7 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         shape = ""
         numbers = [f"{row.params:,}" if row.params else "", ""]
     else:
-        shape = "?" if row.output_shape is None else _shape_text(row.output_shape)
+        shape = "?" if row.output_shape is None else shape_text(row.output_shape)
         macs = "?" if row.output_shape is None else f"{row.macs:,}"
         numbers = [f"{row.params:,}", macs]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
@@ -479,7 +476,7 @@ def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
     at_least = "" if summary.params_exact else ">= "
     activations = summary.activation_bytes
     return [
-        ("input", _shape_text(summary.input_shape)),
+        ("input", shape_text(summary.input_shape)),
         ("total params", at_least + f"{summary.total_params:,}"),
         ("buffers", at_least + f"{summary.buffers:,}"),
         ("MACs", ("" if summary.shapes_known else ">= ") + f"{summary.macs:,}"),

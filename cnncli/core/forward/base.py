@@ -16,6 +16,7 @@ from typing import Protocol
 
 from cnncli.core.errors import UserError
 from cnncli.core.model_text import Module
+from cnncli.core.parsing import shape_text
 
 Dims = tuple[float, ...]
 
@@ -39,10 +40,6 @@ class Flow:
     def reshaped(self, shape: Sequence[int]) -> Flow:
         """A new shape with no receptive field (spatial positions were rearranged)."""
         return Flow(tuple(shape))
-
-
-def shape_text(shape: Sequence[int | None]) -> str:
-    return "[" + ", ".join("?" if n is None else str(n) for n in shape) + "]"
 
 
 def normalize_dim(dim: int, rank: int) -> int:
