@@ -9,29 +9,30 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cnncli import __version__
-from cnncli.batch import DEFAULT_NAME, BatchOptions
-from cnncli.core.errors import UserError
+from cnncli.batch import BatchOptions
+from cnncli.core.enums import PoolOp
+from cnncli.core.errors import Names, UserError
 from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
-from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
-from cnncli.pipeline import IOOptions
+from cnncli.options import EdgeStyle, ImageRun, PathsArg, bundle
 from cnncli.render import print_warning
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
     from contextlib import AbstractContextManager
 
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     from cnncli.core.model_text import Module
+    from cnncli.core.pool import PoolSpec
     from cnncli.core.weights import WeightsJoin
-    from cnncli.pipeline import ImageFilter
+    from cnncli.pipeline import EdgeKernel, ImageFilter
 
 # cnncli runs its own threads over strips of an image (and over the files of a batch); BLAS
 # threads inside each of them would fight over the same cores (OpenBLAS spins while it waits:
@@ -58,6 +59,19 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     sys.exit(code)
 
 
+def _click_exceptions() -> "tuple[type[ClickException], type[NoArgsIsHelpError]]":
+    """(ClickException, NoArgsIsHelpError): every parser error, and bare ``cnncli``.
+
+    typer <0.29 vendors click as ``typer._click`` and re-exports only ``BadParameter``
+    from it; these two have no public path, so the private import is kept here alone.
+    """
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+    return ClickException, NoArgsIsHelpError
+
+
+ClickError, NoArgsIsHelp = _click_exceptions()
+
 COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
@@ -74,6 +88,7 @@ def _named_shell_completion(argv: Sequence[str]) -> bool:
         or argv[1] not in COMPLETION_SHELLS
     ):
         return False
+    # Typer's only home for these two (typer.completion imports them, not exports them).
     from typer._completion_shared import get_completion_script, install
 
     names = {"prog_name": "cnncli", "complete_var": "_CNNCLI_COMPLETE"}
@@ -115,13 +130,13 @@ class CnncliGroup(TyperGroup):
             if debug:
                 raise
             _fail(str(exc))
-        except NoArgsIsHelpError as exc:
+        except NoArgsIsHelp as exc:
             # Bare ``cnncli``: the help is the answer, not a mistake. Rich help has been
             # printed already (the message is then empty); plain help is in the message.
             if exc.format_message():
                 typer.echo(exc.format_message())
             sys.exit(0)
-        except ClickException as exc:
+        except ClickError as exc:
             if debug:
                 raise
             hint = ""
@@ -149,14 +164,40 @@ class CnncliGroup(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+# How both apps are built: the whole one, and the single-command one of _app_for.
+TYPER_SETTINGS: dict[str, Any] = {
+    "cls": CnncliGroup,
+    "name": "cnncli",
+    "rich_markup_mode": "rich",
+    "pretty_exceptions_enable": False,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
 app = typer.Typer(
-    cls=CnncliGroup,
-    name="cnncli",
     help="Image filters and exact PyTorch-parity CNN calculators, without PyTorch.",
-    rich_markup_mode="rich",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    **TYPER_SETTINGS,
+)
+
+
+# What core calls the quantities it checks, and the flags the commands give them (core
+# errors name the quantity; the CLI's name the flag to change).
+FLAGS = Names(
+    {
+        "input size": "--lin",
+        "kernel size": "--k",
+        "stride": "--s",
+        "padding": "--p",
+        "dilation": "--d",
+        "output padding": "--output-padding",
+        "adaptive output size": "--adaptive",
+        "pooling": "--pool",
+        "transposed": "--transposed",
+        "ceil_mode": "--ceil",
+        "count_include_pad=False": "--no-count-include-pad",
+        "normalize": "--normalize",
+        "gamma": "--gamma",
+    }
 )
 
 
@@ -299,6 +340,7 @@ def outsize(
         transposed=transposed,
         output_padding=output_padding,
         adaptive=adaptive,
+        names=FLAGS,
     )
     render_outsize(question, core.answer(question), explain=explain, as_json=json_output)
 
@@ -465,27 +507,19 @@ def summary(
     checkpoint has no forward, so it shows its tensors (see docs/model-files.md).
     """
     from cnncli import zoo
+    from cnncli.core.enums import OutputFormat
     from cnncli.core.summary import parse_model, summarize
     from cnncli.core.summary_display import display_rows
-    from cnncli.render import render_summary, render_zoo
+    from cnncli.render import output_format, render_summary, render_zoo
 
     if list_models:
-        entries = [zoo.builtin(name) for name in zoo.names()]
-        render_zoo(
-            [(e.name, "x".join(map(str, e.default_input or ())), e.description) for e in entries]
-        )
+        render_zoo(zoo.listing())
         return
     if model is None:
         raise UserError(
             "give a model file, '-' for stdin, or a built-in name", hint="cnncli summary --list"
         )
-    formats = [
-        name
-        for name, on in (("json", json_output), ("csv", csv_output), ("markdown", markdown))
-        if on
-    ]
-    if len(formats) > 1:
-        raise UserError(f"choose one output format, not {' and '.join('--' + f for f in formats)}")
+    fmt = output_format(json=json_output, csv=csv_output, markdown=markdown)
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
     from cnncli.modelfiles import model_file_kind
@@ -494,26 +528,24 @@ def summary(
     if kind is not None:
         if weights is not None:
             raise UserError("--weights goes with a printed model (the text of print(model))")
-        if formats and formats != ["json"]:
+        if fmt not in (OutputFormat.TABLE, OutputFormat.JSON):
             raise UserError(
-                f"--{formats[0]} is for printed models; a model file has table or --json"
+                f"--{fmt.value} is for printed models; a model file has table or --json"
             )
         _model_file_summary(model, kind, input_size, batch, json_output, strict)
         return
     source = zoo.load_source(model)
     tree = parse_model(source.text)
     joined = _join_weights(tree, weights) if weights is not None else None
-    shape = parse_shape(input_size, "--input") if input_size is not None else source.default_input
-    if shape is None:
-        raise UserError(
-            f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
-        )
+    shape = source.input_shape(
+        parse_shape(input_size, "--input") if input_size is not None else None
+    )
     result = summarize(tree, shape, batch=batch, dtype=dtype)
     if joined is not None:
         from cnncli.core.weights import apply_weights
 
         result = apply_weights(result, joined)
-    render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+    render_summary(result, display_rows(result, depth), fmt=fmt)
     if strict and not (result.shapes_known and result.params_exact):
         raise UserError(
             "--strict: some shapes or parameter counts are not known exactly (see the warnings)"
@@ -563,170 +595,24 @@ def _model_file_summary(
 
 # ---------------------------------------------------- smooth / gradient / sobel ---
 
-PathsArg = Annotated[
-    list[str] | None,
-    typer.Argument(
-        help="INPUT OUTPUT ('-' = stdin/stdout), or only OUTPUT with --sample; "
-        "with --out-dir, any number of INPUTs.",
-        show_default=False,
-    ),
-]
-OutDirOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--out-dir",
-        help="Batch mode: every PATH is an input, outputs go in this directory (made if needed).",
-        rich_help_panel="Batch",
-    ),
-]
-SuffixOpt = Annotated[
-    str,
-    typer.Option(
-        "--suffix",
-        help="Batch: added to each output's stem (a.png -> a_edges.png with --suffix _edges).",
-        rich_help_panel="Batch",
-    ),
-]
-NameOpt = Annotated[
-    str,
-    typer.Option(
-        "--name",
-        help="Batch: output file name from {stem} {ext} {name} {suffix}, e.g. '{stem}.tif'.",
-        rich_help_panel="Batch",
-    ),
-]
-SkipExistingOpt = Annotated[
-    bool,
-    typer.Option(
-        "--skip-existing",
-        help="Batch: leave outputs that already exist (resume an interrupted run).",
-        rich_help_panel="Batch",
-    ),
-]
-QuietOpt = Annotated[
-    bool,
-    typer.Option(
-        "-q",
-        "--quiet",
-        help="Batch: no progress bar, no summary line; errors are still shown.",
-        rich_help_panel="Batch",
-    ),
-]
-SchedulerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        metavar="ADDRESS|local",
-        help="Batch: run the files on a Dask cluster (tcp://HOST:8786), or on -j worker "
-        "processes here (local). Needs cnncli\\[dask].",
-        rich_help_panel="Batch",
-    ),
-]
-SampleOpt = Annotated[
-    bool, typer.Option("--sample", help="Use the bundled photograph (CC0) as input.")
-]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        help="Output format (png, jpeg, tiff, webp...); default: the extension, PNG on stdout.",
-    ),
-]
-CompressOpt = Annotated[
-    int,
-    typer.Option("--compress-level", help="PNG compression 0-9 (1: fast, files a little larger)."),
-]
-NoClobberOpt = Annotated[
-    bool, typer.Option("--no-clobber", help="Refuse to overwrite an existing output.")
-]
-MaxPixelsOpt = Annotated[
-    int, typer.Option("--max-pixels", help="Refuse larger images (decompression-bomb guard).")
-]
-BitsOpt = Annotated[
-    int | None,
-    typer.Option("--bits", help="Output bits per sample, 8 or 16; default: as the input."),
-]
-# The old name of --bits, kept working for scripts but hidden: in `summary`, --depth
-# means how deep to show the module tree, and an option name has one meaning.
-OldDepthOpt = Annotated[int | None, typer.Option("--depth", hidden=True)]
-JobsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "-j",
-        "--jobs",
-        help="Threads (in batch mode: files at once; with --scheduler local: worker "
-        "processes); default: all cores.",
-    ),
-]
-EdgeOutputOpt = Annotated[
-    str,
-    typer.Option(
-        "--output",
-        help="magnitude, x or y (signed, zero = mid-grey) or angle (atan2(y, x) over the range).",
-    ),
-]
-NormalizeOpt = Annotated[
-    str,
-    typer.Option(
-        "--normalize",
-        metavar="max|pNN|none",
-        help="Which edge is white: max (the strongest: magnitude * 255 / max, the reference "
-        "formula), pNN (that percentile, brighter: p99), or none (raw values, clipped).",
-    ),
-]
-GammaOpt = Annotated[
-    float,
-    typer.Option(
-        "--gamma",
-        help="Brighten (> 1) or darken (< 1) the magnitude: white * (v / white) ** (1 / gamma).",
-    ),
-]
-# The old spelling of --normalize none.
-NoNormalizeOpt = Annotated[bool, typer.Option("--no-normalize", hidden=True)]
-PerChannelOpt = Annotated[
-    bool,
-    typer.Option("--per-channel", help="Filter each colour channel instead of the luminance."),
-]
 
-
-def _io_options(
-    bits: int | None,
-    old_depth: int | None,
-    fmt: str | None,
-    compress_level: int,
-    no_clobber: bool,
-    max_pixels: int,
-) -> IOOptions:
-    if bits is not None and old_depth is not None and bits != old_depth:
-        raise UserError(f"--bits {bits} and --depth {old_depth} disagree; give only --bits")
-    return IOOptions(
-        depth=bits if bits is not None else old_depth,
-        format=fmt,
-        compress_level=compress_level,
-        no_clobber=no_clobber,
-        max_pixels=max_pixels,
-    )
-
-
-def _interrupted(label: str, plan: Sequence[Any], batch: Any) -> NoReturn:
+def _interrupted(label: str, plan: Sequence[Any], batch: BatchOptions) -> NoReturn:
     """Ctrl-C in a batch: one line with what is done and how to resume, then exit 130."""
     from cnncli.render import batch_interrupted
 
     # Counted after the executor has stopped: files being written when Ctrl-C came are
     # finished (atomically) by then, and are what --skip-existing will skip.
     done = sum(job.dest.exists() for job in plan)
+    assert batch.out_dir is not None  # a batch, not one file
     batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _run_images(
     label: str,
-    paths: list[str],
-    sample: bool,
+    paths: list[str] | None,
     apply: "ImageFilter",
-    options: IOOptions,
-    batch: BatchOptions,
-    jobs: int | None,
+    run: ImageRun,
     *,
     luminance: bool = False,
 ) -> None:
@@ -737,11 +623,15 @@ def _run_images(
     """
     from cnncli.pipeline import run_filter, single_job
 
+    paths = paths or []
+    options = run.io_options()
+    batch = run.batch_options()
+    jobs = run.jobs
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     if batch.out_dir is None:
         batch.check_single()
-        source, dest = single_job(paths, sample, label)
+        source, dest = single_job(paths, run.sample, label)
         warning = run_filter(source, dest, apply, options, luminance=luminance, threads=jobs)
         if warning:
             print_warning(warning)
@@ -754,7 +644,7 @@ def _run_images(
     from cnncli.render import batch_progress, batch_summary
 
     plan = plan_jobs(
-        batch_inputs(paths, sample, label, str(batch.out_dir)),
+        batch_inputs(paths, run.sample, label, str(batch.out_dir)),
         batch.out_dir,
         template=format_name_template(batch.name, options.format),
         suffix=batch.suffix,
@@ -797,24 +687,6 @@ def _run_images(
         raise typer.Exit(EXIT_INTERNAL_ERROR if internal else EXIT_USER_ERROR)
 
 
-def _batch_options(
-    out_dir: str | None,
-    suffix: str,
-    name: str,
-    skip_existing: bool,
-    quiet: bool,
-    scheduler: str | None,
-) -> BatchOptions:
-    return BatchOptions(
-        Path(out_dir) if out_dir is not None else None,
-        suffix,
-        name,
-        skip_existing,
-        quiet,
-        scheduler,
-    )
-
-
 @app.command(
     epilog=examples(
         "cnncli smooth --sample --sigma 2 smooth.png",
@@ -823,6 +695,7 @@ def _batch_options(
         "cnncli smooth photos/*.png --out-dir soft/ --sigma 2 --skip-existing",
     )
 )
+@bundle(ImageRun, into="run")
 def smooth(
     paths: PathsArg = None,
     sigma: Annotated[
@@ -838,20 +711,8 @@ def smooth(
     truncate: Annotated[
         float, typer.Option("--truncate", help="Kernel radius in sigmas (scipy's truncate).")
     ] = 4.0,
-    sample: SampleOpt = False,
-    bits: BitsOpt = None,
-    depth: OldDepthOpt = None,
-    fmt: FormatOpt = None,
-    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
-    no_clobber: NoClobberOpt = False,
-    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
-    jobs: JobsOpt = None,
-    out_dir: OutDirOpt = None,
-    suffix: SuffixOpt = "",
-    name: NameOpt = DEFAULT_NAME,
-    skip_existing: SkipExistingOpt = False,
-    quiet: QuietOpt = False,
-    scheduler: SchedulerOpt = None,
+    *,
+    run: ImageRun,
 ) -> None:
     """Gaussian smoothing (scipy.ndimage.gaussian_filter) of every channel, alpha included.
 
@@ -860,87 +721,60 @@ def smooth(
     from cnncli.pipeline import smoothing_filter
 
     apply = smoothing_filter(parse_floats(sigma, "--sigma"), mode=mode, truncate=truncate)
-    _run_images(
-        "smooth",
-        paths or [],
-        sample,
-        apply,
-        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
-        jobs,
-    )
+    _run_images("smooth", paths, apply, run)
 
 
-LUMINANCE_NOTE = (
-    'Colour input is converted to luminance (ITU-R 601-2, as Pillow\'s "L") unless --per-channel.'
+def _run_edges(
+    label: str, kernel: "EdgeKernel", paths: list[str] | None, edge: EdgeStyle, run: ImageRun
+) -> None:
+    """gradient and sobel: the same options and steps around a different core kernel."""
+    from cnncli.core.tone import parse_tone
+    from cnncli.pipeline import edge_filter_for
+
+    tone = parse_tone("none" if edge.no_normalize else edge.normalize, edge.gamma, FLAGS)
+    apply = edge_filter_for(kernel, output=edge.output, tone=tone, per_channel=edge.per_channel)
+    _run_images(label, paths, apply, run, luminance=not edge.per_channel)
+
+
+@app.command(
+    epilog=examples(
+        "cnncli gradient --sample gradient.png",
+        "cnncli gradient photo.png gx.png --output x",
+        "cnncli gradient scan.tif edges.tif --bits 16",
+        "cnncli gradient photos/*.png --out-dir edges/ --suffix _grad",
+    ),
 )
+@bundle(ImageRun, into="run")
+@bundle(EdgeStyle, into="edge")
+def gradient(paths: PathsArg = None, *, edge: EdgeStyle, run: ImageRun) -> None:
+    """Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.
+
+    Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
+    """
+    from cnncli.core.gradient import gradient as kernel
+
+    _run_edges("gradient", kernel, paths, edge, run)
 
 
-def _register_edge_command(name: str, summary: str, *example_commands: str) -> None:
-    """gradient and sobel: the same options around a different core kernel."""
-
-    def command(
-        paths: PathsArg = None,
-        output: EdgeOutputOpt = "magnitude",
-        normalize: NormalizeOpt = "max",
-        gamma: GammaOpt = 1.0,
-        no_normalize: NoNormalizeOpt = False,
-        per_channel: PerChannelOpt = False,
-        sample: SampleOpt = False,
-        bits: BitsOpt = None,
-        depth: OldDepthOpt = None,
-        fmt: FormatOpt = None,
-        compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
-        no_clobber: NoClobberOpt = False,
-        max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
-        jobs: JobsOpt = None,
-        out_dir: OutDirOpt = None,
-        suffix: SuffixOpt = "",
-        name_template: NameOpt = DEFAULT_NAME,
-        skip_existing: SkipExistingOpt = False,
-        quiet: QuietOpt = False,
-        scheduler: SchedulerOpt = None,
-    ) -> None:
-        from importlib import import_module
-
-        from cnncli.core.tone import parse_tone
-        from cnncli.pipeline import edge_filter_for
-
-        kernel = getattr(import_module(f"cnncli.core.{name}"), name)
-        tone = parse_tone("none" if no_normalize else normalize, gamma)
-        apply = edge_filter_for(kernel, output=output, tone=tone, per_channel=per_channel)
-        _run_images(
-            name,
-            paths or [],
-            sample,
-            apply,
-            _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
-            _batch_options(out_dir, suffix, name_template, skip_existing, quiet, scheduler),
-            jobs,
-            luminance=not per_channel,
-        )
-
-    command.__doc__ = f"{summary}\n\n{LUMINANCE_NOTE}"
-    app.command(name=name, epilog=examples(*example_commands))(command)
-
-
-_register_edge_command(
-    "gradient",
-    "Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.",
-    "cnncli gradient --sample gradient.png",
-    "cnncli gradient photo.png gx.png --output x",
-    "cnncli gradient scan.tif edges.tif --bits 16",
-    "cnncli gradient photos/*.png --out-dir edges/ --suffix _grad",
+@app.command(
+    epilog=examples(
+        "cnncli sobel --sample edges.png",
+        "cnncli sobel in.png out.png",
+        "cnncli sobel photo.jpg - --format png > edges.png",
+        "cnncli sobel photo.png angle.png --output angle",
+        "cnncli sobel photos/*.png --out-dir edges/",
+    ),
 )
-_register_edge_command(
-    "sobel",
-    "Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.",
-    "cnncli sobel --sample edges.png",
-    "cnncli sobel in.png out.png",
-    "cnncli sobel photo.jpg - --format png > edges.png",
-    "cnncli sobel photo.png angle.png --output angle",
-    "cnncli sobel photos/*.png --out-dir edges/",
-)
+@bundle(ImageRun, into="run")
+@bundle(EdgeStyle, into="edge")
+def sobel(paths: PathsArg = None, *, edge: EdgeStyle, run: ImageRun) -> None:
+    """Sobel edge magnitude (scipy.ndimage.sobel on both axes), scaled to white.
+
+    Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
+    """
+    from cnncli.core.sobel import sobel as kernel
+
+    _run_edges("sobel", kernel, paths, edge, run)
 
 
 # ------------------------------------------------------------------------- pool ---
@@ -956,6 +790,7 @@ _register_edge_command(
         "cnncli pool photos/*.png --out-dir small/ --k 4 --op avg",
     )
 )
+@bundle(ImageRun, into="run")
 def pool(
     paths: Annotated[
         list[str] | None,
@@ -974,7 +809,7 @@ def pool(
             "--file", help="Numbers from a CSV / whitespace file, one row per line; '-' = stdin."
         ),
     ] = None,
-    op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
+    op: Annotated[PoolOp, typer.Option("--op", help="Each window's maximum or mean.")] = PoolOp.MAX,
     k: Annotated[
         str | None,
         typer.Option(
@@ -1001,27 +836,15 @@ def pool(
     ] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show each output's window.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
-    sample: SampleOpt = False,
-    bits: BitsOpt = None,
-    depth: OldDepthOpt = None,
-    fmt: FormatOpt = None,
-    compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
-    no_clobber: NoClobberOpt = False,
-    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
-    jobs: JobsOpt = None,
-    out_dir: OutDirOpt = None,
-    suffix: SuffixOpt = "",
-    name: NameOpt = DEFAULT_NAME,
-    skip_existing: SkipExistingOpt = False,
-    quiet: QuietOpt = False,
-    scheduler: SchedulerOpt = None,
+    *,
+    run: ImageRun,
 ) -> None:
     """Max / average / adaptive pooling with PyTorch's semantics, on numbers or on an image.
 
     With --values or --file the numbers are pooled and printed (one row per line);
     otherwise INPUT OUTPUT name image files and every channel is pooled (downsampled).
     """
-    from cnncli.core.pool import PoolSpec, check_dims, ndim_of, parse_values, pool_values
+    from cnncli.core.pool import PoolSpec
 
     spec = PoolSpec(
         op,
@@ -1032,37 +855,43 @@ def pool(
         ceil,
         count_include_pad,
         parse_ints(adaptive, "--adaptive") if adaptive else None,
+        FLAGS,
     )
     if values is not None or file is not None:
-        if paths or sample:
+        if paths or run.sample:
             raise UserError("give numbers (--values / --file) or image files, not both")
-        if values is not None and file is not None:
-            raise UserError("give --values or --file, not both")
-        if values is not None:
-            data = parse_values(values, "--values")
-        else:
-            assert file is not None
-            data = parse_values(read_text(file, "a text file of numbers"), display_name(file))
-        check_dims(spec, ndim_of(data))
-        from cnncli.render import render_pool
+        _pool_numbers(spec, values, file, explain=explain, as_json=json_output)
+    else:
+        _pool_images(spec, paths, run, explain=explain, as_json=json_output)
 
-        render_pool(
-            pool_values(data, spec), ndim_of(data) == 1, explain=explain, as_json=json_output
-        )
-        return
-    if explain or json_output:
-        raise UserError("--explain and --json apply to numbers (--values / --file), not images")
+
+def _pool_numbers(
+    spec: "PoolSpec", values: str | None, file: str | None, *, explain: bool, as_json: bool
+) -> None:
+    """``--values`` or ``--file``: pool the numbers and print them."""
+    from cnncli.core.pool import check_dims, ndim_of, parse_values, pool_values
+    from cnncli.render import render_pool
+
+    if values is not None and file is not None:
+        raise UserError("give --values or --file, not both")
+    if values is not None:
+        data = parse_values(values, "--values")
+    else:
+        assert file is not None
+        data = parse_values(read_text(file, "a text file of numbers"), display_name(file))
+    check_dims(spec, ndim_of(data))
+    render_pool(pool_values(data, spec), ndim_of(data) == 1, explain=explain, as_json=as_json)
+
+
+def _pool_images(
+    spec: "PoolSpec", paths: list[str] | None, run: ImageRun, *, explain: bool, as_json: bool
+) -> None:
+    """INPUT OUTPUT (or a batch): pool every channel of each image."""
     from cnncli.pipeline import pooling_filter
 
-    _run_images(
-        "pool",
-        paths or [],
-        sample,
-        pooling_filter(spec, max_pixels=max_pixels),
-        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
-        _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
-        jobs,
-    )
+    if explain or as_json:
+        raise UserError("--explain and --json apply to numbers (--values / --file), not images")
+    _run_images("pool", paths, pooling_filter(spec, max_pixels=run.max_pixels), run)
 
 
 # ------------------------------------------------------------------ entry point ---
@@ -1083,13 +912,7 @@ def _app_for(args: Sequence[str]) -> typer.Typer:
     commands = {(c.name or c.callback.__name__): c for c in app.registered_commands if c.callback}
     if not args or args[0] not in commands or any(k.endswith("_COMPLETE") for k in os.environ):
         return app
-    single = typer.Typer(
-        cls=CnncliGroup,
-        name=app.info.name,
-        rich_markup_mode="rich",
-        pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
+    single = typer.Typer(**TYPER_SETTINGS)
     single.registered_callback = app.registered_callback
     single.registered_commands = [commands[args[0]]]
     return single

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnncli.core.enums import EdgeOutput
 from cnncli.core.errors import UserError
 from cnncli.core.suggest import glob_for, nearest
 from cnncli.files import STDIO
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 # (image array, output bit depth, threads or None for all cores)
 #   -> (uint8 or uint16 image of that depth, a warning or None)
 ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
+# A core edge function (cnncli.core.gradient.gradient, cnncli.core.sobel.sobel).
+EdgeKernel = Callable[..., "EdgeResult"]
 
 
 @dataclass(frozen=True)
@@ -263,9 +266,9 @@ def check_kernel_fits(sigma: Sequence[float], truncate: float, shape: Sequence[i
 
 
 def edge_filter_for(
-    kernel: Callable[..., EdgeResult],
+    kernel: EdgeKernel,
     *,
-    output: str,
+    output: EdgeOutput,
     tone: Tone,
     per_channel: bool,
 ) -> ImageFilter:
@@ -274,12 +277,10 @@ def edge_filter_for(
     With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
     ``tone`` (``--normalize``, ``--gamma``) is applied to the magnitude the kernel gives.
     """
-    from cnncli.core.edges import EDGE_OUTPUTS, quantize
+    from cnncli.core.edges import quantize
     from cnncli.core.tone import apply_tone
 
-    if output not in EDGE_OUTPUTS:
-        raise UserError(f"unknown --output {output!r}; choose one of {', '.join(EDGE_OUTPUTS)}")
-    if not tone.is_reference and output != "magnitude":
+    if not tone.is_reference and output != EdgeOutput.MAGNITUDE:
         raise UserError(
             "--normalize pNN and --gamma apply to --output magnitude",
             hint="use --normalize max or none with --output x, y or angle",

@@ -14,6 +14,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from cnncli.core.enums import OutputFormat
+from cnncli.core.errors import UserError
+from cnncli.core.parsing import shape_text
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -25,6 +29,21 @@ if TYPE_CHECKING:
     from cnncli.core.pool import PooledWindow
     from cnncli.core.summary import Summary
     from cnncli.core.summary_display import DisplayRow
+
+
+def output_format(*, json: bool = False, csv: bool = False, markdown: bool = False) -> OutputFormat:
+    """The format that ``--json`` / ``--csv`` / ``--markdown`` ask for (at most one)."""
+    flags = (
+        (OutputFormat.JSON, json),
+        (OutputFormat.CSV, csv),
+        (OutputFormat.MARKDOWN, markdown),
+    )
+    chosen = [fmt for fmt, on in flags if on]
+    if len(chosen) > 1:
+        raise UserError(
+            f"choose one output format, not {' and '.join('--' + f.value for f in chosen)}"
+        )
+    return chosen[0] if chosen else OutputFormat.TABLE
 
 
 def stdout_console() -> Console:
@@ -281,19 +300,15 @@ def render_outsize_chain(
     print_result("\n".join(" ".join(str(r.out) for r in results) for results in rows))
 
 
-def _shape_text(shape: Sequence[int]) -> str:
-    return str(list(shape))  # "[5, 3, 3, 3]", in C
-
-
 def _params_json(item: LayerParams) -> dict[str, Any]:
     return {
         "layer": item.layer.kind,
         "text": item.layer.text,
         "params": item.total,
-        "trainable": item.trainable,
+        "trainable": item.total,  # every parameter of a layer just built requires grad
         "buffers": item.buffers,
         "tensors": {t.name: list(t.shape) for t in item.tensors},
-        "buffer_tensors": [t.name for t in item.tensors if not t.trainable],
+        "buffer_tensors": [t.name for t in item.tensors if t.buffer],
         "copies": {t.name: t.copies for t in item.tensors if t.copies != 1},
     }
 
@@ -306,11 +321,11 @@ def _params_sections(items: Sequence[LayerParams]) -> list[list[list[str]]]:
         label = f"{index}: {item.layer.kind}" if several else item.layer.kind
         rows = [[label, "-", "-", "0"]] if not item.tensors else []
         for row, tensor in enumerate(item.tensors):
-            name = tensor.name if tensor.trainable else f"{tensor.name} (buffer)"
+            name = f"{tensor.name} (buffer)" if tensor.buffer else tensor.name
             if tensor.copies != 1:
                 name = f"{name} ({tensor.copies:,} tensors)"
             rows.append(
-                [label if row == 0 else "", name, _shape_text(tensor.shape), f"{tensor.numel:,}"]
+                [label if row == 0 else "", name, shape_text(tensor.shape), f"{tensor.numel:,}"]
             )
         if several:
             rows.append(["", "layer total", "", f"{item.total:,}"])
@@ -341,7 +356,7 @@ def render_params(
             {
                 "layers": [_params_json(i) for i in items],
                 "params": total,
-                "trainable": sum(i.trainable for i in items),
+                "trainable": sum(i.total for i in items),
                 "buffers": buffers,
             }
         )
@@ -353,22 +368,38 @@ def render_params(
         for item, explanation in zip(items, explanations, strict=True)
         if explanation
     ]
+    print_sections(PARAMS_HEADERS, (False, False, False, True), sections, footer, "layer total")
+
+
+def print_sections(
+    headers: Sequence[str],
+    right: Sequence[bool],
+    sections: Sequence[Sequence[Sequence[str]]],
+    footer: Sequence[str],
+    subtotal: str,
+) -> None:
+    """A table in sections (a layer's tensors, a module's), each closed by a dim
+    ``subtotal`` row (its label in the second column), then footer lines, the first bold.
+
+    Plain text when :func:`_use_rich` says so: rich lays a big table out cell by cell.
+    """
     if not _use_rich(sum(len(section) for section in sections)):
-        right = (False, False, False, True)
-        print_result(plain_table(PARAMS_HEADERS, right, sections))
+        print_result(plain_table(headers, right, sections))
         print_result("\n".join(footer))
         return
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
-    for header in PARAMS_HEADERS:
-        table.add_column(header, justify="right" if header == "count" else "left")
+    for header, flush_right in zip(headers, right, strict=True):
+        table.add_column(header, justify="right" if flush_right else "left")
     for section in sections:
         for index, row in enumerate(section):
             cells = [escape(cell) for cell in row]
-            if row[1] == "layer total":
-                cells = ["", "[dim]layer total[/dim]", "", f"[dim]{cells[3]}[/dim]"]
+            if row[1] == subtotal:
+                cells = [
+                    f"[dim]{cell}[/dim]" if cell else "" for cell in ["", subtotal, *cells[2:]]
+                ]
             table.add_row(*cells, end_section=index == len(section) - 1)
     console = stdout_console()
     console.print(table)
@@ -413,7 +444,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             {"name": h.name, "shape": list(h.shape), "buffer": h.buffer} for h in summary.hidden
         ],
         "macs": summary.macs,
-        "param_bytes": summary.param_bytes,
+        "param_bytes": summary.state_bytes,  # the JSON key predates the buffers in it
         "activation_bytes": summary.activation_bytes,
         "notes": list(summary.notes),
         "warnings": list(summary.warnings),
@@ -431,7 +462,7 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         shape = ""
         numbers = [f"{row.params:,}" if row.params else "", ""]
     else:
-        shape = "?" if row.output_shape is None else _shape_text(row.output_shape)
+        shape = "?" if row.output_shape is None else shape_text(row.output_shape)
         macs = "?" if row.output_shape is None else f"{row.macs:,}"
         numbers = [f"{row.params:,}", macs]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
@@ -445,11 +476,11 @@ def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
     at_least = "" if summary.params_exact else ">= "
     activations = summary.activation_bytes
     return [
-        ("input", _shape_text(summary.input_shape)),
+        ("input", shape_text(summary.input_shape)),
         ("total params", at_least + f"{summary.total_params:,}"),
         ("buffers", at_least + f"{summary.buffers:,}"),
         ("MACs", ("" if summary.shapes_known else ">= ") + f"{summary.macs:,}"),
-        (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.param_bytes)),
+        (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.state_bytes)),
         (
             f"forward activations ({summary.dtype})",
             "unknown" if activations is None else _megabytes(activations),
@@ -457,15 +488,15 @@ def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
     ]
 
 
-def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) -> None:
+def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: OutputFormat) -> None:
     """``table`` for people; ``json``, ``csv`` or ``markdown`` for scripts and papers."""
     for message in (*summary.notes, *summary.warnings):
         prefix = "warning: " if message in summary.warnings else "note: "
         sys.stderr.write(prefix + message + "\n")
-    if fmt == "json":
+    if fmt is OutputFormat.JSON:
         print_json(summary_json(summary))
         return
-    if fmt == "csv":
+    if fmt is OutputFormat.CSV:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -480,7 +511,7 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) ->
                  _dims_text(r.receptive_field), _dims_text(r.jump)]
             )  # fmt: skip
         return
-    if fmt == "markdown":
+    if fmt is OutputFormat.MARKDOWN:
         lines = ["| " + " | ".join(SUMMARY_HEADERS) + " |", "|" + "---|" * len(SUMMARY_HEADERS)]
         for row in rows:
             cells = _summary_cells(row)

@@ -12,6 +12,7 @@ from cnncli.render import (
     plain_table,
     print_json,
     print_result,
+    print_sections,
     stdout_console,
 )
 
@@ -80,29 +81,7 @@ def render_model_file(
         f"on disk: {_bytes(model.file_bytes)} (tensor data {_bytes(model.data_bytes)}); "
         f"in memory: {_bytes(model.memory_bytes)}"
     )
-    right = (False, False, False, False, True)
-    if not (sys.stdout.isatty() and sum(map(len, sections)) <= RICH_TABLE_ROWS):
-        # Rich lays a table out cell by cell; a big checkpoint has thousands of rows.
-        print_result(plain_table(FILE_HEADERS, right, sections))
-        print_result("\n".join(footer))
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(show_edge=False, header_style="bold")
-    for header, flush_right in zip(FILE_HEADERS, right, strict=True):
-        table.add_column(header, justify="right" if flush_right else "left")
-    for section in sections:
-        for index, row in enumerate(section):
-            cells = [escape(cell) for cell in row]
-            if row[1] == "subtotal":
-                cells = ["", "[dim]subtotal[/dim]", "", "", f"[dim]{cells[4]}[/dim]"]
-            table.add_row(*cells, end_section=index == len(section) - 1)
-    console = stdout_console()
-    console.print(table)
-    console.print(f"[bold]{escape(footer[0])}[/bold]")
-    for text in footer[1:]:
-        console.print(escape(text))
+    print_sections(FILE_HEADERS, (False, False, False, False, True), sections, footer, "subtotal")
 
 
 FILE_HEADERS = ("module", "tensor", "shape", "dtype", "count")

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
-from cnncli.core.errors import UserError
+from cnncli.core.errors import Names, UserError
 from cnncli.core.parsing import parse_int, parse_ints
 
 PADDING_STRINGS = ("same", "valid")
@@ -419,6 +419,20 @@ class Question:
     specs: tuple[LayerSpec, ...]
 
 
+# The quantities of a question, as messages name them. A caller with other names for
+# them (the CLI's flags: ``{"kernel size": "--k"}``) passes those as ``names``.
+INPUT = "input size"
+KERNEL = "kernel size"
+STRIDE = "stride"
+PADDING = "padding"
+DILATION = "dilation"
+OUTPUT_PADDING = "output padding"
+ADAPTIVE = "adaptive output size"
+POOLING = "pooling"
+CEIL_MODE = "ceil_mode"
+TRANSPOSED = "transposed"
+
+
 def build_question(
     lin: str,
     kernel: str | None = None,
@@ -431,77 +445,96 @@ def build_question(
     transposed: bool = False,
     output_padding: str = "0",
     adaptive: str | None = None,
+    names: Names | None = None,
 ) -> Question:
-    """Turn the option strings into per-dimension layer specs, refusing contradictions."""
+    """Turn the option strings into per-dimension layer specs, refusing contradictions.
+
+    Messages call each quantity what ``names`` calls it (the CLI: its flags), else by
+    its own name (``kernel size``, ``adaptive output size``).
+    """
+    called = names or Names()
     if pool and transposed:
-        raise UserError("--pool and --transposed cannot be combined")
+        raise UserError(f"{called(POOLING)} and {called(TRANSPOSED)} cannot be combined")
     if ceil_mode and not pool:
-        raise UserError("--ceil applies only to pooling", hint="add --pool")
+        raise UserError(
+            f"{called(CEIL_MODE)} applies only to pooling", hint=f"add {called(POOLING)}"
+        )
     if output_padding != "0" and not transposed:
-        raise UserError("--output-padding applies only to --transposed convolutions")
+        raise UserError(
+            f"{called(OUTPUT_PADDING)} applies only to {called(TRANSPOSED)} convolutions"
+        )
     if adaptive is not None:
         if kernel is not None or stride is not None or pool or transposed:
-            raise UserError("--adaptive takes only --lin: the windows follow from the sizes")
+            raise UserError(
+                f"{called(ADAPTIVE)} takes only {called(INPUT)}: the windows follow from the sizes"
+            )
         fields: dict[str, tuple[object, ...]] = {
-            "--lin": parse_ints(lin, "--lin"),
-            "--adaptive": parse_ints(adaptive, "--adaptive"),
+            called(INPUT): parse_ints(lin, called(INPUT)),
+            called(ADAPTIVE): parse_ints(adaptive, called(ADAPTIVE)),
         }
     else:
         if kernel is None:
-            raise UserError("--k (kernel size) is required", hint="e.g. --k 3")
+            raise UserError(
+                f"{called(KERNEL)} ({KERNEL}) is required"
+                if called(KERNEL) != KERNEL
+                else f"{KERNEL} is required",
+                hint=f"e.g. {called(KERNEL)} 3" if called(KERNEL) != KERNEL else None,
+            )
         fields = {
-            "--lin": parse_ints(lin, "--lin"),
-            "--k": parse_ints(kernel, "--k"),
-            "--p": _parse_paddings(padding),
-            "--d": parse_ints(dilation, "--d"),
-            "--output-padding": parse_ints(output_padding, "--output-padding"),
+            called(INPUT): parse_ints(lin, called(INPUT)),
+            called(KERNEL): parse_ints(kernel, called(KERNEL)),
+            called(PADDING): _parse_paddings(padding, called(PADDING)),
+            called(DILATION): parse_ints(dilation, called(DILATION)),
+            called(OUTPUT_PADDING): parse_ints(output_padding, called(OUTPUT_PADDING)),
         }
         if stride is not None:
-            fields["--s"] = parse_ints(stride, "--s")
+            fields[called(STRIDE)] = parse_ints(stride, called(STRIDE))
     ndim = broadcast(fields)
 
-    def at(name: str, i: int) -> int:
-        value = fields[name][0] if len(fields[name]) == 1 else fields[name][i]
+    def at(quantity: str, i: int) -> int:
+        values = fields[called(quantity)]
+        value = values[0] if len(values) == 1 else values[i]
         assert isinstance(value, int)
         return value
 
     def padding_at(i: int) -> int | str:
-        value = fields["--p"][0] if len(fields["--p"]) == 1 else fields["--p"][i]
+        values = fields[called(PADDING)]
+        value = values[0] if len(values) == 1 else values[i]
         assert isinstance(value, (int, str))
         return value
 
     specs = []
     for i in range(ndim):
         if adaptive is not None:
-            specs.append(LayerSpec("adaptive", out=at("--adaptive", i)))
+            specs.append(LayerSpec("adaptive", out=at(ADAPTIVE, i)))
             continue
         kind = "pool" if pool else "transposed" if transposed else "conv"
         specs.append(
             LayerSpec(
                 kind,
-                kernel=at("--k", i),
-                stride=at("--s", i) if "--s" in fields else None,
+                kernel=at(KERNEL, i),
+                stride=at(STRIDE, i) if called(STRIDE) in fields else None,
                 padding=padding_at(i),
-                dilation=at("--d", i),
-                output_padding=at("--output-padding", i),
+                dilation=at(DILATION, i),
+                output_padding=at(OUTPUT_PADDING, i),
                 ceil_mode=ceil_mode,
             )
         )
-    lins = tuple(at("--lin", i) for i in range(ndim))
+    lins = tuple(at(INPUT, i) for i in range(ndim))
     return Question(lins, tuple(specs))
 
 
-def _parse_paddings(text: str) -> tuple[int | str, ...]:
+def _parse_paddings(text: str, name: str = PADDING) -> tuple[int | str, ...]:
     values: list[int | str] = []
     for part in (p.strip() for p in text.split(",")):
         if part.lower() in PADDING_STRINGS:
             values.append(part.lower())
         else:
             try:
-                values.append(parse_int(part, "--p", text))
+                values.append(parse_int(part, name, text))
             except UserError:
                 raise UserError(
-                    f"--p expects integers, 'same' or 'valid', got {text[:40]!r}"
+                    f"{name} expects integers, 'same' or 'valid', got {text[:40]!r}"
                 ) from None
     return tuple(values)
 

@@ -22,7 +22,7 @@ class ParamTensor:
 
     name: str
     shape: tuple[int, ...]
-    trainable: bool = True
+    buffer: bool = False  # a registered buffer (running statistics), not a parameter
     copies: int = 1  # a deep RNN's layers 1..N-1: one entry standing for N-1 equal tensors
 
     @cached_property
@@ -39,17 +39,14 @@ class LayerParams:
     tensors: tuple[ParamTensor, ...]
 
     @cached_property
-    def trainable(self) -> int:
-        return sum(t.numel for t in self.tensors if t.trainable)
+    def total(self) -> int:
+        """Parameters, as ``sum(p.numel() for p in layer.parameters())`` counts them."""
+        return sum(t.numel for t in self.tensors if not t.buffer)
 
     @cached_property
     def buffers(self) -> int:
-        return sum(t.numel for t in self.tensors if not t.trainable)
-
-    @property
-    def total(self) -> int:
-        """Parameters, as ``sum(p.numel() for p in layer.parameters())`` counts them."""
-        return self.trainable
+        """Buffer elements (BatchNorm's running statistics): saved, but not parameters."""
+        return sum(t.numel for t in self.tensors if t.buffer)
 
 
 def _conv(layer: Layer) -> list[ParamTensor]:
@@ -95,9 +92,9 @@ def _norm_stats(layer: Layer) -> list[ParamTensor]:
             tensors.append(ParamTensor("bias", (channels,)))
     if layer.flag("track_running_stats"):
         tensors += [
-            ParamTensor("running_mean", (channels,), trainable=False),
-            ParamTensor("running_var", (channels,), trainable=False),
-            ParamTensor("num_batches_tracked", (), trainable=False),
+            ParamTensor("running_mean", (channels,), buffer=True),
+            ParamTensor("running_var", (channels,), buffer=True),
+            ParamTensor("num_batches_tracked", (), buffer=True),
         ]
     return tensors
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cnncli.core.errors import UserError
 
 # PyTorch sizes are 64-bit; longer digit strings are refused before int() reads them.
@@ -35,6 +37,11 @@ def parse_floats(text: str, name: str) -> tuple[float, ...]:
         return tuple(float(part.strip()) for part in text.split(","))
     except ValueError:
         raise UserError(f"{name} expects numbers separated by commas, got {text!r}") from None
+
+
+def shape_text(shape: Sequence[int | None]) -> str:
+    """``[5, 3, 3, 3]``, as PyTorch lists a shape; an unknown size shows as ``?``."""
+    return "[" + ", ".join("?" if n is None else str(n) for n in shape) + "]"
 
 
 def parse_shape(text: str, name: str) -> tuple[int, ...]:

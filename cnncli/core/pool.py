@@ -16,10 +16,11 @@ import ast
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cnncli.core.errors import UserError
+from cnncli.core.enums import PoolOp
+from cnncli.core.errors import Names, UserError
 from cnncli.core.outsize import (
     Window,
     adaptive_windows,
@@ -31,15 +32,27 @@ from cnncli.core.outsize import (
 if TYPE_CHECKING:
     import numpy as np
 
-OPS = ("max", "avg")
 Matrix = list[list[float]]
+
+
+# The quantities of a pooling layer, as messages name them (the CLI passes its flags).
+KERNEL = "kernel size"
+STRIDE = "stride"
+PADDING = "padding"
+DILATION = "dilation"
+CEIL_MODE = "ceil_mode"
+EXCLUDE_PAD = "count_include_pad=False"
+ADAPTIVE = "adaptive output size"
 
 
 @dataclass(frozen=True)
 class PoolSpec:
-    """A pooling layer, per dimension (1 or 2 entries each)."""
+    """A pooling layer, per dimension (1 or 2 entries each).
 
-    op: str
+    ``names`` is what the caller calls the quantities in messages (see :class:`Names`).
+    """
+
+    op: PoolOp
     kernel: tuple[int, ...] = ()
     stride: tuple[int, ...] | None = None
     padding: tuple[int, ...] = (0,)
@@ -47,28 +60,33 @@ class PoolSpec:
     ceil_mode: bool = False
     count_include_pad: bool = True
     adaptive: tuple[int, ...] | None = None
+    names: Names = field(default_factory=Names, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.op not in OPS:
+        if self.op not in tuple(PoolOp):
             raise UserError(f"unknown pooling op {self.op!r}; choose max or avg")
         if self.adaptive is None and not self.kernel:
-            raise UserError("give a kernel size (--k) or an adaptive output size (--adaptive)")
+            raise UserError(
+                f"give a {self.names.described(KERNEL)} or an {self.names.described(ADAPTIVE)}"
+            )
         conflicting = self._fixed_window_options() if self.adaptive is not None else []
         if conflicting:
-            raise UserError(f"--adaptive chooses its own windows; drop {', '.join(conflicting)}")
-        if self.op == "avg" and any(d != 1 for d in self.dilation):
+            raise UserError(
+                f"{self.names(ADAPTIVE)} chooses its own windows; drop {', '.join(conflicting)}"
+            )
+        if self.op == PoolOp.AVG and any(d != 1 for d in self.dilation):
             raise UserError("average pooling has no dilation in PyTorch (avg_pool takes none)")
 
     def _fixed_window_options(self) -> list[str]:
         given = {
-            "--k": bool(self.kernel),
-            "--s": self.stride is not None,
-            "--p": any(self.padding),
-            "--d": any(d != 1 for d in self.dilation),
-            "--ceil": self.ceil_mode,
-            "--no-count-include-pad": not self.count_include_pad,
+            KERNEL: bool(self.kernel),
+            STRIDE: self.stride is not None,
+            PADDING: any(self.padding),
+            DILATION: any(d != 1 for d in self.dilation),
+            CEIL_MODE: self.ceil_mode,
+            EXCLUDE_PAD: not self.count_include_pad,
         }
-        return [flag for flag, used in given.items() if used]
+        return [self.names(quantity) for quantity, used in given.items() if used]
 
     def at(self, values: tuple[int, ...], dim: int) -> int:
         return values[0] if len(values) == 1 else values[dim]
@@ -87,15 +105,20 @@ def _output_count(spec: PoolSpec, length: int, dim: int) -> int:
     """The output length along ``dim``, computed without listing any window."""
     if spec.adaptive is not None:
         return explain_adaptive(length, spec.at(spec.adaptive, dim)).out
+    return explain_pool(length, *_fixed_window(spec, dim)).out
+
+
+def _fixed_window(spec: PoolSpec, dim: int) -> tuple[int, int | None, int, int, bool]:
+    """(kernel, stride, padding, dilation, ceil_mode) along ``dim``, as ``explain_pool``
+    and ``pool_windows`` take them."""
     stride = None if spec.stride is None else spec.at(spec.stride, dim)
-    return explain_pool(
-        length,
+    return (
         spec.at(spec.kernel, dim),
         stride,
         spec.at(spec.padding, dim),
         spec.at(spec.dilation, dim),
         spec.ceil_mode,
-    ).out
+    )
 
 
 # No image or list has a side this long; an adaptive size past it is a typo, not a request.
@@ -106,20 +129,12 @@ def dimension_windows(spec: PoolSpec, length: int, dim: int) -> list[Window]:
     """Every output window along ``dim`` (refused past ``MAX_SIDE`` before any is listed)."""
     if spec.adaptive is not None and spec.at(spec.adaptive, dim) > MAX_SIDE:
         raise UserError(
-            f"--adaptive {spec.at(spec.adaptive, dim)} is longer than any image or list "
-            f"(at most {MAX_SIDE:,} per side)"
+            f"{spec.names(ADAPTIVE)} {spec.at(spec.adaptive, dim)} is longer than any image "
+            f"or list (at most {MAX_SIDE:,} per side)"
         )
     if spec.adaptive is not None:
         return adaptive_windows(length, spec.at(spec.adaptive, dim))
-    stride = None if spec.stride is None else spec.at(spec.stride, dim)
-    return pool_windows(
-        length,
-        spec.at(spec.kernel, dim),
-        stride,
-        spec.at(spec.padding, dim),
-        spec.at(spec.dilation, dim),
-        spec.ceil_mode,
-    )
+    return pool_windows(length, *_fixed_window(spec, dim))
 
 
 def _taps(window: Window, length: int, step: int) -> range:
@@ -211,6 +226,7 @@ def pool_values(data: list[float] | Matrix, spec: PoolSpec) -> list[list[PooledW
         spec.ceil_mode,
         spec.count_include_pad,
         None if spec.adaptive is None else (1, spec.adaptive[0]),
+        spec.names,
     )
     return pool_matrix(row, flat)
 
@@ -294,15 +310,17 @@ def ndim_of(data: list[float] | Matrix) -> int:
 def check_dims(spec: PoolSpec, ndim: int) -> None:
     """Each option has one value, or one per dimension of the data."""
     fields = {
-        "--k": spec.kernel,
-        "--s": spec.stride or (),
-        "--p": spec.padding,
-        "--d": spec.dilation,
-        "--adaptive": spec.adaptive or (),
+        KERNEL: spec.kernel,
+        STRIDE: spec.stride or (),
+        PADDING: spec.padding,
+        DILATION: spec.dilation,
+        ADAPTIVE: spec.adaptive or (),
     }
-    for name, values in fields.items():
+    for quantity, values in fields.items():
         if len(values) not in (0, 1, ndim):
-            raise UserError(f"{name} has {len(values)} values but the data is {ndim}-D")
+            raise UserError(
+                f"{spec.names(quantity)} has {len(values)} values but the data is {ndim}-D"
+            )
 
 
 # -------------------------------------------------------------------- images ---

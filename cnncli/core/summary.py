@@ -21,10 +21,11 @@ from dataclasses import dataclass, field, replace
 
 from cnncli.core.errors import UserError
 from cnncli.core.forward import PARAMETERLESS, RULES, SEQUENTIAL
-from cnncli.core.forward.base import Flow, Rule, shape_text
+from cnncli.core.forward.base import Flow, Rule
 from cnncli.core.forward.leaves import MAX_ELEMENTS, SAME_SHAPE, leaf_rule
 from cnncli.core.model_text import CONTAINERS, Module, parse_model
 from cnncli.core.params import LayerParams, layer_params
+from cnncli.core.parsing import shape_text
 
 __all__ = ["DTYPE_BYTES", "Row", "Summary", "parse_model", "summarize"]
 
@@ -78,7 +79,8 @@ class Summary:
     params_exact: bool = True
 
     @property
-    def param_bytes(self) -> int:
+    def state_bytes(self) -> int:
+        """Parameters and buffers (what ``state_dict()`` holds), in bytes of ``dtype``."""
         return (self.total_params + self.buffers) * DTYPE_BYTES[self.dtype]
 
     @property

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cnncli.core.errors import UserError
+from cnncli.core.errors import Names, UserError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,10 +52,14 @@ class Tone:
         return self.white in (MAX, NONE) and self.gamma == 1.0
 
 
-def parse_tone(normalize: str, gamma: float = 1.0) -> Tone:
-    """``--normalize max | none | pNN`` (0 < NN <= 100) and ``--gamma G`` (G > 0)."""
+def parse_tone(normalize: str, gamma: float = 1.0, names: Names | None = None) -> Tone:
+    """``normalize``: ``max | none | pNN`` (0 < NN <= 100); ``gamma`` G > 0.
+
+    Messages call the two what ``names`` calls them (the CLI: ``--normalize``, ``--gamma``).
+    """
+    called = names or Names()
     if not (math.isfinite(gamma) and gamma > 0):
-        raise UserError(f"--gamma must be a positive number, got {gamma}")
+        raise UserError(f"{called('gamma')} must be a positive number, got {gamma}")
     text = normalize.strip().lower()
     if text in (MAX, NONE):
         return Tone(text, None, gamma)
@@ -63,7 +67,7 @@ def parse_tone(normalize: str, gamma: float = 1.0) -> Tone:
     if match and 0 < float(match.group(1)) <= 100:
         return Tone(PERCENTILE, float(match.group(1)), gamma)
     raise UserError(
-        f"--normalize {normalize!r}: use max, none, or a percentile such as p99",
+        f"{called('normalize')} {normalize!r}: use max, none, or a percentile such as p99",
         hint="p99 makes the 99th-percentile edge white, for a brighter picture",
     )
 

@@ -26,6 +26,15 @@ class ModelSource:
     default_input: tuple[int, ...] | None = None
     description: str = ""
 
+    def input_shape(self, given: tuple[int, ...] | None) -> tuple[int, ...]:
+        """The input size per sample: the one given, else this model's default."""
+        shape = given if given is not None else self.default_input
+        if shape is None:
+            raise UserError(
+                f"{self.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
+            )
+        return shape
+
 
 @dataclass(frozen=True)
 class _Entry:
@@ -46,6 +55,12 @@ def _index() -> dict[str, _Entry]:
 
 def names() -> list[str]:
     return list(_index())
+
+
+def listing() -> list[tuple[str, str, str]]:
+    """(name, default input as 3x224x224, description) of every built-in model."""
+    entries = [builtin(name) for name in names()]
+    return [(e.name, "x".join(map(str, e.default_input or ())), e.description) for e in entries]
 
 
 def builtin(name: str) -> ModelSource:

@@ -272,7 +272,7 @@ def test_decompression_bomb_guard_and_override(run_cli, tmp_path) -> None:
         (["smooth", "--sigma", "-2"], "sigma must be positive"),
         (["smooth", "--sigma", "abc"], "--sigma expects numbers"),
         (["smooth", "--mode", "sideways"], "unknown mode"),
-        (["sobel", "--output", "phase"], "unknown --output"),
+        (["sobel", "--output", "phase"], "'phase' is not one of 'magnitude', 'x', 'y', 'angle'"),
         (["sobel", "--bits", "12"], "--bits must be 8 or 16"),
         (["sobel", "--compress-level", "11"], "--compress-level must be 0..9"),
     ],

@@ -112,7 +112,10 @@ def test_image_adaptive_avg(run_cli, tmp_path) -> None:
         (["--values", "[[1, 2], [3]]", "--k", "1"], "ragged matrix"),
         (["--values", "1,2,3", "--k", "5"], "kernel span 5 does not fit in lin+2p = 3"),
         (["--values", "1,2,3", "--k", "3", "--p", "2"], "at most half"),
-        (["--values", "1,2,3", "--k", "2", "--op", "median"], "unknown pooling op"),
+        (
+            ["--values", "1,2,3", "--k", "2", "--op", "median"],
+            "'median' is not one of 'max', 'avg'",
+        ),
         (["--values", "1,2,3"], "give a kernel size"),
         (["--values", "1,2,3", "--k", "2,2"], "--k has 2 values but the data is 1-D"),
         (["--values", "1,2", "--file", "x.csv", "--k", "1"], "not both"),

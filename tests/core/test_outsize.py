@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncli.core.errors import UserError
+from cnncli.core.errors import Names, UserError
 from cnncli.core.outsize import (
     Window,
     adaptive_windows,
     broadcast,
+    build_question,
     conv_output_size,
     explain_pool,
     pool_output_size,
@@ -204,3 +205,14 @@ def test_adaptive_windows_cover_the_input_in_order(lin: int, out: int) -> None:
         assert w.start == (i * lin) // out
         assert 0 <= w.start < w.end <= lin
         assert i == 0 or windows[i - 1].start <= w.start
+
+
+def test_core_errors_name_the_quantity_and_a_caller_may_rename_it() -> None:
+    with pytest.raises(UserError, match=r"^kernel size is required$"):
+        build_question("10")
+    with pytest.raises(UserError, match=r"^adaptive output size takes only input size"):
+        build_question("10", "3", adaptive="4")
+    flags = Names({"kernel size": "--k"})
+    with pytest.raises(UserError, match=r"^--k \(kernel size\) is required") as caught:
+        build_question("10", names=flags)
+    assert caught.value.hint == "e.g. --k 3"

@@ -24,7 +24,7 @@ def _spellings(case: dict[str, Any]) -> list[str]:
 
 
 def _tensors(text: str) -> dict[str, tuple[list[int], bool]]:
-    return {t.name: (list(t.shape), t.trainable) for t in layer_tensors(parse_layer(text))}
+    return {t.name: (list(t.shape), not t.buffer) for t in layer_tensors(parse_layer(text))}
 
 
 def test_golden_covers_every_parameterised_type_and_many_layers() -> None:

@@ -135,7 +135,7 @@ def test_bad_specs() -> None:
         PoolSpec("avg", (2,), dilation=(2,))
     with pytest.raises(UserError, match="give a kernel size"):
         PoolSpec("max")
-    with pytest.raises(UserError, match="--k has 3 values but the data is 2-D"):
+    with pytest.raises(UserError, match="kernel size has 3 values but the data is 2-D"):
         check_dims(PoolSpec("max", (1, 2, 3)), 2)
     with pytest.raises(UserError, match="does not fit"):
         pool_values([1.0, 2.0], PoolSpec("max", (5,)))
@@ -144,13 +144,15 @@ def test_bad_specs() -> None:
 @pytest.mark.parametrize(
     ("options", "dropped"),
     [
-        ({"kernel": (2,), "stride": (5,)}, "--k, --s"),
-        ({"padding": (1,)}, "--p"),
-        ({"ceil_mode": True, "count_include_pad": False}, "--ceil, --no-count-include-pad"),
+        ({"kernel": (2,), "stride": (5,)}, "kernel size, stride"),
+        ({"padding": (1,)}, "padding"),
+        ({"ceil_mode": True, "count_include_pad": False}, "ceil_mode, count_include_pad=False"),
     ],
 )
 def test_adaptive_refuses_fixed_window_options(options, dropped) -> None:
-    with pytest.raises(UserError, match=f"--adaptive chooses its own windows; drop {dropped}$"):
+    with pytest.raises(
+        UserError, match=f"adaptive output size chooses its own windows; drop {dropped}$"
+    ):
         PoolSpec("avg", adaptive=(3,), **options)
 
 

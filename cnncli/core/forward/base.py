@@ -16,6 +16,7 @@ from typing import Protocol
 
 from cnncli.core.errors import UserError
 from cnncli.core.model_text import Module
+from cnncli.core.parsing import shape_text
 
 Dims = tuple[float, ...]
 
@@ -39,10 +40,6 @@ class Flow:
     def reshaped(self, shape: Sequence[int]) -> Flow:
         """A new shape with no receptive field (spatial positions were rearranged)."""
         return Flow(tuple(shape))
-
-
-def shape_text(shape: Sequence[int | None]) -> str:
-    return "[" + ", ".join("?" if n is None else str(n) for n in shape) + "]"
 
 
 def normalize_dim(dim: int, rank: int) -> int:
@@ -258,12 +255,6 @@ def split(x: Flow, sizes: Sequence[int], dim: int = 1) -> list[Flow]:
     return [Flow((*x.shape[:index], n, *x.shape[index + 1 :]), x.rf, x.jump) for n in sizes]
 
 
-def with_channels(x: Flow, channels: int, dim: int = 1) -> Flow:
-    """The same tensor with another size along ``dim`` (a split half, a channel selection)."""
-    index = normalize_dim(dim, x.rank)
-    return Flow((*x.shape[:index], channels, *x.shape[index + 1 :]), x.rf, x.jump)
-
-
 def flatten(x: Flow, start: int = 1, end: int = -1) -> Flow:
     """``torch.flatten(x, start, end)``."""
     first, last = normalize_dim(start, x.rank), normalize_dim(end, x.rank)
@@ -306,8 +297,3 @@ def resize(x: Flow, spatial: Sequence[int]) -> Flow:
     if x.rank != 2 + len(spatial):
         raise UserError(f"cannot resize {shape_text(x.shape)} to {list(spatial)}")
     return x.reshaped((*x.shape[:2], *spatial))
-
-
-def require_rank(x: Flow, rank: int, what: str) -> None:
-    if x.rank != rank:
-        raise UserError(f"expects {what}, but {shape_text(x.shape)} arrives")

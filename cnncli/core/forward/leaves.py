@@ -16,7 +16,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 
 from cnncli.core.errors import UserError
-from cnncli.core.forward.base import Dims, Flow, normalize_dim, shape_text
+from cnncli.core.forward.base import Dims, Flow, normalize_dim
 from cnncli.core.forward.sequence import recurrent
 from cnncli.core.layers import Layer, spatial_dims
 from cnncli.core.outsize import (
@@ -25,6 +25,7 @@ from cnncli.core.outsize import (
     pool_output_size,
     transposed_output_size,
 )
+from cnncli.core.parsing import shape_text
 
 LeafForward = Callable[[Layer, Flow], tuple[Flow, int]]
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 
 from cnncli.core.errors import UserError
-from cnncli.core.forward.base import Flow, Registry, Run, add, rule, shape_text
+from cnncli.core.forward.base import Flow, Registry, Run, add, rule
 from cnncli.core.layers import Layer
 from cnncli.core.model_text import Module
+from cnncli.core.parsing import shape_text
 
 RULES = Registry()
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
