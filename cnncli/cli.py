@@ -570,11 +570,11 @@ def _run_images(
             report = run_batch(
                 plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
             )
-    if report.interrupted:
-        print_warning(
-            f"{label}: interrupted; every output written is whole (--skip-existing resumes)"
-        )
-        raise typer.Exit(EXIT_INTERRUPTED)
+        if report.interrupted:  # said now: the files still running may take a while
+            print_warning(
+                f"{label}: interrupted; every output written is whole (--skip-existing resumes)"
+            )
+            raise typer.Exit(EXIT_INTERRUPTED)
     if not batch.quiet:
         batch_summary(report, label)
     if report.failed:

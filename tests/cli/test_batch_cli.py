@@ -7,6 +7,7 @@ import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +39,15 @@ def mixed_batch(folder: Path) -> tuple[list[Path], Path, Path, list[str]]:
     broken.write_bytes(b"not a png at all")
     missing = folder / "missing.png"
     return good, broken, missing, [str(p) for p in (good[0], broken, good[1], missing, good[2])]
+
+
+def release(fifo: Path) -> None:
+    """Let a reader blocked on ``fifo`` go on (it reads an empty file), if there is one."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader (ENXIO): nothing is blocked
+        return
+    os.close(fd)
 
 
 def load(path: Path) -> np.ndarray:
@@ -176,27 +186,48 @@ def test_a_progress_bar_on_a_terminal(tmp_path) -> None:
 
 
 def test_interrupted_batch_leaves_only_whole_files_and_resumes(tmp_path) -> None:
-    inputs = [str(p) for p in make_images(tmp_path / "in", 60, size=(300, 400))]
+    # The hook that makes this independent of timing: a FIFO among the inputs. With one
+    # thread the files run in order, and the FIFO's blocks in open() until this test
+    # writes to it, so the SIGINT certainly arrives mid-batch, with files still to come.
+    folder = tmp_path / "in"
+    images = make_images(folder, 6)
+    before, after = images[:3], images[3:]
+    fifo = folder / "fifo.png"
+    os.mkfifo(fifo)
+    inputs = [str(p) for p in [*before, fifo, *after]]
     out = tmp_path / "out"
-    args = [CNNCLI, "smooth", *inputs, "--sigma", "6", "--out-dir", str(out), "-j", "1"]
+    args = [CNNCLI, "smooth", *inputs, "--sigma", "2", "--out-dir", str(out), "-j", "1"]
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (out.exists() and any(out.glob("*.png"))) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    watchdog = threading.Timer(300, proc.kill)  # only against a hang; nothing is timed
+    watchdog.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not all((out / p.name).exists() for p in before):
+            assert time.monotonic() < deadline, "the first files were never written"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # said once the batch has stopped taking files
+    finally:
+        release(fifo)
+    assert proc.wait(timeout=120) == 130
+    watchdog.cancel()
+    assert line == (
+        "warning: smooth: interrupted; every output written is whole (--skip-existing resumes)\n"
+    )
+    assert proc.stderr.read() == ""
     done = sorted(out.iterdir())
-    assert 0 < len(done) < len(inputs), "interrupt too late to test anything"
-    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in done)
+    assert [p.name for p in done] == [p.name for p in before]  # none after the FIFO began
     for path in done:
-        assert load(path).shape == (300, 400)  # each one complete and readable
+        assert load(path).shape == (40, 56)  # each one complete and readable
     first = {p.name: p.stat().st_mtime_ns for p in done}
+    fifo.unlink()
+    make_images(tmp_path / "more", 1)[0].rename(fifo)  # the missing input, now an image
     rerun = subprocess.run([*args, "--skip-existing"], capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert len(list(out.iterdir())) == len(inputs)
     assert {p.name: p.stat().st_mtime_ns for p in done} == first
-    assert f"{len(done)} skipped" in rerun.stderr
+    assert "4 written, 3 skipped (already there), 0 failed" in rerun.stderr
 
 
 @pytest.mark.parametrize(
