@@ -60,11 +60,11 @@ class CnncliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        from cnncli.files import ReaderGone, checked_stdout
+        from cnncli.files import ReaderGone, checked_stdout, locked_stderr
 
         debug = _debug_requested(args)
         try:
-            with checked_stdout():  # every byte of stdout checked, a failure raised here
+            with checked_stdout(), locked_stderr():  # stdout checked; see files.py
                 rv = super().main(
                     args=args,
                     prog_name=prog_name,
