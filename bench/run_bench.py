@@ -796,6 +796,47 @@ def print_informational(rows: Sequence[Target]) -> None:
         print(f"  {t.name:<46} {measured:>9} {limit:>10}  {within}")
 
 
+# --------------------------------------------------------------- model files ---
+
+
+def model_file_targets(
+    tools: Tools, work: Path, wrapper: Sequence[str], rounds: int, megabytes: int
+) -> list[Target]:
+    """``cnncli params`` on a torch.save checkpoint and a safetensors file of ``megabytes``
+    (made by bench/model_files.py), next to its start-up on a layer text."""
+    from model_files import make_safetensors, make_torch_checkpoint
+
+    checkpoint, weights = work / "model.pt", work / "model.safetensors"
+    count = make_torch_checkpoint(checkpoint, megabytes)
+    make_safetensors(weights, megabytes)
+    size = checkpoint.stat().st_size / 1e6
+    commands = [
+        Command(
+            f"cnncli params model.pt ({size:.0f} MB)", (tools.cnncli, "params", str(checkpoint))
+        ),
+        Command(
+            f"cnncli params model.safetensors ({weights.stat().st_size / 1e6:.0f} MB)",
+            (tools.cnncli, "params", str(weights)),
+        ),
+        Command("cnncli params 'Conv2d(3, 64, 3)'", (tools.cnncli, "params", "Conv2d(3, 64, 3)")),
+    ]
+    results = measure(commands, rounds, work, wrapper)
+    print_table(
+        f"Model files: {count:,} float32 parameters, headers only", results, commands[0].label
+    )
+    targets = []
+    for command in commands[:2]:
+        result = results[command.label]
+        name = command.label.split(" (")[0].removeprefix("cnncli ")
+        targets += [
+            Target(f"{name}: seconds", result.median if result.ok else None, 1.0),
+            Target(f"{name}: peak RSS (MB)", result.rss_mib if result.ok else None, 100.0),
+        ]
+    checkpoint.unlink()
+    weights.unlink()
+    return targets
+
+
 # ---------------------------------------------------------------------- main ---
 
 
@@ -821,6 +862,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=100,
         help="files for the shell loop of single cnncli calls (default 100; 0: all)",
     )
+    parser.add_argument(
+        "--model-mb", type=int, help="size of the generated checkpoints (default 512; quick 64)"
+    )
     parser.add_argument("--cnncli", help="cnncli executable (default: beside this Python)")
     parser.add_argument(
         "--opencv-python", help="a Python with cv2 (default .venv-bench/bin/python)"
@@ -828,6 +872,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rounds = args.rounds or (2 if args.quick else 5)
+    args.model_mb = args.model_mb or (64 if args.quick else 512)
     size = args.size or (1024 if args.quick else 4096)
     rgb_size = args.rgb_size or (1000 if args.quick else 4000)
     count = args.batch or (20 if args.quick else 500)
@@ -911,6 +956,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 1.3,
             )
         )
+
+        from calculators import run_calculators  # issue 15's section, bench/calculators.py
+
+        targets += [Target(*result) for result in run_calculators(tools.cnncli, work, rounds)]
+
+        print("model files", end=" ", file=sys.stderr, flush=True)
+        targets += model_file_targets(tools, work, wrapper, rounds, args.model_mb)
 
         print("batch", end=" ", file=sys.stderr, flush=True)
         batch_rounds = max(1, rounds // 2)

@@ -7,18 +7,19 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer._click.exceptions import ClickException
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from cnncli import __version__
 from cnncli.batch import DEFAULT_NAME, BatchOptions
 from cnncli.core.errors import UserError
-from cnncli.core.parsing import parse_floats, parse_ints
+from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
 from cnncli.files import display_name, read_text
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.pipeline import IOOptions
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
     from contextlib import AbstractContextManager
 
+    from cnncli.core.model_text import Module
+    from cnncli.core.weights import WeightsJoin
     from cnncli.pipeline import ImageFilter
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
-EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer its reader left
 DEBUG_ENV = "CNNCLI_DEBUG"
 
@@ -49,6 +52,34 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     sys.exit(code)
 
 
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _named_shell_completion(argv: Sequence[str]) -> bool:
+    """``--show-completion zsh`` / ``--install-completion zsh``: for the shell named.
+
+    Typer's two flags take no value: they detect the running shell and ignore a name
+    after them, so ``--show-completion zsh`` typed in bash printed the bash script.
+    Returns whether the request was handled here.
+    """
+    if (
+        len(argv) != 2
+        or argv[0] not in ("--show-completion", "--install-completion")
+        or argv[1] not in COMPLETION_SHELLS
+    ):
+        return False
+    from typer._completion_shared import get_completion_script, install
+
+    names = {"prog_name": "cnncli", "complete_var": "_CNNCLI_COMPLETE"}
+    if argv[0] == "--show-completion":
+        typer.echo(get_completion_script(shell=argv[1], **names))
+    else:
+        shell, path = install(shell=argv[1], **names)
+        typer.echo(f"{shell} completion installed in {path}")
+        typer.echo("Completion will take effect once you restart the terminal")
+    return True
+
+
 class CnncliGroup(TyperGroup):
     """Turns every user mistake into ``error: ...`` + exit 2, in one place."""
 
@@ -63,6 +94,8 @@ class CnncliGroup(TyperGroup):
         from cnncli.files import ReaderGone, checked_stdout, locked_stderr
 
         debug = _debug_requested(args)
+        if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
+            sys.exit(0)
         try:
             with checked_stdout(), locked_stderr():  # stdout checked; see files.py
                 rv = super().main(
@@ -76,6 +109,12 @@ class CnncliGroup(TyperGroup):
             if debug:
                 raise
             _fail(str(exc))
+        except NoArgsIsHelpError as exc:
+            # Bare ``cnncli``: the help is the answer, not a mistake. Rich help has been
+            # printed already (the message is then empty); plain help is in the message.
+            if exc.format_message():
+                typer.echo(exc.format_message())
+            sys.exit(0)
         except ClickException as exc:
             if debug:
                 raise
@@ -85,7 +124,7 @@ class CnncliGroup(TyperGroup):
                 hint = f" (see '{ctx.command_path} --help')"
             _fail(exc.format_message() + hint)
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail("aborted", EXIT_INTERRUPTED)
         except (ReaderGone, BrokenPipeError):
             # The reader went away (``cnncli ... | head``): not an error worth a message.
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115
@@ -165,25 +204,35 @@ def outsize(
         str, typer.Option("--lin", help="Input length; comma-separated for several dims: 224,160.")
     ],
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size (one per dim, or one for all).")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size (one per dim, or one for all)."
+        ),
     ] = None,
     s: Annotated[
         str | None,
         typer.Option(
-            "--s", help="Stride. Default: 1 for convolutions, the kernel size for --pool."
+            "--s",
+            "--stride",
+            help="Stride. Default: 1 for convolutions, the kernel size for --pool.",
         ),
     ] = None,
     p: Annotated[
-        str, typer.Option("--p", help="Padding: an integer, or 'same' / 'valid' for convolutions.")
+        str,
+        typer.Option(
+            "--p", "--padding", help="Padding: an integer, or 'same' / 'valid' for convolutions."
+        ),
     ] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation.")] = "1",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation.")] = "1",
     pool: Annotated[
         bool, typer.Option("--pool", help="Pooling rules: stride defaults to k, padding <= k//2.")
     ] = False,
     ceil: Annotated[
         bool,
         typer.Option(
-            "--ceil", help="ceil_mode (pooling only); drops a window starting in the right padding."
+            "--ceil",
+            "--ceil-mode",
+            help="ceil_mode (pooling only); drops a window starting in the right padding.",
         ),
     ] = False,
     transposed: Annotated[
@@ -258,16 +307,17 @@ def outsize(
         'cnncli params "LSTM(10, 20, num_layers=2, bidirectional=True)" --json',
         'cnncli params "Linear(9216, 4096)" "BatchNorm2d(64)" --total',
         "grep -o '[A-Z][A-Za-z0-9]*(.*)' model.txt | cnncli params -",
+        "cnncli params model.safetensors --json",
     )
 )
 def params(
     layers: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Layer reprs or constructor calls, e.g. 'Conv2d(3, 5, 3)'; '-': lines of stdin.",
             show_default=False,
         ),
-    ],
+    ] = None,
     explain: Annotated[
         bool,
         typer.Option("--explain", help="Show the closed-form count for conv and linear layers."),
@@ -276,21 +326,52 @@ def params(
     total: Annotated[
         bool, typer.Option("--total", help="Print only the total parameter count.")
     ] = False,
+    list_layers: Annotated[
+        bool, typer.Option("--list", help="List the layer names it knows, one per line.")
+    ] = False,
 ) -> None:
     """Parameter tensors of PyTorch layers (weights, biases, buffers) and their total.
 
-    Takes printed reprs or constructor calls, with or without nn. / torch.nn.
+    Takes printed reprs or constructor calls, with or without nn. / torch.nn., or one
+    model file (.safetensors, .pt/.pth/.bin/.ckpt from torch.save, .onnx) whose tensors
+    are listed from its header or pickle without loading their data.
     Buffers (BatchNorm running statistics) are listed but not counted as parameters,
     as sum(p.numel() for p in layer.parameters()) does not count them.
     """
+    from cnncli.modelfiles import model_file_kind
+
+    if layers and len(layers) > 1 and any(model_file_kind(a) for a in layers):
+        raise UserError("give one model file at a time, without layer texts")
+    if layers and len(layers) == 1 and model_file_kind(layers[0]) is not None:
+        if list_layers:
+            raise UserError("--list takes no layers")
+        if explain:
+            raise UserError("--explain applies to layer texts, not to model files")
+        _model_file_params(layers[0], json_output, total)
+        return
     from cnncli.core.layers import parse_layer
     from cnncli.core.params import explain_params, layer_params
     from cnncli.render import render_params
 
-    texts = read_layer_lines(layers)
+    if list_layers:
+        from cnncli.core.layers import known_layers
+        from cnncli.render import print_result
+
+        if layers:
+            raise UserError("--list takes no layers")
+        print_result("\n".join(known_layers()))
+        return
+    texts = read_layer_lines(layers or [])
     items = [layer_params(parse_layer(text)) for text in texts]
     explanations = [explain_params(item) if explain else None for item in items]
     render_params(items, explanations, as_json=json_output, total_only=total)
+
+
+def _model_file_params(path: str, json_output: bool, total: bool, note: str | None = None) -> None:
+    from cnncli.modelfiles import read_model
+    from cnncli.render_modelfile import render_model_file
+
+    render_model_file(path, read_model(path), as_json=json_output, total_only=total, note=note)
 
 
 def read_layer_lines(arguments: list[str]) -> list[str]:
@@ -298,7 +379,8 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
     texts: list[str] = []
     for argument in arguments:
         if argument == "-":
-            texts += [line for line in sys.stdin.read().splitlines() if line.strip()]
+            text = read_text("-", "layer text")
+            texts += [line for line in text.splitlines() if line.strip()]
         else:
             texts.append(argument)
     if not texts:
@@ -316,13 +398,16 @@ def read_layer_lines(arguments: list[str]) -> list[str]:
         "python train.py --print-model | cnncli summary - --input 1,28,28 --json",
         "cnncli summary resnet18 --depth 2 --markdown",
         "cnncli summary --list",
+        "cnncli summary model.onnx --input 3,224,224",
+        "cnncli summary model.txt --input 3,224,224 --weights model.pt",
     )
 )
 def summary(
     model: Annotated[
         str | None,
         typer.Argument(
-            help="A file holding print(model) output, '-' for stdin, or a built-in model name.",
+            help="A file holding print(model) output, '-' for stdin, a built-in model name, "
+            "or a model file (.onnx; .safetensors/.pt/.pth/.bin/.ckpt: parameters only).",
             show_default=False,
         ),
     ] = None,
@@ -330,7 +415,8 @@ def summary(
         str | None,
         typer.Option(
             "--input",
-            help="Input size per sample, channels first: 3,224,224 (default for built-ins).",
+            help="Input size per sample, channels first: 3,224,224 or 3x224x224 or "
+            '"(3, 224, 224)" (default for built-ins).',
         ),
     ] = None,
     batch: Annotated[int, typer.Option("--batch", help="Batch size.")] = 1,
@@ -346,17 +432,35 @@ def summary(
     ] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
     list_models: Annotated[bool, typer.Option("--list", help="List the built-in models.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 2 when a shape or a parameter count cannot be known exactly."
+        ),
+    ] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="A .safetensors/.pt file of the model: check every layer against it and "
+            "count parameters from it (hidden ones too).",
+        ),
+    ] = None,
 ) -> None:
     """Layer-by-layer output shapes, parameters, MACs and receptive fields from print(model).
 
-    Layers run in the printed order; torchvision-style residual blocks (conv1/bn1/conv2/bn2,
-    downsample) run as BasicBlock/Bottleneck do, and a flatten hidden in forward is inserted
-    before a Linear when the sizes say so (with a note). MACs count the multiply-accumulates
-    of Conv and Linear weights only; bias, norms, pooling and activations count 0.
+    Blocks of torchvision and timm (ResNet, DenseNet, Inception, MobileNet, EfficientNet,
+    RegNet, ConvNeXt, ViT, Swin, ...) and sequence layers run as their forward does; other
+    modules run their children in the printed order, with a warning. Where a shape cannot
+    be followed, it shows as ? and every parameter is still counted. MACs count the
+    multiply-accumulates of Conv, Linear and attention-projection weights only.
     Memory: parameters and buffers, and every layer's output of one forward pass.
+    An .onnx file lists its nodes with ONNX shape inference (needs cnncli[onnx]); a
+    checkpoint has no forward, so it shows its tensors (see docs/model-files.md).
     """
     from cnncli import zoo
-    from cnncli.core.summary import display_rows, parse_model, summarize
+    from cnncli.core.summary import parse_model, summarize
+    from cnncli.core.summary_display import display_rows
     from cnncli.render import render_summary, render_zoo
 
     if list_models:
@@ -378,14 +482,77 @@ def summary(
         raise UserError(f"choose one output format, not {' and '.join('--' + f for f in formats)}")
     if depth is not None and depth < 1:
         raise UserError(f"--depth must be at least 1, got {depth}")
+    from cnncli.modelfiles import model_file_kind
+
+    kind = model_file_kind(model)
+    if kind is not None:
+        if weights is not None:
+            raise UserError("--weights goes with a printed model (the text of print(model))")
+        if formats and formats != ["json"]:
+            raise UserError(
+                f"--{formats[0]} is for printed models; a model file has table or --json"
+            )
+        _model_file_summary(model, kind, input_size, batch, json_output, strict)
+        return
     source = zoo.load_source(model)
-    shape = parse_ints(input_size, "--input") if input_size else source.default_input
+    tree = parse_model(source.text)
+    joined = _join_weights(tree, weights) if weights is not None else None
+    shape = parse_shape(input_size, "--input") if input_size is not None else source.default_input
     if shape is None:
         raise UserError(
             f"{source.name}: --input is required", hint="e.g. --input 3,224,224 (C,H,W)"
         )
-    result = summarize(parse_model(source.text), shape, batch=batch, dtype=dtype)
+    result = summarize(tree, shape, batch=batch, dtype=dtype)
+    if joined is not None:
+        from cnncli.core.weights import apply_weights
+
+        result = apply_weights(result, joined)
     render_summary(result, display_rows(result, depth), fmt=formats[0] if formats else "table")
+    if strict and not (result.shapes_known and result.params_exact):
+        raise UserError(
+            "--strict: some shapes or parameter counts are not known exactly (see the warnings)"
+        )
+
+
+def _join_weights(tree: "Module", path: str) -> "WeightsJoin":
+    """The printed layers checked against a weights file, before any shape is propagated."""
+    from cnncli.core.weights import join_weights
+    from cnncli.modelfiles import model_file_kind, read_model
+
+    if model_file_kind(path) not in ("torch", "safetensors"):
+        raise UserError(
+            f"--weights takes a .safetensors, .pt, .pth, .bin or .ckpt file, not {path}"
+        )
+    return join_weights(tree, read_model(path), path)
+
+
+CHECKPOINT_NOTE = (
+    "a checkpoint holds tensors, not the forward: this is its parameter view; for shapes, "
+    "give the print(model) text with --weights FILE"
+)
+
+
+def _model_file_summary(
+    path: str, kind: str, input_size: str | None, batch: int, json_output: bool, strict: bool
+) -> None:
+    """An ONNX graph's nodes, or a checkpoint's parameters (it has no forward to run)."""
+    if kind != "onnx":
+        if input_size:
+            raise UserError(
+                f"--input needs a forward; {path} holds only tensors", hint=CHECKPOINT_NOTE
+            )
+        _model_file_params(path, json_output, total=False, note=CHECKPOINT_NOTE)
+        return
+    from cnncli.modelfiles import summarize_onnx_file
+    from cnncli.render_modelfile import render_onnx_summary
+
+    shape = parse_ints(input_size, "--input") if input_size else None
+    if shape is None and batch != 1:
+        raise UserError("--batch goes with --input for an ONNX graph", hint="--input 3,224,224")
+    result = summarize_onnx_file(path, shape, batch)
+    render_onnx_summary(path, result, as_json=json_output)
+    if strict and (result.macs is None or not result.shapes_known):
+        raise UserError("--strict: some shapes or MACs are symbolic (give --input)")
 
 
 # ---------------------------------------------------- smooth / gradient / sobel ---
@@ -469,10 +636,13 @@ NoClobberOpt = Annotated[
 MaxPixelsOpt = Annotated[
     int, typer.Option("--max-pixels", help="Refuse larger images (decompression-bomb guard).")
 ]
-DepthOpt = Annotated[
+BitsOpt = Annotated[
     int | None,
-    typer.Option("--depth", help="Output bits per sample, 8 or 16; default: as the input."),
+    typer.Option("--bits", help="Output bits per sample, 8 or 16; default: as the input."),
 ]
+# The old name of --bits, kept working for scripts but hidden: in `summary`, --depth
+# means how deep to show the module tree, and an option name has one meaning.
+OldDepthOpt = Annotated[int | None, typer.Option("--depth", hidden=True)]
 JobsOpt = Annotated[
     int | None,
     typer.Option(
@@ -490,12 +660,23 @@ EdgeOutputOpt = Annotated[
     ),
 ]
 NormalizeOpt = Annotated[
-    bool,
+    str,
     typer.Option(
-        "--normalize/--no-normalize",
-        help="Scale so the strongest edge is white (the seed's 255/max); off: raw values, clipped.",
+        "--normalize",
+        metavar="max|pNN|none",
+        help="Which edge is white: max (the strongest: magnitude * 255 / max, the reference "
+        "formula), pNN (that percentile, brighter: p99), or none (raw values, clipped).",
     ),
 ]
+GammaOpt = Annotated[
+    float,
+    typer.Option(
+        "--gamma",
+        help="Brighten (> 1) or darken (< 1) the magnitude: white * (v / white) ** (1 / gamma).",
+    ),
+]
+# The old spelling of --normalize none.
+NoNormalizeOpt = Annotated[bool, typer.Option("--no-normalize", hidden=True)]
 PerChannelOpt = Annotated[
     bool,
     typer.Option("--per-channel", help="Filter each colour channel instead of the luminance."),
@@ -503,15 +684,33 @@ PerChannelOpt = Annotated[
 
 
 def _io_options(
-    depth: int | None, fmt: str | None, compress_level: int, no_clobber: bool, max_pixels: int
+    bits: int | None,
+    old_depth: int | None,
+    fmt: str | None,
+    compress_level: int,
+    no_clobber: bool,
+    max_pixels: int,
 ) -> IOOptions:
+    if bits is not None and old_depth is not None and bits != old_depth:
+        raise UserError(f"--bits {bits} and --depth {old_depth} disagree; give only --bits")
     return IOOptions(
-        depth=depth,
+        depth=bits if bits is not None else old_depth,
         format=fmt,
         compress_level=compress_level,
         no_clobber=no_clobber,
         max_pixels=max_pixels,
     )
+
+
+def _interrupted(label: str, plan: Sequence[Any], batch: Any) -> NoReturn:
+    """Ctrl-C in a batch: one line with what is done and how to resume, then exit 130."""
+    from cnncli.render import batch_interrupted
+
+    # Counted after the executor has stopped: files being written when Ctrl-C came are
+    # finished (atomically) by then, and are what --skip-existing will skip.
+    done = sum(job.dest.exists() for job in plan)
+    batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _run_images(
@@ -536,7 +735,7 @@ def _run_images(
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     if batch.out_dir is None:
         batch.check_single()
-        source, dest = single_job(paths, sample)
+        source, dest = single_job(paths, sample, label)
         warning = run_filter(source, dest, apply, options, luminance=luminance, threads=jobs)
         if warning:
             print_warning(warning)
@@ -545,12 +744,17 @@ def _run_images(
     from functools import partial
 
     from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
-    from cnncli.pipeline import batch_inputs
+    from cnncli.pipeline import batch_inputs, check_format_extension, format_name_template
     from cnncli.render import batch_progress, batch_summary
 
     plan = plan_jobs(
-        batch_inputs(paths, sample), batch.out_dir, template=batch.name, suffix=batch.suffix
+        batch_inputs(paths, sample, label, str(batch.out_dir)),
+        batch.out_dir,
+        template=format_name_template(batch.name, options.format),
+        suffix=batch.suffix,
     )
+    for job in plan:
+        check_format_extension(job.dest, options.format)  # once, before any file is read
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
         workers = jobs or default_workers()
@@ -564,19 +768,24 @@ def _run_images(
         threads = 1  # a worker thread per file: the cluster spreads the files
         executor_context = dask_executor(batch.scheduler, jobs)
     work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
-    with executor_context as executor:  # reach a cluster before making anything
-        make_out_dir(batch.out_dir)
-        with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
-            report = run_batch(
-                plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
-            )
-        if report.interrupted:  # said now: the files still running may take a while
-            print_warning(
-                f"{label}: interrupted; every output written is whole (--skip-existing resumes)"
-            )
-            raise typer.Exit(EXIT_INTERRUPTED)
+    started = time.perf_counter()
+    try:
+        with executor_context as executor:  # reach a cluster before making anything
+            make_out_dir(batch.out_dir)
+            with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
+                report = run_batch(
+                    plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+                )
+    except KeyboardInterrupt:  # before run_batch took over (cluster start-up, say)
+        _interrupted(label, plan, batch)
+    if report.interrupted:
+        _interrupted(label, plan, batch)
+    # The whole command's time: with --scheduler, the cluster's start-up (or the
+    # connection) and shut-down too, which run_batch's own clock does not see.
+    report.seconds = time.perf_counter() - started
     if not batch.quiet:
-        batch_summary(report, label)
+        overhead = {None: "", "local": "cluster start-up included"}
+        batch_summary(report, label, note=overhead.get(batch.scheduler, "connection included"))
     if report.failed:
         internal = any(outcome.internal for outcome in report.failures)
         raise typer.Exit(EXIT_INTERNAL_ERROR if internal else EXIT_USER_ERROR)
@@ -624,7 +833,8 @@ def smooth(
         float, typer.Option("--truncate", help="Kernel radius in sigmas (scipy's truncate).")
     ] = 4.0,
     sample: SampleOpt = False,
-    depth: DepthOpt = None,
+    bits: BitsOpt = None,
+    depth: OldDepthOpt = None,
     fmt: FormatOpt = None,
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
@@ -649,7 +859,7 @@ def smooth(
         paths or [],
         sample,
         apply,
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )
@@ -666,10 +876,13 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
     def command(
         paths: PathsArg = None,
         output: EdgeOutputOpt = "magnitude",
-        normalize: NormalizeOpt = True,
+        normalize: NormalizeOpt = "max",
+        gamma: GammaOpt = 1.0,
+        no_normalize: NoNormalizeOpt = False,
         per_channel: PerChannelOpt = False,
         sample: SampleOpt = False,
-        depth: DepthOpt = None,
+        bits: BitsOpt = None,
+        depth: OldDepthOpt = None,
         fmt: FormatOpt = None,
         compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
         no_clobber: NoClobberOpt = False,
@@ -684,16 +897,18 @@ def _register_edge_command(name: str, summary: str, *example_commands: str) -> N
     ) -> None:
         from importlib import import_module
 
+        from cnncli.core.tone import parse_tone
         from cnncli.pipeline import edge_filter_for
 
         kernel = getattr(import_module(f"cnncli.core.{name}"), name)
-        apply = edge_filter_for(kernel, output=output, normalize=normalize, per_channel=per_channel)
+        tone = parse_tone("none" if no_normalize else normalize, gamma)
+        apply = edge_filter_for(kernel, output=output, tone=tone, per_channel=per_channel)
         _run_images(
             name,
             paths or [],
             sample,
             apply,
-            _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+            _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
             _batch_options(out_dir, suffix, name_template, skip_existing, quiet, scheduler),
             jobs,
             luminance=not per_channel,
@@ -708,7 +923,7 @@ _register_edge_command(
     "Gradient magnitude with the [-1, 0, 1] kernel, sqrt(h^2 + v^2) scaled to white.",
     "cnncli gradient --sample gradient.png",
     "cnncli gradient photo.png gx.png --output x",
-    "cnncli gradient scan.tif edges.tif --depth 16",
+    "cnncli gradient scan.tif edges.tif --bits 16",
     "cnncli gradient photos/*.png --out-dir edges/ --suffix _grad",
 )
 _register_edge_command(
@@ -755,12 +970,19 @@ def pool(
     ] = None,
     op: Annotated[str, typer.Option("--op", help="max or avg.")] = "max",
     k: Annotated[
-        str | None, typer.Option("--k", help="Kernel size: 2, or 2,3 per dimension.")
+        str | None,
+        typer.Option(
+            "--k", "--kernel-size", "--kernel", help="Kernel size: 2, or 2,3 per dimension."
+        ),
     ] = None,
-    s: Annotated[str | None, typer.Option("--s", help="Stride; default: the kernel size.")] = None,
-    p: Annotated[str, typer.Option("--p", help="Padding (at most half the kernel).")] = "0",
-    d: Annotated[str, typer.Option("--d", help="Dilation (max pooling only).")] = "1",
-    ceil: Annotated[bool, typer.Option("--ceil", help="ceil_mode.")] = False,
+    s: Annotated[
+        str | None, typer.Option("--s", "--stride", help="Stride; default: the kernel size.")
+    ] = None,
+    p: Annotated[
+        str, typer.Option("--p", "--padding", help="Padding (at most half the kernel).")
+    ] = "0",
+    d: Annotated[str, typer.Option("--d", "--dilation", help="Dilation (max pooling only).")] = "1",
+    ceil: Annotated[bool, typer.Option("--ceil", "--ceil-mode", help="ceil_mode.")] = False,
     count_include_pad: Annotated[
         bool,
         typer.Option(
@@ -774,7 +996,8 @@ def pool(
     explain: Annotated[bool, typer.Option("--explain", help="Show each output's window.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
     sample: SampleOpt = False,
-    depth: DepthOpt = None,
+    bits: BitsOpt = None,
+    depth: OldDepthOpt = None,
     fmt: FormatOpt = None,
     compress_level: CompressOpt = DEFAULT_COMPRESS_LEVEL,
     no_clobber: NoClobberOpt = False,
@@ -830,7 +1053,7 @@ def pool(
         paths or [],
         sample,
         pooling_filter(spec, max_pixels=max_pixels),
-        _io_options(depth, fmt, compress_level, no_clobber, max_pixels),
+        _io_options(bits, depth, fmt, compress_level, no_clobber, max_pixels),
         _batch_options(out_dir, suffix, name, skip_existing, quiet, scheduler),
         jobs,
     )

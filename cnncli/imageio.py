@@ -461,7 +461,7 @@ def _to_pil(array: np.ndarray, image_module: Any) -> Image.Image:
     import numpy as np
 
     if array.dtype == np.uint16 and array.ndim != 2:
-        raise UserError("16-bit output is possible only for gray images", hint="use --depth 8")
+        raise UserError("16-bit output is possible only for gray images", hint="use --bits 8")
     return image_module.fromarray(np.ascontiguousarray(array))  # type: ignore[no-any-return]
 
 

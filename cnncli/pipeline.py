@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnncli.core.errors import UserError
+from cnncli.core.suggest import glob_for, nearest
+from cnncli.files import STDIO
 from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_path
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from cnncli.core.edges import EdgeResult
     from cnncli.core.pool import PoolSpec
+    from cnncli.core.tone import Tone
 
 # (image array, output bit depth, threads or None for all cores)
 #   -> (float image on the output scale, a warning or None)
@@ -39,36 +42,90 @@ class IOOptions:
 
     def __post_init__(self) -> None:
         if self.depth not in (None, 8, 16):
-            raise UserError(f"--depth must be 8 or 16, got {self.depth}")
+            raise UserError(f"--bits must be 8 or 16, got {self.depth}")
         if not 0 <= self.compress_level <= 9:
             raise UserError(f"--compress-level must be 0..9, got {self.compress_level}")
         if self.max_pixels is not None and self.max_pixels < 1:
             raise UserError(f"--max-pixels must be positive, got {self.max_pixels}")
 
 
-def single_job(paths: list[str], sample: bool) -> tuple[str, str]:
-    """``IN OUT``, or ``--sample OUT``: which file to read and which to write."""
+def single_job(paths: list[str], sample: bool, command: str = "sobel") -> tuple[str, str]:
+    """``IN OUT``, or ``--sample OUT``: which file to read and which to write.
+
+    ``command`` (the subcommand run) makes the hints ones the user can type as they are.
+    """
+    run = f"cnncli {command}"
     if sample:
         if len(paths) != 1:
-            raise UserError(
-                "with --sample give only the output file", hint="cnncli sobel --sample out.png"
-            )
+            out = paths[0] if paths else "out.png"
+            raise UserError("with --sample give only the output file", hint=f"{run} --sample {out}")
         return str(sample_path()), paths[0]
+    for path in paths[:1]:
+        check_not_directory(path, command, "DIR")
     if len(paths) != 2:
         raise UserError(
-            f"expected INPUT and OUTPUT, got {len(paths)} path(s)",
-            hint="use - for stdin/stdout, or --sample for the bundled photo",
+            f"expected INPUT and OUTPUT, got {len(paths)} path(s)", hint=_paths_hint(paths, run)
         )
     return paths[0], paths[1]
 
 
-def batch_inputs(paths: list[str], sample: bool) -> list[str]:
+def _paths_hint(paths: list[str], run: str) -> str:
+    """What to type instead of ``run PATHS`` when PATHS are not exactly INPUT OUTPUT."""
+    if not paths:
+        return f"{run} photo.png out.png, or {run} --sample out.png for the bundled photo"
+    if len(paths) == 1:
+        if Path(paths[0]).exists():
+            return f"{run} {paths[0]} OUTPUT (- for stdout)"
+        return f"{run} INPUT {paths[0]}, or {run} --sample {paths[0]} for the bundled photo"
+    shown = " ".join(paths if len(paths) <= 3 else [*paths[:2], "..."])
+    return f"several inputs need an output folder: {run} {shown} --out-dir DIR"
+
+
+def check_not_directory(path: str, command: str, out_dir: str) -> None:
+    """Refuse a folder given as an input file, suggesting a glob of its files."""
+    folder = Path(path)
+    if path == STDIO or not folder.is_dir():
+        return
+    try:
+        names = [entry.name for entry in folder.iterdir() if entry.is_file()]
+    except OSError:
+        names = []
+    pattern = str(folder / glob_for(names))
+    raise UserError(
+        f"{path}: is a directory, not an image file",
+        hint=f"cnncli {command} {pattern} --out-dir {out_dir}",
+    )
+
+
+def batch_inputs(
+    paths: list[str], sample: bool, command: str = "sobel", out_dir: str = "DIR"
+) -> list[str]:
     """The inputs of a batch (``--out-dir``): the paths, or the bundled photo with --sample."""
     if sample:
         if paths:
             raise UserError("with --sample and --out-dir give no other paths")
         return [str(sample_path())]
+    if not paths:
+        raise UserError(
+            "no input files given", hint=f"cnncli {command} photos/*.png --out-dir {out_dir}"
+        )
+    for path in paths:
+        check_not_directory(path, command, out_dir)
     return paths
+
+
+def check_input_exists(source: str | Path) -> None:
+    """Refuse a missing input file, with the nearest name in its folder if one is close."""
+    path = Path(source)
+    if str(source) == STDIO or path.exists():
+        return
+    try:
+        names = [entry.name for entry in path.parent.iterdir()] if path.parent.is_dir() else []
+    except OSError:
+        names = []
+    near = nearest(path.name, names)
+    hint = f"did you mean {path.with_name(near)}?" if near else None
+    raise UserError(f"{source}: no such file", hint=hint)
 
 
 def out_max(bits: int) -> float:
@@ -100,8 +157,10 @@ def run_filter(
     from cnncli.imageio import check_output, read_image, write_image
     from cnncli.library_warnings import MAX_SHOWN, library_warnings
 
+    check_format_extension(dest, options.format)
     with library_warnings() as caught:
         check_output(dest, no_clobber=options.no_clobber)
+        check_input_exists(source)
         image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
         bits = options.depth or meta.bits
         values, warning = apply(image, bits, threads)
@@ -120,6 +179,36 @@ def run_filter(
     if len(caught) > MAX_SHOWN:
         shown += f" (and {len(caught) - MAX_SHOWN} more)"
     return f"{display_name(source)}: {shown}" + (f"; {warning}" if warning else "")
+
+
+def check_format_extension(dest: str | Path, fmt: str | None) -> None:
+    """Refuse ``--format`` that contradicts the output's extension (JPEG bytes in a .png).
+
+    An extension Pillow does not know (or none) leaves the choice to ``--format``.
+    """
+    from cnncli.imageio import output_format
+
+    if fmt is None or str(dest) == STDIO:
+        return
+    wanted = output_format(dest, fmt)
+    try:
+        implied = output_format(dest, None)
+    except UserError:
+        return
+    if implied != wanted:
+        raise UserError(
+            f"{dest}: --format {fmt} does not match the extension {Path(dest).suffix} ({implied})",
+            hint=f"name it {Path(dest).with_suffix('.' + fmt.lower())}, or drop --format",
+        )
+
+
+def format_name_template(template: str, fmt: str | None) -> str:
+    """Batch: the default output name takes the extension of ``--format`` (a.png -> a.jpeg)."""
+    from cnncli.batch import DEFAULT_NAME
+
+    if fmt is None or template != DEFAULT_NAME:
+        return template
+    return DEFAULT_NAME.replace("{ext}", fmt.lower())
 
 
 # A Gaussian kernel may reach (truncate x sigma) this many times the image's extent along
@@ -173,17 +262,25 @@ def edge_filter_for(
     kernel: Callable[..., EdgeResult],
     *,
     output: str,
-    normalize: bool,
+    tone: Tone,
     per_channel: bool,
 ) -> ImageFilter:
     """An edge filter (gradient or Sobel core function) on the luminance or on each channel.
 
     With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
+    ``tone`` (``--normalize``, ``--gamma``) is applied to the magnitude the kernel gives.
     """
     from cnncli.core.edges import EDGE_OUTPUTS
+    from cnncli.core.tone import apply_tone
 
     if output not in EDGE_OUTPUTS:
         raise UserError(f"unknown --output {output!r}; choose one of {', '.join(EDGE_OUTPUTS)}")
+    if not tone.is_reference and output != "magnitude":
+        raise UserError(
+            "--normalize pNN and --gamma apply to --output magnitude",
+            hint="use --normalize max or none with --output x, y or angle",
+        )
+    normalize = tone.normalize
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
         import numpy as np
@@ -193,17 +290,18 @@ def edge_filter_for(
             colour = colour[:, :, 0]  # luminance was taken on read; LA keeps only L
         if colour.ndim == 3 and colour.shape[2] == 1:
             colour = colour[:, :, 0]
-        result = kernel(
-            colour, output=output, normalize=normalize, out_max=out_max(bits), jobs=threads
-        )
+        top = out_max(bits)
+        result = kernel(colour, output=output, normalize=normalize, out_max=top, jobs=threads)
+        values = result.image if tone.is_reference else apply_tone(result.image, tone, top)
         warning = None
         if result.clipped:
-            top = int(out_max(bits))
-            warning = f"raw {output} values exceeded the output range 0..{top} and were clipped"
+            warning = (
+                f"raw {output} values exceeded the output range 0..{int(top)} and were clipped"
+            )
         if alpha is None:
-            return result.image, warning
+            return values, warning
         alpha_scaled = rescale(alpha, bits_of(image), bits)
-        planes = result.image if result.image.ndim == 3 else result.image[:, :, None]
+        planes = values if values.ndim == 3 else values[:, :, None]
         return np.concatenate([planes, alpha_scaled[:, :, None]], axis=2), warning
 
     return apply

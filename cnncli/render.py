@@ -7,19 +7,24 @@ NO_COLOR and drops colour when the stream is not a terminal.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from cnncli.batch import BatchReport, Outcome
     from cnncli.core.outsize import LayerSpec, Question, SizeResult, Window
     from cnncli.core.params import LayerParams
     from cnncli.core.pool import PooledWindow
-    from cnncli.core.summary import DisplayRow, Summary
+    from cnncli.core.summary import Summary
+    from cnncli.core.summary_display import DisplayRow
 
 
 def stdout_console() -> Console:
@@ -39,24 +44,37 @@ def print_result(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def to_json(data: Any, level: int = 0) -> str:
-    """Indented JSON whose innermost lists stay on one line (windows, shapes) for reading."""
-    pad, inner = "  " * level, "  " * (level + 1)
-    if isinstance(data, dict) and data:
-        items = [f"{inner}{json.dumps(str(k))}: {to_json(v, level + 1)}" for k, v in data.items()]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(data, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in data):
-        items = [f"{inner}{to_json(v, level + 1)}" for v in data]
-        return "[\n" + ",\n".join(items) + f"\n{pad}]"
-    return json.dumps(data)
+# An innermost list as json.dumps(indent=2) writes it: "[", then items each on a line, "]".
+# A JSON string never holds a raw line break, so every line break here is layout.
+_INNERMOST_LIST = re.compile(r'\[\n(?:[^\[\]{}"]|"(?:[^"\\]|\\.)*")*?\]')
+_LAYOUT_BREAK = re.compile(r"\n *")
+
+
+def _one_line(match: re.Match[str]) -> str:
+    return _LAYOUT_BREAK.sub("", match.group().replace(",\n", ", \n"))
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON whose innermost lists stay on one line (windows, shapes) for reading;
+    json.dumps does the work in C, then only layout line breaks are taken out."""
+    return _INNERMOST_LIST.sub(_one_line, json.dumps(data, indent=2))
 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(to_json(data) + "\n")
 
 
+def one_line(message: str) -> str:
+    """``message`` as one printable line: line breaks (whatever ``splitlines`` breaks at)
+    shown escaped, lone surrogates from undecodable arguments as ``\\udcff``."""
+    if message.isascii() and message.splitlines() == [message]:
+        return message
+    escaped = "".join(repr(c)[1:-1] if len(f"a{c}b".splitlines()) > 1 else c for c in message)
+    return escaped.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def print_error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {one_line(message)}\n")
     sys.stderr.flush()
 
 
@@ -70,9 +88,90 @@ def print_note(message: str) -> None:
     sys.stderr.flush()
 
 
+# Rich lays out a table cell by cell: about 400 rows a second. Past this many rows, or
+# when stdout is not a terminal, tables are written as plain text in the same layout.
+RICH_TABLE_ROWS = 500
+
+
+def _cell_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def plain_table(
+    headers: Sequence[str],
+    right: Sequence[bool],
+    sections: Sequence[Sequence[Sequence[str]]],
+    title: str | None = None,
+) -> str:
+    """Rich's ``Table(show_edge=False)`` layout (heavy header rule, a rule between
+    sections), written in one pass: no wrapping, no per-cell objects."""
+    rows = [row for section in sections for row in section]
+    # ASCII: len, one C call per cell; wide characters need rich's cell_len.
+    ascii_only = "".join(cell for row in rows for cell in row).isascii()
+    width_of: Callable[[str], int] = len if ascii_only else _cell_width
+    widths = [
+        max([width_of(h)] + [width_of(row[i]) for row in rows]) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: Sequence[str], bar: str) -> str:
+        if ascii_only:
+            return bar.join(
+                f" {cell.rjust(width)} " if flush_right else f" {cell.ljust(width)} "
+                for cell, width, flush_right in zip(cells, widths, right, strict=True)
+            )
+        parts = []
+        for cell, width, flush_right in zip(cells, widths, right, strict=True):
+            fill = " " * (width - width_of(cell))
+            parts.append(f" {fill}{cell} " if flush_right else f" {cell}{fill} ")
+        return bar.join(parts)
+
+    lines = [] if title is None else [title]
+    lines.append(line(headers, "┃"))
+    lines.append("╇".join("━" * (w + 2) for w in widths))
+    rule = "┼".join("─" * (w + 2) for w in widths)
+    for index, section in enumerate(sections):
+        if index:
+            lines.append(rule)
+        lines += [line(row, "│") for row in section]
+    return "\n".join(lines)
+
+
+def plain_grid(rows: Sequence[tuple[str, str]]) -> str:
+    """Rich's ``Table.grid(padding=(0, 2))`` of a left and a right-aligned column."""
+    left = max((_cell_width(a) for a, _ in rows), default=0)
+    right = max((_cell_width(b) for _, b in rows), default=0)
+    return "\n".join(
+        f"{a}{' ' * (left - _cell_width(a))}  {' ' * (right - _cell_width(b))}{b}" for a, b in rows
+    )
+
+
+def _use_rich(rows: int) -> bool:
+    """Rich for a terminal (or FORCE_COLOR, as rich itself reads it) and a table it lays out
+    quickly; plain text otherwise."""
+    terminal = sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    return terminal and rows <= RICH_TABLE_ROWS
+
+
+# --explain and --json list this many windows of a dimension, then count the rest.
+MAX_LISTED_WINDOWS = 1000
+
+
 def _windows_text(windows: Sequence[Window], per_line: int = 8) -> list[str]:
-    cells = [f"{i}:[{w.start},{w.end})" for i, w in enumerate(windows)]
-    return ["    " + "  ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
+    shown = windows[:MAX_LISTED_WINDOWS]
+    cells = [f"{i}:[{w.start},{w.end})" for i, w in enumerate(shown)]
+    lines = ["    " + "  ".join(cells[i : i + per_line]) for i in range(0, len(cells), per_line)]
+    if len(windows) > len(shown):
+        rest = len(windows) - len(shown)
+        last = windows[len(windows) - 1]
+        lines.append(
+            f"    ... {rest:,} more windows, the same way, up to {len(windows) - 1}:"
+            f"[{last.start},{last.end})"
+        )
+    return lines
 
 
 def _size_json(lin: int, result: SizeResult) -> dict[str, Any]:
@@ -82,10 +181,13 @@ def _size_json(lin: int, result: SizeResult) -> dict[str, Any]:
         "formula": result.formula,
         "substituted": result.substituted,
     }
+    if result.steps:
+        data["steps"] = list(result.steps)
     if result.padding is not None:
         data["padding"] = list(result.padding)
     if result.windows is not None:
-        data["windows"] = [[w.start, w.end] for w in result.windows]
+        data["windows"] = [[w.start, w.end] for w in result.windows[:MAX_LISTED_WINDOWS]]
+        data["windows_total"] = len(result.windows)
     if result.notes:
         data["notes"] = list(result.notes)
     return data
@@ -97,6 +199,7 @@ def _explain_lines(lin: int, result: SizeResult, label: str) -> list[str]:
         f"  {result.formula}",
         f"  {result.substituted}",
     ]
+    lines += [f"  {step}" for step in result.steps]
     lines += [f"  note: {note}" for note in result.notes]
     if result.windows is not None:
         lines.append("  windows [start, end) in input coordinates (negative / >= lin = padding):")
@@ -118,6 +221,8 @@ def render_outsize(
         windows = [d["windows"] for d in dims if "windows" in d]
         if windows:
             data["windows"] = windows[0] if len(windows) == 1 else windows
+            totals = [d["windows_total"] for d in dims]
+            data["windows_total"] = totals[0] if len(totals) == 1 else totals
         data["dims"] = dims
         print_json(data)
         return
@@ -177,7 +282,7 @@ def render_outsize_chain(
 
 
 def _shape_text(shape: Sequence[int]) -> str:
-    return "[" + ", ".join(str(n) for n in shape) + "]"
+    return str(list(shape))  # "[5, 3, 3, 3]", in C
 
 
 def _params_json(item: LayerParams) -> dict[str, Any]:
@@ -189,7 +294,31 @@ def _params_json(item: LayerParams) -> dict[str, Any]:
         "buffers": item.buffers,
         "tensors": {t.name: list(t.shape) for t in item.tensors},
         "buffer_tensors": [t.name for t in item.tensors if not t.trainable],
+        "copies": {t.name: t.copies for t in item.tensors if t.copies != 1},
     }
+
+
+def _params_sections(items: Sequence[LayerParams]) -> list[list[list[str]]]:
+    """One section per layer: its tensors, then (with several layers) its total."""
+    sections = []
+    several = len(items) > 1
+    for index, item in enumerate(items):
+        label = f"{index}: {item.layer.kind}" if several else item.layer.kind
+        rows = [[label, "-", "-", "0"]] if not item.tensors else []
+        for row, tensor in enumerate(item.tensors):
+            name = tensor.name if tensor.trainable else f"{tensor.name} (buffer)"
+            if tensor.copies != 1:
+                name = f"{name} ({tensor.copies:,} tensors)"
+            rows.append(
+                [label if row == 0 else "", name, _shape_text(tensor.shape), f"{tensor.numel:,}"]
+            )
+        if several:
+            rows.append(["", "layer total", "", f"{item.total:,}"])
+        sections.append(rows)
+    return sections
+
+
+PARAMS_HEADERS = ("layer", "tensor", "shape", "count")
 
 
 def render_params(
@@ -199,53 +328,53 @@ def render_params(
     as_json: bool,
     total_only: bool,
 ) -> None:
-    """A table (layer, tensor, shape, count) with totals; JSON or the bare total for scripts."""
+    """A table (layer, tensor, shape, count) with totals; JSON or the bare total for scripts.
+
+    ``--json`` has one layout for one layer or many: ``layers`` and the totals."""
     total = sum(i.total for i in items)
+    buffers = sum(i.buffers for i in items)
     if total_only:
         print_result(str(total))
         return
     if as_json:
-        if len(items) == 1:
-            print_json(_params_json(items[0]))
-        else:
-            print_json(
-                {
-                    "layers": [_params_json(i) for i in items],
-                    "params": total,
-                    "trainable": sum(i.trainable for i in items),
-                    "buffers": sum(i.buffers for i in items),
-                }
-            )
+        print_json(
+            {
+                "layers": [_params_json(i) for i in items],
+                "params": total,
+                "trainable": sum(i.trainable for i in items),
+                "buffers": buffers,
+            }
+        )
         return
+    sections = _params_sections(items)
+    footer = [f"total params: {total:,}" + (f"  (buffers: {buffers:,})" if buffers else "")]
+    footer += [
+        f"{item.layer.kind}: {explanation}"
+        for item, explanation in zip(items, explanations, strict=True)
+        if explanation
+    ]
+    if not _use_rich(sum(len(section) for section in sections)):
+        right = (False, False, False, True)
+        print_result(plain_table(PARAMS_HEADERS, right, sections))
+        print_result("\n".join(footer))
+        return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
-    table.add_column("layer")
-    table.add_column("tensor")
-    table.add_column("shape")
-    table.add_column("count", justify="right")
-    for index, item in enumerate(items):
-        label = item.layer.kind if len(items) == 1 else f"{index}: {item.layer.kind}"
-        if not item.tensors:
-            table.add_row(label, "-", "-", "0")
-        for row, tensor in enumerate(item.tensors):
-            name = tensor.name if tensor.trainable else f"{tensor.name} (buffer)"
-            table.add_row(
-                label if row == 0 else "", name, _shape_text(tensor.shape), f"{tensor.numel:,}"
-            )
-        if len(items) > 1:
-            table.add_row(
-                "", "[dim]layer total[/dim]", "", f"[dim]{item.total:,}[/dim]", end_section=True
-            )
+    for header in PARAMS_HEADERS:
+        table.add_column(header, justify="right" if header == "count" else "left")
+    for section in sections:
+        for index, row in enumerate(section):
+            cells = [escape(cell) for cell in row]
+            if row[1] == "layer total":
+                cells = ["", "[dim]layer total[/dim]", "", f"[dim]{cells[3]}[/dim]"]
+            table.add_row(*cells, end_section=index == len(section) - 1)
     console = stdout_console()
     console.print(table)
-    buffers = sum(i.buffers for i in items)
-    console.print(
-        f"[bold]total params: {total:,}[/bold]" + (f"  (buffers: {buffers:,})" if buffers else "")
-    )
-    for item, explanation in zip(items, explanations, strict=True):
-        if explanation:
-            console.print(f"{item.layer.kind}: {explanation}")
+    console.print(f"[bold]{escape(footer[0])}[/bold]")
+    for text in footer[1:]:
+        console.print(escape(text))
 
 
 def _dims_text(values: Sequence[float] | None) -> str:
@@ -268,7 +397,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             {
                 "name": r.path,
                 "type": r.kind,
-                "output_shape": list(r.output_shape),
+                "output_shape": None if r.output_shape is None else list(r.output_shape),
                 "params": r.params,
                 "macs": r.macs,
                 "receptive_field": None if r.receptive_field is None else list(r.receptive_field),
@@ -277,9 +406,12 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             for r in summary.rows
         ],
         "total_params": summary.total_params,
-        "trainable_params": summary.trainable_params,
-        "non_trainable_params": summary.total_params - summary.trainable_params,
         "buffers": summary.buffers,
+        "params_exact": summary.params_exact,
+        "shapes_known": summary.shapes_known,
+        "hidden": [
+            {"name": h.name, "shape": list(h.shape), "buffer": h.buffer} for h in summary.hidden
+        ],
         "macs": summary.macs,
         "param_bytes": summary.param_bytes,
         "activation_bytes": summary.activation_bytes,
@@ -295,8 +427,13 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         if name != row.kind
         else f"{'  ' * row.depth}{name}"
     )
-    shape = "" if row.output_shape is None else _shape_text(row.output_shape)
-    numbers = ["", ""] if row.is_container else [f"{row.params:,}", f"{row.macs:,}"]
+    if row.is_container:
+        shape = ""
+        numbers = [f"{row.params:,}" if row.params else "", ""]
+    else:
+        shape = "?" if row.output_shape is None else _shape_text(row.output_shape)
+        macs = "?" if row.output_shape is None else f"{row.macs:,}"
+        numbers = [f"{row.params:,}", macs]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
 
 
@@ -304,15 +441,19 @@ SUMMARY_HEADERS = ("layer (type)", "output shape", "params", "MACs", "RF", "jump
 
 
 def _summary_totals(summary: Summary) -> list[tuple[str, str]]:
+    """Totals; a number the summary could not know exactly is shown as a lower bound."""
+    at_least = "" if summary.params_exact else ">= "
+    activations = summary.activation_bytes
     return [
         ("input", _shape_text(summary.input_shape)),
-        ("total params", f"{summary.total_params:,}"),
-        ("trainable params", f"{summary.trainable_params:,}"),
-        ("non-trainable params", f"{summary.total_params - summary.trainable_params:,}"),
-        ("buffers", f"{summary.buffers:,}"),
-        ("MACs", f"{summary.macs:,}"),
-        (f"params + buffers ({summary.dtype})", _megabytes(summary.param_bytes)),
-        (f"forward activations ({summary.dtype})", _megabytes(summary.activation_bytes)),
+        ("total params", at_least + f"{summary.total_params:,}"),
+        ("buffers", at_least + f"{summary.buffers:,}"),
+        ("MACs", ("" if summary.shapes_known else ">= ") + f"{summary.macs:,}"),
+        (f"params + buffers ({summary.dtype})", at_least + _megabytes(summary.param_bytes)),
+        (
+            f"forward activations ({summary.dtype})",
+            "unknown" if activations is None else _megabytes(activations),
+        ),
     ]
 
 
@@ -333,7 +474,9 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) ->
         )
         for r in summary.rows:
             writer.writerow(
-                [r.path, r.kind, "x".join(str(n) for n in r.output_shape), r.params, r.macs,
+                [r.path, r.kind,
+                 "?" if r.output_shape is None else "x".join(str(n) for n in r.output_shape),
+                 r.params, r.macs,
                  _dims_text(r.receptive_field), _dims_text(r.jump)]
             )  # fmt: skip
         return
@@ -347,21 +490,34 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: str) ->
         lines += [f"- **{name}**: {value}" for name, value in _summary_totals(summary)]
         print_result("\n".join(lines))
         return
+    table_cells = [_summary_cells(row) for row in rows]
+    if not _use_rich(len(table_cells)):
+        right = [header not in SUMMARY_HEADERS[:2] for header in SUMMARY_HEADERS]
+        print_result(plain_table(SUMMARY_HEADERS, right, [table_cells], title=summary.name))
+        print_result(plain_grid(_summary_totals(summary)))
+        return
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{summary.name}", show_edge=False, header_style="bold", title_style="bold")
+    table = Table(
+        title=escape(summary.name), show_edge=False, header_style="bold", title_style="bold"
+    )
     for header in SUMMARY_HEADERS:
         table.add_column(header, justify="left" if header in SUMMARY_HEADERS[:2] else "right")
-    for row in rows:
-        cells = _summary_cells(row)
-        table.add_row(*(f"[bold]{c}[/bold]" if row.is_container and c else c for c in cells))
+    for row, row_cells in zip(rows, table_cells, strict=True):
+        table.add_row(
+            *(
+                f"[bold]{escape(c)}[/bold]" if row.is_container and c else escape(c)
+                for c in row_cells
+            )
+        )
     console = stdout_console()
     console.print(table)
     totals = Table.grid(padding=(0, 2))
     totals.add_column()
     totals.add_column(justify="right")
     for name, value in _summary_totals(summary):
-        totals.add_row(name, value)
+        totals.add_row(escape(name), escape(value))
     console.print(totals)
 
 
@@ -446,7 +602,9 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("elapsed"),
         TimeElapsedColumn(),
+        TextColumn("remaining"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
@@ -459,7 +617,7 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
         yield on_outcome
 
 
-def batch_summary(report: BatchReport, label: str) -> None:
+def batch_summary(report: BatchReport, label: str, note: str = "") -> None:
     files = report.written + report.skipped + report.failed
     parts = [f"{report.written} written"]
     if report.skipped:
@@ -468,4 +626,16 @@ def batch_summary(report: BatchReport, label: str) -> None:
     if report.warnings:
         parts.append(f"{report.warnings} with warnings")
     noun = "file" if files == 1 else "files"
-    print_note(f"{label}: {files} {noun} in {report.seconds:.1f} s: {', '.join(parts)}")
+    timing = f"{report.seconds:.1f} s" + (f" ({note})" if note else "")
+    print_note(f"{label}: {files} {noun} in {timing}: {', '.join(parts)}")
+
+
+def batch_interrupted(
+    label: str, done: int, total: int, out_dir: Path, skip_existing: bool
+) -> None:
+    """One line after Ctrl-C: what is there, and the command that finishes the rest."""
+    rerun = "the same command" + ("" if skip_existing else " with --skip-existing")
+    print_note(
+        f"{label}: interrupted; {done} of {total} outputs are in {out_dir} "
+        f"(rerun {rerun} to make the other {total - done})"
+    )

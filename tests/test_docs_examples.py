@@ -7,9 +7,11 @@ what the command prints (stdout and stderr together, as a terminal shows them).
 A command with no lines after it must only succeed (exit status 0).
 
 Each block runs as one bash session (``pipefail`` on) in a fresh temporary directory that
-holds a copy of the bundled sample as ``chelsea.png``, with this virtualenv's ``bin`` first
-on PATH, ``NO_COLOR=1`` and 80 columns; files, variables and ``cd`` carry over from one
-command of a block to the next, as they would for a reader typing them.
+holds a copy of the bundled sample as ``chelsea.png`` and where a clone has it,
+``cnncli/data/chelsea.png``, and the small model files the tests make with torch
+(``tests/golden/modelfiles/tiny_cnn.*``, for docs/model-files.md), with this virtualenv's
+``bin`` first on PATH, ``NO_COLOR=1`` and 80 columns; files, variables and ``cd`` carry
+over from one command of a block to the next, as they would for a reader typing them.
 
 Normalisation: trailing spaces and trailing blank lines are ignored; an expected line that
 is exactly ``...`` stands for any number of lines (for volatile or long output). A block
@@ -32,6 +34,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "cnncli" / "data" / "chelsea.png"
+MODEL_FILES = sorted((ROOT / "tests" / "golden" / "modelfiles").glob("tiny_cnn.*"))
 GENERATED_PAGES = {"reference.md"}
 OPTIONAL_TOOLS = ("jq",)
 ELLIPSIS = "..."
@@ -154,21 +157,34 @@ def _environment() -> dict[str, str]:
 BLOCKS = all_blocks()
 
 
-def run_block(block: Block, workdir: Path) -> list[tuple[int, list[str]]]:
+def prepare(workdir: Path) -> None:
+    """The files a block finds in its directory: the sample (also where a clone has it)
+    and the small model files of docs/model-files.md."""
+    shutil.copyfile(SAMPLE, workdir / "chelsea.png")
+    (workdir / "cnncli" / "data").mkdir(parents=True)
+    shutil.copyfile(SAMPLE, workdir / "cnncli" / "data" / "chelsea.png")
+    for model_file in MODEL_FILES:
+        shutil.copyfile(model_file, workdir / model_file.name)
+
+
+def run_block(
+    block: Block, workdir: Path, env: dict[str, str] | None = None, prelude: str = ""
+) -> list[tuple[int, list[str]]]:
     """Run the commands of a block in one bash session, as typed into a terminal.
 
     Returns each command's exit status and output lines. Shell state (variables, ``cd``)
-    carries over from one command to the next, as it would for a reader.
+    carries over from one command to the next, as it would for a reader. ``prelude`` runs
+    first, unchecked (set-up commands); ``env`` replaces the default environment.
     """
     bash = shutil.which("bash")
     assert bash is not None
-    script = ["exec 2>&1", "set -o pipefail"]
+    script = [prelude, "exec 2>&1", "set -o pipefail"]
     for index, step in enumerate(block.steps):
         script += [step.command, f"printf '%s\\n' \"{MARKER} {index} $?\""]
     proc = subprocess.run(
         [bash, "-c", "\n".join(script)],
         cwd=workdir,
-        env=_environment(),
+        env=_environment() if env is None else env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         text=True,
@@ -197,7 +213,7 @@ def test_console_block_runs_and_shows_its_real_output(block: Block, tmp_path: Pa
         uses_tool = any(re.search(rf"(^|[|;&(\s]){tool}\b", s.command) for s in block.steps)
         if uses_tool and shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
-    shutil.copyfile(SAMPLE, tmp_path / "chelsea.png")
+    prepare(tmp_path)
     results = run_block(block, tmp_path)
     for index, step in enumerate(block.steps):
         assert index < len(results), f"{block.source}: the session ended before `{step.command}`"

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -276,6 +277,10 @@ _BARE_WORDS: Mapping[str, object] = MappingProxyType({"inf": math.inf, "nan": ma
 _MODULE_NAME = re.compile(r"^\s*\(([\w.\-]+)\):\s*")
 
 
+# PyTorch sizes and indices are 64-bit: a larger integer can never be a tensor dimension.
+INT64_MAX = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class Layer:
     """A parsed layer: its PyTorch class name and every constructor argument, by name."""
@@ -299,30 +304,50 @@ class Layer:
         if len(items) == 1:
             items = items * ndim
         if len(items) != ndim:
-            raise UserError(f"{self.kind}: {name} needs {ndim} values, got {len(items)}: {value!r}")
+            raise UserError(
+                f"{self.kind}: {name} needs {ndim} values, got {len(items)}: {_show(value)}"
+            )
         return tuple(_checked_int(self.kind, name, v, minimum) for v in items)
 
     def flag(self, name: str) -> bool:
+        """True or False; 0 and 1 too, which PyTorch's ``if bias:`` reads the same way."""
         value = self.args[name]
         if isinstance(value, bool):
             return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
         if isinstance(value, str) and value.lower() in ("true", "false"):
             raise UserError(
-                f"{self.kind}: {name} must be True or False, got {value!r}",
+                f"{self.kind}: {name} must be True or False, got {_show(value)}",
                 hint=f"did you mean {value.capitalize()}?",
             )
-        raise UserError(f"{self.kind}: {name} must be True or False, got {value!r}")
+        raise UserError(f"{self.kind}: {name} must be True or False, got {_show(value)}")
 
     def number(self, name: str, *, positive: bool = False) -> float:
         """A finite real number (ints are accepted, as Python's float() does)."""
         value = self.args[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"{self.kind}: {name} must be a number, got {value!r}")
+            raise UserError(
+                f"{self.kind}: {name} must be a number, got {_show(value)}", hint=_word_hint(value)
+            )
         number = float(value) if abs(value) < 1e308 else math.inf
         if not math.isfinite(number) or (positive and number <= 0):
             need = "a positive finite number" if positive else "a finite number"
-            raise UserError(f"{self.kind}: {name} must be {need}, got {value!r}")
+            raise UserError(f"{self.kind}: {name} must be {need}, got {_show(value)}")
         return number
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters: a 5,000-digit number stays one readable line."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _word_hint(value: object) -> str | None:
+    """``false`` / ``none`` typed in lower case: Python's spelling is capitalised."""
+    if isinstance(value, str) and value.lower() in ("true", "false", "none"):
+        return f"did you mean {value.capitalize()}?"
+    return None
 
 
 def _checked_int(kind: str, name: str, value: object, minimum: int | None) -> int:
@@ -330,11 +355,329 @@ def _checked_int(kind: str, name: str, value: object, minimum: int | None) -> in
         if isinstance(value, float) and value.is_integer():
             hint: str | None = f"did you mean {int(value)}?"
         else:
-            hint = None
-        raise UserError(f"{kind}: {name} must be an integer, got {value!r}", hint=hint)
+            hint = _word_hint(value)
+        raise UserError(f"{kind}: {name} must be an integer, got {_show(value)}", hint=hint)
     if minimum is not None and value < minimum:
-        raise UserError(f"{kind}: {name} must be at least {minimum}, got {value}")
+        raise UserError(f"{kind}: {name} must be at least {minimum}, got {_show(value)}")
+    if abs(value) > INT64_MAX:
+        raise UserError(
+            f"{kind}: {name} must be at most 2**63 - 1 (PyTorch sizes are 64-bit), "
+            f"got {_show(value)}"
+        )
     return value
+
+
+# ----------------------------------------------------------- argument types ---
+# Every argument of every known layer is checked once, when the layer is parsed, with the
+# rules of its PyTorch constructor (and of its forward, where every call would fail: a
+# kernel of 0, an upscale factor of 0): a typo never becomes a silently different layer.
+
+Check = Callable[[Layer, str], None]
+
+
+def _ndim(layer: Layer) -> int:
+    return spatial_dims(layer.kind) or 1
+
+
+def _positive(layer: Layer, name: str) -> None:
+    layer.integer(name, 1)
+
+
+def _non_negative(layer: Layer, name: str) -> None:
+    layer.integer(name, 0)
+
+
+def _any_integer(layer: Layer, name: str) -> None:
+    layer.integer(name, None)
+
+
+def _optional(check: Check) -> Check:
+    def optional(layer: Layer, name: str) -> None:
+        if layer.args[name] is not None:
+            check(layer, name)
+
+    return optional
+
+
+def _flag(layer: Layer, name: str) -> None:
+    layer.flag(name)
+
+
+def _real(layer: Layer, name: str) -> None:
+    """A real number; infinities pass (a threshold may be one), NaN never does."""
+    value = layer.args[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(
+            f"{layer.kind}: {name} must be a number, got {_show(value)}", hint=_word_hint(value)
+        )
+    if isinstance(value, float) and math.isnan(value):
+        raise UserError(f"{layer.kind}: {name} must be a number, got nan")
+
+
+def _probability(layer: Layer, name: str) -> None:
+    _real(layer, name)
+    value = layer.args[name]
+    assert isinstance(value, (int, float))
+    if not 0 <= value <= 1:
+        raise UserError(
+            f"{layer.kind}: {name} is a probability and must be between 0 and 1, got {value!r}"
+        )
+
+
+def _choice(*options: str) -> Check:
+    def choice(layer: Layer, name: str) -> None:
+        value = layer.args[name]
+        if value not in options:
+            close = (
+                difflib.get_close_matches(value.lower(), options, n=1)
+                if isinstance(value, str)
+                else []
+            )
+            raise UserError(
+                f"{layer.kind}: {name} must be one of {', '.join(map(repr, options))}, "
+                f"got {_show(value)}",
+                hint=f"did you mean {close[0]!r}?" if close else None,
+            )
+
+    return choice
+
+
+def _must_be_none(layer: Layer, name: str) -> None:
+    if layer.args[name] is not None:
+        raise UserError(f"{layer.kind}: {name} must be None in a layer text (it is a tensor)")
+
+
+def _spatial(minimum: int | None) -> Check:
+    """One integer for every dimension, or a tuple of one per dimension (``_ntuple``)."""
+
+    def spatial(layer: Layer, name: str) -> None:
+        layer.integers(name, _ndim(layer), minimum)
+
+    return spatial
+
+
+def _pad_padding(layer: Layer, name: str) -> None:
+    """``ZeroPad2d(1)`` pads every side; a tuple gives (left, right, top, bottom, ...) for the
+    last dimensions, an even number of them up to two per dimension (F.pad's rule).
+    Negative values crop, as in PyTorch."""
+    value = layer.args[name]
+    count = len(value) if isinstance(value, tuple) else 1
+    if isinstance(value, tuple) and (count % 2 or not 2 <= count <= 2 * _ndim(layer)):
+        raise UserError(
+            f"{layer.kind}: {name} needs an even number of values, at most {2 * _ndim(layer)}, "
+            f"got {count}: {_show(value)}"
+        )
+    layer.integers(name, count, None)
+
+
+def _conv_padding(layer: Layer, name: str) -> None:
+    value = layer.args[name]
+    if isinstance(value, str) and not layer.kind.startswith("ConvTranspose"):
+        _choice("same", "valid")(layer, name)
+    else:
+        layer.integers(name, _ndim(layer), 0)
+
+
+def _shape(layer: Layer, name: str) -> None:
+    value = layer.args[name]
+    if isinstance(value, tuple) and not value:
+        raise UserError(f"{layer.kind}: {name} must not be empty")
+    layer.integers(name, len(value) if isinstance(value, tuple) else 1, 1)
+
+
+def _output_size(layer: Layer, name: str) -> None:
+    """Adaptive pooling: integers (0 gives an empty tensor) or None (keep that size)."""
+    value = layer.args[name]
+    items = value if isinstance(value, tuple) else (value,)
+    if len(items) not in (1, _ndim(layer)):
+        raise UserError(
+            f"{layer.kind}: {name} needs {_ndim(layer)} values, got {len(items)}: {_show(value)}"
+        )
+    for item in items:
+        if item is not None:
+            _checked_int(layer.kind, name, item, 0)
+
+
+def _scale_factor(layer: Layer, name: str) -> None:
+    value = layer.args[name]
+    for item in value if isinstance(value, tuple) and value else (value,):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise UserError(
+                f"{layer.kind}: {name} must be a positive number, got {_show(value)}",
+                hint=_word_hint(item),
+            )
+        if not (math.isfinite(item) and item > 0):
+            raise UserError(
+                f"{layer.kind}: {name} must be a positive finite number, got {_show(value)}"
+            )
+
+
+def _upsample_size(layer: Layer, name: str) -> None:
+    value = layer.args[name]
+    layer.integers(name, len(value) if isinstance(value, tuple) and value else 1, 1)
+
+
+def _divisor_override(layer: Layer, name: str) -> None:
+    if layer.integer(name, None) == 0:
+        raise UserError(f"{layer.kind}: {name} must not be 0")
+
+
+def _unflattened_size(layer: Layer, name: str) -> None:
+    value = layer.args[name]
+    if not isinstance(value, tuple) or not value:
+        raise UserError(
+            f"{layer.kind}: {name} must be a non-empty tuple of integers, got {_show(value)}"
+        )
+    for item in value:
+        if _checked_int(layer.kind, name, item, -1) == 0:
+            raise UserError(f"{layer.kind}: {name} must not hold 0, got {_show(value)}")
+
+
+_UPSAMPLE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+
+_FLAGS = (
+    "bias", "affine", "track_running_stats", "elementwise_affine", "scale_grad_by_freq", "sparse",
+    "include_last_offset", "batch_first", "bidirectional", "add_bias_kv", "add_zero_attn",
+    "inplace", "return_indices", "ceil_mode", "count_include_pad",
+)  # fmt: skip
+_REALS = (
+    "eps", "alpha", "beta", "k", "norm_type", "init", "negative_slope", "min_val", "max_val",
+    "lambd", "threshold", "value",
+)  # fmt: skip
+# What each argument name means in most layers; _FAMILY_TYPES overrides a few per family.
+_ARGUMENT_TYPES: Mapping[str, Check] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            ("in_channels", "out_channels", "in_features", "out_features", "in1_features"),
+            _non_negative,
+        ),
+        **dict.fromkeys(
+            ("in2_features", "num_embeddings", "embedding_dim", "input_size", "proj_size"),
+            _non_negative,
+        ),
+        **dict.fromkeys(
+            ("groups", "num_features", "num_groups", "num_channels", "size", "hidden_size"),
+            _positive,
+        ),
+        **dict.fromkeys(
+            ("num_layers", "embed_dim", "num_heads", "num_parameters", "upscale_factor"),
+            _positive,
+        ),
+        "downscale_factor": _positive,
+        **dict.fromkeys(("kdim", "vdim"), _optional(_positive)),
+        "kernel_size": _spatial(1),
+        "stride": _spatial(1),
+        "padding": _conv_padding,
+        "dilation": _spatial(1),
+        "output_padding": _spatial(0),
+        "padding_mode": _choice("zeros", "reflect", "replicate", "circular"),
+        **dict.fromkeys(_FLAGS, _flag),
+        **dict.fromkeys(("align_corners", "recompute_scale_factor"), _optional(_flag)),
+        **dict.fromkeys(_REALS, _real),
+        **dict.fromkeys(("momentum", "max_norm", "min_value", "max_value"), _optional(_real)),
+        **dict.fromkeys(("p", "dropout"), _probability),
+        "normalized_shape": _shape,
+        "padding_idx": _optional(_any_integer),
+        "mode": _choice("sum", "mean", "max"),
+        "_weight": _must_be_none,
+        "nonlinearity": _choice("tanh", "relu"),
+        "approximate": _choice("none", "tanh"),
+        "dim": _optional(_any_integer),
+        **dict.fromkeys(("start_dim", "end_dim"), _any_integer),
+        "unflattened_size": _unflattened_size,
+        "divisor_override": _optional(_divisor_override),
+        "output_size": _output_size,
+        "scale_factor": _optional(_scale_factor),
+    }
+)
+_FAMILY_TYPES: Mapping[str, Mapping[str, Check]] = MappingProxyType(
+    {
+        "pool": {"stride": _optional(_spatial(1)), "padding": _spatial(0)},
+        "pad": {"padding": _pad_padding},
+        "upsample": {
+            "size": _optional(_upsample_size),
+            "mode": _optional(_choice(*_UPSAMPLE_MODES)),
+        },
+        "transposed": {"padding_mode": _choice("zeros")},
+        "GLU": {"dim": _any_integer},
+        "Unflatten": {"dim": _any_integer},
+        "RMSNorm": {"eps": _optional(_real)},
+    }
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _family(kind: str) -> str:
+    if kind.startswith("ConvTranspose"):
+        return "transposed"
+    if re.match(r"(Max|Avg|LP)Pool", kind):
+        return "pool"
+    if re.search(r"Pad[123]d$", kind):
+        return "pad"
+    if kind.startswith(("Upsample", "Upsampling")):
+        return "upsample"
+    return kind
+
+
+def _cross_checks(layer: Layer) -> None:
+    """Constructor checks that involve two arguments (ValueError / assert in PyTorch)."""
+    kind, args = layer.kind, layer.args
+    if kind.startswith("Conv"):
+        groups = layer.integer("groups")
+        for name in ("in_channels", "out_channels"):
+            if layer.integer(name, 0) % groups:
+                raise UserError(f"{kind}: {name}={args[name]} is not divisible by groups={groups}")
+        if args["padding"] == "same" and any(
+            s != 1 for s in layer.integers("stride", _ndim(layer))
+        ):
+            raise UserError(f"{kind}: padding='same' is not supported for strided convolutions")
+    elif kind == "GroupNorm" and layer.integer("num_channels") % layer.integer("num_groups"):
+        raise UserError(
+            f"GroupNorm: num_channels={args['num_channels']} is not divisible by "
+            f"num_groups={args['num_groups']}"
+        )
+    elif kind == "MultiheadAttention" and layer.integer("embed_dim") % layer.integer("num_heads"):
+        raise UserError(
+            f"MultiheadAttention: embed_dim={args['embed_dim']} is not divisible by "
+            f"num_heads={args['num_heads']}"
+        )
+    elif kind == "LSTM" and layer.integer("proj_size", 0) >= layer.integer("hidden_size"):
+        raise UserError(
+            f"LSTM: proj_size={args['proj_size']} must be smaller than "
+            f"hidden_size={args['hidden_size']}"
+        )
+    elif kind in ("Embedding", "EmbeddingBag") and args["padding_idx"] is not None:
+        count, index = layer.integer("num_embeddings", 0), layer.integer("padding_idx", None)
+        if not -count <= index < count:
+            raise UserError(f"{kind}: padding_idx={index} must be within num_embeddings={count}")
+    elif kind == "Hardtanh" and layer.number("max_val") <= layer.number("min_val"):
+        raise UserError(
+            f"Hardtanh: max_val={args['max_val']} must be greater than min_val={args['min_val']}"
+        )
+    elif _family(kind) == "pool" and not kind.startswith("LP"):
+        ndim = _ndim(layer)
+        kernel, padding = layer.integers("kernel_size", ndim), layer.integers("padding", ndim, 0)
+        if any(p > k // 2 for k, p in zip(kernel, padding, strict=True)):
+            raise UserError(
+                f"{kind}: padding={args['padding']!r} must be at most half of "
+                f"kernel_size={args['kernel_size']!r}"
+            )
+    elif _family(kind) == "upsample" and (args["size"] is None) == (args["scale_factor"] is None):
+        raise UserError(f"{kind}: give exactly one of size and scale_factor")
+
+
+def check_arguments(layer: Layer) -> None:
+    """Refuse any argument PyTorch would refuse (or could never run with), naming it."""
+    overrides = _FAMILY_TYPES.get(_family(layer.kind), {})
+    defaults = SIGNATURES.get(layer.kind, ())
+    for name, default in defaults:
+        value = layer.args[name]
+        if type(value) is type(default) and value == default:
+            continue  # PyTorch's own default (a printed repr repeats most of them)
+        check = overrides.get(name) or _ARGUMENT_TYPES.get(name)
+        if check is not None:
+            check(layer, name)
+    _cross_checks(layer)
 
 
 def known_layers() -> list[str]:
@@ -343,21 +686,43 @@ def known_layers() -> list[str]:
 
 def parse_layer(text: str) -> Layer:
     """Parse one layer's repr or constructor call, binding arguments as PyTorch does."""
+    return _parse_layer(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_layer(text: str) -> Layer:
+    """Cached: a printed model repeats its lines (``ReLU(inplace=True)``); a Layer is frozen."""
     source = _MODULE_NAME.sub("", text.strip(), count=1).rstrip(",").strip()
     if not source:
         raise UserError("empty layer text", hint="e.g. 'Conv2d(3, 5, 3)'")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        column = (exc.offset or 1) - 1
+        if "integer string conversion" in exc.msg:  # Python's 4,300-digit limit
+            raise UserError(
+                f"cannot parse {_show(source)}: an integer has more than 4,300 digits "
+                "(PyTorch sizes are 64-bit)"
+            ) from None
+        lines_before = source.split("\n")[: (exc.lineno or 1) - 1]
+        column = sum(len(line) + 1 for line in lines_before) + (exc.offset or 1) - 1
         raise UserError(
-            f"cannot parse {source!r}: {exc.msg} at column {column + 1}: {_pointer(source, column)}"
+            f"cannot parse {_show(source)}: {exc.msg} at column {column + 1}: "
+            f"{_pointer(source, column)}"
         ) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes; absurd nesting
+        raise UserError(f"cannot parse {_show(source)}: {exc}") from None
+    try:
+        return _layer_from_tree(tree, source)
+    except RecursionError:
+        raise UserError(f"cannot parse {_show(source)}: nested too deeply") from None
+
+
+def _layer_from_tree(tree: ast.Expression, source: str) -> Layer:
     call = tree.body
     if isinstance(call, (ast.Name, ast.Attribute)):  # "nn.ReLU" without parentheses
         call = ast.Call(func=call, args=[], keywords=[])
     if not isinstance(call, ast.Call):
-        raise UserError(f"expected a layer like 'Conv2d(3, 5, 3)', got {source!r}")
+        raise UserError(f"expected a layer like 'Conv2d(3, 5, 3)', got {_show(source)}")
     name = _dotted_name(call.func, source)
     kind = ALIASES.get(name, name)
     signature = SIGNATURES.get(kind)
@@ -367,9 +732,11 @@ def parse_layer(text: str) -> Layer:
     keywords: dict[str, object] = {}
     for keyword in call.keywords:
         if keyword.arg is None:
-            raise UserError(f"{kind}: '**' arguments are not literals: {source!r}")
+            raise UserError(f"{kind}: '**' arguments are not literals: {_show(source)}")
         keywords[keyword.arg] = _literal(keyword.value, source)
-    return Layer(kind=kind, args=_bind(kind, signature, positional, keywords), text=source)
+    layer = Layer(kind=kind, args=_bind(kind, signature, positional, keywords), text=source)
+    check_arguments(layer)
+    return layer
 
 
 def _dotted_name(node: ast.expr, source: str) -> str:
@@ -378,7 +745,7 @@ def _dotted_name(node: ast.expr, source: str) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr  # torch.nn.Conv2d, nn.Conv2d, torch.nn.modules.conv.Conv2d
     raise UserError(
-        f"expected a layer name before '(', got {ast.get_source_segment(source, node)!r}"
+        f"expected a layer name before '(', got {_show(ast.get_source_segment(source, node))}"
     )
 
 
@@ -397,7 +764,7 @@ def _literal(node: ast.expr, source: str) -> object:
     segment = ast.get_source_segment(source, node) or "?"
     column = getattr(node, "col_offset", 0)
     raise UserError(
-        f"only literal values are accepted, not {segment!r} at column {column + 1}: "
+        f"only literal values are accepted, not {_show(segment)} at column {column + 1}: "
         f"{_pointer(source, column)}"
     )
 
@@ -405,7 +772,10 @@ def _literal(node: ast.expr, source: str) -> object:
 def _pointer(source: str, column: int) -> str:
     """The source with a marker at ``column``: one line, so it survives the one-line error."""
     column = max(0, min(column, len(source)))
-    return f"{source[:column]}>>>{source[column:]}"
+    before, after = source[max(0, column - 30) : column], source[column : column + 30]
+    head = "..." if column > 30 else ""
+    tail = "..." if column + 30 < len(source) else ""
+    return f"{head}{before}>>>{after}{tail}"
 
 
 def _bind(
@@ -422,9 +792,9 @@ def _bind(
     bound: dict[str, object] = dict(zip(names, positional, strict=False))
     for name, value in keywords.items():
         if name not in names:
-            close = difflib.get_close_matches(name, names, n=1)
+            close = difflib.get_close_matches(name[:100], names, n=1)
             raise UserError(
-                f"{kind}() got an unexpected argument {name!r}",
+                f"{kind}() got an unexpected argument {_show(name)}",
                 hint=f"did you mean {close[0]!r}?" if close else f"it takes {', '.join(names)}",
             )
         if name in bound:
@@ -442,9 +812,12 @@ def _bind(
 
 
 def _unknown_layer_message(name: str) -> str:
-    close = difflib.get_close_matches(name, list(SIGNATURES), n=3)
-    suggestion = f" Did you mean {', '.join(close)}?" if close else ""
-    return f"unknown layer {name!r}.{suggestion} Known layers: {', '.join(known_layers())}"
+    """The nearest names (only the one that differs in case, if any), not the whole list."""
+    same = [known for known in SIGNATURES if known.lower() == name.lower()]
+    close = same or difflib.get_close_matches(name[:100], list(SIGNATURES), n=3)
+    suggestion = f". Did you mean {', '.join(close)}?" if close else ""
+    listing = f"cnncli params --list shows the {len(SIGNATURES)} known layers"
+    return f"unknown layer {_show(name)}{suggestion} ({listing})"
 
 
 def expand(value: object, ndim: int, name: str = "value") -> tuple[int, ...]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from cnncli.core.errors import UserError
-from cnncli.core.parsing import parse_ints
+from cnncli.core.parsing import parse_int, parse_ints
 
 PADDING_STRINGS = ("same", "valid")
 
@@ -31,16 +32,77 @@ class Window:
     end: int
 
 
+class Windows(Sequence[Window]):
+    """Every output's window, computed when asked for: a million outputs (or 10**18) cost
+    nothing until listed, and callers list only as many as they show.
+
+    Fixed windows (pooling) start at ``i*step - offset`` and span ``span``; adaptive ones
+    (``adaptive=True``) are ``[floor(i*lin/count), ceil((i+1)*lin/count))``.
+    """
+
+    __slots__ = ("_adaptive", "_count", "_lin", "_offset", "_span", "_step")
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        step: int = 1,
+        offset: int = 0,
+        span: int = 1,
+        lin: int = 0,
+        adaptive: bool = False,
+    ) -> None:
+        self._count, self._step, self._offset, self._span = count, step, offset, span
+        self._lin, self._adaptive = lin, adaptive
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _at(self, i: int) -> Window:
+        if self._adaptive:
+            return Window((i * self._lin) // self._count, -((-(i + 1) * self._lin) // self._count))
+        start = i * self._step - self._offset
+        return Window(start, start + self._span)
+
+    @overload
+    def __getitem__(self, index: int) -> Window: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Window]: ...
+    def __getitem__(self, index: int | slice) -> Window | list[Window]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return self._at(index)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return NotImplemented if not isinstance(other, Sequence) else False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Windows({self._count} windows: {self[:3]}...)"
+
+
 @dataclass(frozen=True)
 class SizeResult:
-    """One dimension's answer with what ``--explain`` shows."""
+    """One dimension's answer with what ``--explain`` shows.
+
+    ``substituted`` is the formula with the numbers in and its own value; ``steps`` are
+    what PyTorch does after it (ceil mode's dropped last window), each with the result.
+    """
 
     out: int
     formula: str
     substituted: str
     notes: tuple[str, ...] = ()
-    windows: tuple[Window, ...] | None = None
+    windows: Windows | None = None
     padding: tuple[int, int] | None = field(default=None)
+    steps: tuple[str, ...] = ()
 
 
 def _require(condition: bool, message: str) -> None:
@@ -157,15 +219,19 @@ def explain_pool(
         f"pooling padding must be at most half the kernel size: p={padding} > k//2 = {kernel // 2}",
     )
     span = effective_kernel(kernel, dilation)
-    numerator = lin + 2 * padding - span + (step - 1 if ceil_mode else 0)
-    out = numerator // step + 1
-    notes: list[str] = []
+    numerator = lin + 2 * padding - span
     rounding = "ceil" if ceil_mode else "floor"
-    if ceil_mode and (out - 1) * step >= lin + padding:
+    # ATen: div_rtn(numerator + (s - 1 if ceil_mode else 0), s) + 1, rounding toward -inf.
+    formula_out = (numerator + (step - 1 if ceil_mode else 0)) // step + 1
+    out = formula_out
+    notes: list[str] = []
+    steps: list[str] = []
+    if ceil_mode and out >= 1 and (out - 1) * step >= lin + padding:
         out -= 1
-        notes.append(
-            f"ceil_mode: the last window would start at {out * step - padding}, inside the "
-            "right padding, so PyTorch drops it"
+        start = out * step - padding
+        steps.append(
+            f"out = {formula_out} - 1 = {out}: PyTorch drops the last window "
+            f"(it would start at {start} >= lin = {lin}, in the padding)"
         )
     _require(
         out >= 1,
@@ -174,17 +240,17 @@ def explain_pool(
     )
     if stride is None:
         notes.append(f"stride defaults to the kernel size for pooling: s={step}")
-    windows = tuple(Window(i * step - padding, i * step - padding + span) for i in range(out))
     return SizeResult(
         out=out,
         formula=f"out = {rounding}((lin + 2*p - d*(k - 1) - 1) / s) + 1",
         substituted=(
             f"out = {rounding}(({lin} + 2*{padding} - {dilation}*({kernel} - 1) - 1) / {step}) + 1"
-            f" = {out}"
+            f" = {rounding}({numerator} / {step}) + 1 = {formula_out}"
         ),
         notes=tuple(notes),
-        windows=windows,
+        windows=Windows(out, step=step, offset=padding, span=span),
         padding=(padding, padding),
+        steps=tuple(steps),
     )
 
 
@@ -261,12 +327,11 @@ def explain_adaptive(lin: int, out: int) -> SizeResult:
     _require(lin >= 1, f"input length must be at least 1, got lin={lin}")
     # PyTorch accepts an output size of 0 (an empty tensor), so we do too.
     _require(out >= 0, f"adaptive output size must be non-negative, got {out}")
-    windows = tuple(Window((i * lin) // out, -((-(i + 1) * lin) // out)) for i in range(out))
     return SizeResult(
         out=out,
         formula="window i = [floor(i*lin/out), ceil((i+1)*lin/out))",
         substituted=f"lin = {lin}, out = {out}",
-        windows=windows,
+        windows=Windows(out, lin=lin, adaptive=True),
     )
 
 
@@ -395,33 +460,35 @@ def build_question(
             fields["--s"] = parse_ints(stride, "--s")
     ndim = broadcast(fields)
 
-    def at(name: str, i: int) -> object:
-        values = fields[name]
-        return values[0] if len(values) == 1 else values[i]
+    def at(name: str, i: int) -> int:
+        value = fields[name][0] if len(fields[name]) == 1 else fields[name][i]
+        assert isinstance(value, int)
+        return value
+
+    def padding_at(i: int) -> int | str:
+        value = fields["--p"][0] if len(fields["--p"]) == 1 else fields["--p"][i]
+        assert isinstance(value, (int, str))
+        return value
 
     specs = []
     for i in range(ndim):
         if adaptive is not None:
-            specs.append(LayerSpec("adaptive", out=int(str(at("--adaptive", i)))))
+            specs.append(LayerSpec("adaptive", out=at("--adaptive", i)))
             continue
         kind = "pool" if pool else "transposed" if transposed else "conv"
         specs.append(
             LayerSpec(
                 kind,
-                kernel=int(str(at("--k", i))),
-                stride=int(str(at("--s", i))) if "--s" in fields else None,
-                padding=_padding_value(at("--p", i)),
-                dilation=int(str(at("--d", i))),
-                output_padding=int(str(at("--output-padding", i))),
+                kernel=at("--k", i),
+                stride=at("--s", i) if "--s" in fields else None,
+                padding=padding_at(i),
+                dilation=at("--d", i),
+                output_padding=at("--output-padding", i),
                 ceil_mode=ceil_mode,
             )
         )
-    lins = tuple(int(str(at("--lin", i))) for i in range(ndim))
+    lins = tuple(at("--lin", i) for i in range(ndim))
     return Question(lins, tuple(specs))
-
-
-def _padding_value(value: object) -> int | str:
-    return value if isinstance(value, str) else int(str(value))
 
 
 def _parse_paddings(text: str) -> tuple[int | str, ...]:
@@ -431,9 +498,11 @@ def _parse_paddings(text: str) -> tuple[int | str, ...]:
             values.append(part.lower())
         else:
             try:
-                values.append(int(part))
-            except ValueError:
-                raise UserError(f"--p expects integers, 'same' or 'valid', got {text!r}") from None
+                values.append(parse_int(part, "--p", text))
+            except UserError:
+                raise UserError(
+                    f"--p expects integers, 'same' or 'valid', got {text[:40]!r}"
+                ) from None
     return tuple(values)
 
 
@@ -442,7 +511,7 @@ def answer(question: Question) -> list[SizeResult]:
     return [solve(spec, lin) for spec, lin in zip(question.specs, question.lin, strict=True)]
 
 
-_CHAIN_TOKEN_KEYS = {
+_CHAIN_TOKEN_KEYS: Mapping[str, str] = {
     "k": "kernel",
     "s": "stride",
     "p": "padding",
@@ -461,50 +530,80 @@ _CHAIN_ALIASES = {
 }
 
 
+_CHAIN_HINT = "tokens are kN sN pN (or p same / p valid) dN opN ceil, e.g. 'conv k3 s2 p1'"
+
+
 def parse_chain(text: str) -> list[LayerSpec]:
-    """``"conv k11 s4 p2, pool k3 s2, adaptive 6"`` -> layer specs (same for every dimension)."""
+    """``"conv k11 s4 p2, pool k3 s2, adaptive 6"`` -> layer specs (same for every dimension).
+
+    Strict: every token is read once; an unknown, repeated or inapplicable one (``op1`` on a
+    convolution, ``ceil`` on a transposed one, ``k3 k5``) is refused, naming it. A value may
+    follow its key directly (``k3``, ``p=same``) or as the next token (``p same``, ``k 3``).
+    """
     specs = []
     for index, item in enumerate(part.strip() for part in text.split(",")):
+        where = f"--chain layer {index + 1} ({item[:60]!r})"
         tokens = item.split()
-        where = f"--chain layer {index + 1} ({item!r})"
         if not tokens:
             raise UserError(f"{where} is empty")
         kind = _CHAIN_ALIASES.get(tokens[0].lower())
         if kind is None:
             raise UserError(
-                f"{where}: unknown layer {tokens[0]!r}",
+                f"{where}: unknown layer {tokens[0][:40]!r}",
                 hint="use conv, pool, tconv or adaptive N",
             )
         if kind == "adaptive":
-            if len(tokens) != 2 or not tokens[1].isdigit():
+            if len(tokens) != 2:
                 raise UserError(f"{where}: write 'adaptive N'")
-            specs.append(LayerSpec("adaptive", out=int(tokens[1])))
+            specs.append(LayerSpec("adaptive", out=parse_int(tokens[1], f"{where}: adaptive")))
             continue
-        values: dict[str, object] = {}
-        for token in tokens[1:]:
-            lowered = token.lower()
-            if lowered == "ceil":
-                values["ceil_mode"] = True
-                continue
-            key = "op" if lowered.startswith("op") else lowered[:1]
-            raw = lowered[len(key) :].removeprefix("=")
-            if key not in _CHAIN_TOKEN_KEYS:
-                raise UserError(
-                    f"{where}: cannot read {token!r}", hint="tokens are kN sN pN dN opN ceil"
-                )
-            if key == "p" and raw in PADDING_STRINGS:
-                values["padding"] = raw
-                continue
-            try:
-                values[_CHAIN_TOKEN_KEYS[key]] = int(raw)
-            except ValueError:
-                raise UserError(f"{where}: {token!r} needs an integer after {key!r}") from None
-        if "kernel" not in values:
-            raise UserError(f"{where}: missing the kernel size kN")
-        if values.get("ceil_mode") and kind != "pool":
-            raise UserError(f"{where}: ceil applies only to pooling")
-        specs.append(LayerSpec(kind, **values))  # type: ignore[arg-type]
+        specs.append(LayerSpec(kind, **_chain_values(kind, tokens[1:], where)))  # type: ignore[arg-type]
     return specs
+
+
+def _chain_values(kind: str, tokens: list[str], where: str) -> dict[str, object]:
+    values: dict[str, object] = {}
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        lowered = token.lower()
+        position += 1
+        if lowered == "ceil":
+            key, name, raw = "ceil", "ceil_mode", ""
+        else:
+            key = "op" if lowered.startswith("op") else lowered[:1]
+            if key not in _CHAIN_TOKEN_KEYS:
+                raise UserError(f"{where}: cannot read {token[:40]!r}", hint=_CHAIN_HINT)
+            name = _CHAIN_TOKEN_KEYS[key]
+            raw = lowered[len(key) :].removeprefix("=")
+            if not raw and position < len(tokens):  # "p same", "k 3"
+                raw = tokens[position].lower()
+                token = f"{token} {tokens[position]}"
+                position += 1
+        if name in values:
+            raise UserError(f"{where}: {token[:40]!r} repeats {key!r}; give each setting once")
+        if key == "ceil" and kind != "pool":
+            raise UserError(f"{where}: {token!r} applies only to pooling")
+        if key == "op" and kind != "transposed":
+            raise UserError(
+                f"{where}: {token[:40]!r}: output padding applies only to transposed "
+                "convolutions (tconv)"
+            )
+        if key == "ceil":
+            values[name] = True
+        elif key == "p" and raw in PADDING_STRINGS:
+            if kind != "conv":
+                raise UserError(f"{where}: {token!r}: padding={raw!r} exists only for conv layers")
+            values[name] = raw
+        else:
+            if not raw.lstrip("+-").isdigit():
+                raise UserError(
+                    f"{where}: {token[:40]!r} needs an integer after {key!r}", hint=_CHAIN_HINT
+                )
+            values[name] = parse_int(raw, f"{where}: {token[:40]!r}")
+    if "kernel" not in values:
+        raise UserError(f"{where}: missing the kernel size kN")
+    return values
 
 
 def run_chain(lin: tuple[int, ...], specs: list[LayerSpec]) -> list[list[SizeResult]]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
-from cnncli.core.errors import UserError
-from cnncli.core.layers import Layer, expand, spatial_dims
+from cnncli.core.layers import Layer, spatial_dims
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,12 @@ class ParamTensor:
     name: str
     shape: tuple[int, ...]
     trainable: bool = True
+    copies: int = 1  # a deep RNN's layers 1..N-1: one entry standing for N-1 equal tensors
 
-    @property
+    @cached_property
     def numel(self) -> int:
-        return math.prod(self.shape)
+        """Elements of this tensor, times ``copies``."""
+        return math.prod(self.shape) * self.copies
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,11 @@ class LayerParams:
     layer: Layer
     tensors: tuple[ParamTensor, ...]
 
-    @property
+    @cached_property
     def trainable(self) -> int:
         return sum(t.numel for t in self.tensors if t.trainable)
 
-    @property
+    @cached_property
     def buffers(self) -> int:
         return sum(t.numel for t in self.tensors if not t.trainable)
 
@@ -50,85 +52,48 @@ class LayerParams:
         return self.trainable
 
 
-def _int(layer: Layer, name: str, minimum: int = 1) -> int:
-    value = layer.args[name]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UserError(f"{layer.kind}: {name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise UserError(f"{layer.kind}: {name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _shape(layer: Layer, name: str) -> tuple[int, ...]:
-    value = layer.args[name]
-    shape = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(shape, tuple) or not shape:
-        raise UserError(f"{layer.kind}: {name} must be an integer or a tuple, got {value!r}")
-    for v in shape:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise UserError(f"{layer.kind}: {name} must hold positive integers, got {value!r}")
-    return shape
-
-
 def _conv(layer: Layer) -> list[ParamTensor]:
+    """``_ConvNd``: weight ``(out, in/groups, *k)``; transposed ``(in, out/groups, *k)``."""
     ndim = spatial_dims(layer.kind)
-    c_in, c_out = _int(layer, "in_channels", 0), _int(layer, "out_channels", 0)
-    groups = _int(layer, "groups")
-    kernel = expand(layer.args["kernel_size"], ndim, "kernel_size")
-    if any(k < 1 for k in kernel):
-        raise UserError(
-            f"{layer.kind}: kernel_size must be positive, got {layer.args['kernel_size']!r}"
-        )
-    if c_in % groups:
-        raise UserError(f"{layer.kind}: in_channels={c_in} is not divisible by groups={groups}")
-    if c_out % groups:
-        raise UserError(f"{layer.kind}: out_channels={c_out} is not divisible by groups={groups}")
-    padding = layer.args.get("padding")
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise UserError(
-                f"{layer.kind}: padding must be an int, tuple, 'same' or 'valid', got {padding!r}"
-            )
-        if padding == "same" and any(s != 1 for s in expand(layer.args["stride"], ndim, "stride")):
-            raise UserError(
-                f"{layer.kind}: padding='same' is not supported for strided convolutions"
-            )
+    c_in, c_out = layer.integer("in_channels", 0), layer.integer("out_channels", 0)
+    groups = layer.integer("groups")
+    kernel = layer.integers("kernel_size", ndim)
     if layer.kind.startswith("ConvTranspose"):
         weight = (c_in, c_out // groups, *kernel)
     else:
         weight = (c_out, c_in // groups, *kernel)
     tensors = [ParamTensor("weight", weight)]
-    if layer.args["bias"]:
+    if layer.flag("bias"):
         tensors.append(ParamTensor("bias", (c_out,)))
     return tensors
 
 
 def _linear(layer: Layer) -> list[ParamTensor]:
-    c_in, c_out = _int(layer, "in_features", 0), _int(layer, "out_features", 0)
+    c_in, c_out = layer.integer("in_features", 0), layer.integer("out_features", 0)
     tensors = [ParamTensor("weight", (c_out, c_in))]
-    if layer.args["bias"]:
+    if layer.flag("bias"):
         tensors.append(ParamTensor("bias", (c_out,)))
     return tensors
 
 
 def _bilinear(layer: Layer) -> list[ParamTensor]:
-    in1, in2 = _int(layer, "in1_features"), _int(layer, "in2_features")
-    out = _int(layer, "out_features")
+    in1, in2 = layer.integer("in1_features", 0), layer.integer("in2_features", 0)
+    out = layer.integer("out_features", 0)
     tensors = [ParamTensor("weight", (out, in1, in2))]
-    if layer.args["bias"]:
+    if layer.flag("bias"):
         tensors.append(ParamTensor("bias", (out,)))
     return tensors
 
 
 def _norm_stats(layer: Layer) -> list[ParamTensor]:
     """BatchNorm and InstanceNorm: affine weight/bias, then the running-statistics buffers."""
-    channels = _int(layer, "num_features")
+    channels = layer.integer("num_features")
     tensors = []
-    if layer.args["affine"]:
+    if layer.flag("affine"):
         tensors.append(ParamTensor("weight", (channels,)))
-        if layer.args["bias"]:
+        if layer.flag("bias"):
             tensors.append(ParamTensor("bias", (channels,)))
-    if layer.args["track_running_stats"]:
+    if layer.flag("track_running_stats"):
         tensors += [
             ParamTensor("running_mean", (channels,), trainable=False),
             ParamTensor("running_var", (channels,), trainable=False),
@@ -137,88 +102,94 @@ def _norm_stats(layer: Layer) -> list[ParamTensor]:
     return tensors
 
 
+def _shape(layer: Layer, name: str) -> tuple[int, ...]:
+    value = layer.args[name]
+    return layer.integers(name, len(value) if isinstance(value, tuple) else 1)
+
+
 def _layer_norm(layer: Layer) -> list[ParamTensor]:
     shape = _shape(layer, "normalized_shape")
-    if not layer.args["elementwise_affine"]:
+    if not layer.flag("elementwise_affine"):
         return []
     tensors = [ParamTensor("weight", shape)]
-    if layer.args.get("bias", False):
+    if layer.flag("bias"):
         tensors.append(ParamTensor("bias", shape))
     return tensors
 
 
 def _group_norm(layer: Layer) -> list[ParamTensor]:
-    groups, channels = _int(layer, "num_groups"), _int(layer, "num_channels")
-    if channels % groups:
-        raise UserError(
-            f"GroupNorm: num_channels={channels} is not divisible by num_groups={groups}"
-        )
-    if not layer.args["affine"]:
+    channels = layer.integer("num_channels")
+    if not layer.flag("affine"):
         return []
     tensors = [ParamTensor("weight", (channels,))]
-    if layer.args["bias"]:
+    if layer.flag("bias"):
         tensors.append(ParamTensor("bias", (channels,)))
     return tensors
 
 
 def _embedding(layer: Layer) -> list[ParamTensor]:
-    return [
-        ParamTensor("weight", (_int(layer, "num_embeddings", 0), _int(layer, "embedding_dim", 0)))
-    ]
+    shape = (layer.integer("num_embeddings", 0), layer.integer("embedding_dim", 0))
+    return [ParamTensor("weight", shape)]
 
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+# Stacks deeper than this list their first layer and one entry standing for all the others.
+MAX_LISTED_LAYERS = 64
 
 
 def _recurrent(layer: Layer) -> list[ParamTensor]:
-    """Per layer and direction: weight_ih, weight_hh, bias_ih, bias_hh (and LSTM's weight_hr)."""
-    input_size, hidden = _int(layer, "input_size", 0), _int(layer, "hidden_size")
-    num_layers = _int(layer, "num_layers")
-    proj = _int(layer, "proj_size", 0) if layer.kind == "LSTM" else 0
-    if proj >= hidden:
-        raise UserError(f"LSTM: proj_size={proj} must be smaller than hidden_size={hidden}")
+    """``RNNBase.__init__``: per layer and direction weight_ih, weight_hh, bias_ih, bias_hh
+    (and LSTM's weight_hr). Every layer after the first has the same shapes, so a deep
+    stack is counted by multiplication, not by listing a trillion tensors."""
+    input_size, hidden = layer.integer("input_size", 0), layer.integer("hidden_size")
+    num_layers = layer.integer("num_layers")
+    proj = layer.integer("proj_size", 0) if layer.kind == "LSTM" else 0
     gates = _GATES[layer.kind] * hidden
     real_hidden = proj or hidden
-    directions = 2 if layer.args["bidirectional"] else 1
-    tensors = []
-    for index in range(num_layers):
+    directions = 2 if layer.flag("bidirectional") else 1
+    bias = layer.flag("bias")
+
+    def one_layer(index: int, tag: str, copies: int) -> list[ParamTensor]:
         layer_input = input_size if index == 0 else real_hidden * directions
+        tensors = []
         for suffix in ("", "_reverse")[:directions]:
-            tag = f"l{index}{suffix}"
+            name = f"{tag}{suffix}"
             tensors += [
-                ParamTensor(f"weight_ih_{tag}", (gates, layer_input)),
-                ParamTensor(f"weight_hh_{tag}", (gates, real_hidden)),
+                ParamTensor(f"weight_ih_{name}", (gates, layer_input), copies=copies),
+                ParamTensor(f"weight_hh_{name}", (gates, real_hidden), copies=copies),
             ]
-            if layer.args["bias"]:
+            if bias:
                 tensors += [
-                    ParamTensor(f"bias_ih_{tag}", (gates,)),
-                    ParamTensor(f"bias_hh_{tag}", (gates,)),
+                    ParamTensor(f"bias_ih_{name}", (gates,), copies=copies),
+                    ParamTensor(f"bias_hh_{name}", (gates,), copies=copies),
                 ]
             if proj:
-                tensors.append(ParamTensor(f"weight_hr_{tag}", (proj, hidden)))
-    return tensors
+                tensors.append(ParamTensor(f"weight_hr_{name}", (proj, hidden), copies=copies))
+        return tensors
+
+    if num_layers <= MAX_LISTED_LAYERS:
+        return [t for i in range(num_layers) for t in one_layer(i, f"l{i}", 1)]
+    rest = f"l1..l{num_layers - 1}"
+    return one_layer(0, "l0", 1) + one_layer(1, rest, num_layers - 1)
 
 
 def _attention(layer: Layer) -> list[ParamTensor]:
-    embed, heads = _int(layer, "embed_dim"), _int(layer, "num_heads")
-    if embed % heads:
-        raise UserError(
-            f"MultiheadAttention: embed_dim={embed} is not divisible by num_heads={heads}"
-        )
-    kdim = layer.args["kdim"] if layer.args["kdim"] is not None else embed
-    vdim = layer.args["vdim"] if layer.args["vdim"] is not None else embed
+    """``MultiheadAttention.__init__``: one packed in_proj unless kdim/vdim differ."""
+    embed = layer.integer("embed_dim")
+    kdim = layer.optional_integer("kdim") or embed
+    vdim = layer.optional_integer("vdim") or embed
     if kdim == embed and vdim == embed:
         tensors = [ParamTensor("in_proj_weight", (3 * embed, embed))]
     else:
         tensors = [
             ParamTensor("q_proj_weight", (embed, embed)),
-            ParamTensor("k_proj_weight", (embed, int(str(kdim)))),
-            ParamTensor("v_proj_weight", (embed, int(str(vdim)))),
+            ParamTensor("k_proj_weight", (embed, kdim)),
+            ParamTensor("v_proj_weight", (embed, vdim)),
         ]
-    bias = bool(layer.args["bias"])
+    bias = layer.flag("bias")
     if bias:
         tensors.append(ParamTensor("in_proj_bias", (3 * embed,)))
-    if layer.args["add_bias_kv"]:
+    if layer.flag("add_bias_kv"):
         tensors += [ParamTensor("bias_k", (1, 1, embed)), ParamTensor("bias_v", (1, 1, embed))]
     tensors.append(ParamTensor("out_proj.weight", (embed, embed)))
     if bias:
@@ -227,12 +198,12 @@ def _attention(layer: Layer) -> list[ParamTensor]:
 
 
 def _prelu(layer: Layer) -> list[ParamTensor]:
-    return [ParamTensor("weight", (_int(layer, "num_parameters"),))]
+    return [ParamTensor("weight", (layer.integer("num_parameters"),))]
 
 
 def _rms_norm(layer: Layer) -> list[ParamTensor]:
     shape = _shape(layer, "normalized_shape")
-    return [ParamTensor("weight", shape)] if layer.args["elementwise_affine"] else []
+    return [ParamTensor("weight", shape)] if layer.flag("elementwise_affine") else []
 
 
 _RULES: dict[str, Callable[[Layer], list[ParamTensor]]] = {
@@ -268,14 +239,12 @@ def explain_params(params: LayerParams) -> str | None:
     layer = params.layer
     kind = layer.kind
     if kind.startswith("Conv"):
-        ndim = spatial_dims(kind)
-        kernel = expand(layer.args["kernel_size"], ndim, "kernel_size")
-        c_in, c_out, groups = (
-            int(str(layer.args[n])) for n in ("in_channels", "out_channels", "groups")
-        )
+        kernel = layer.integers("kernel_size", spatial_dims(kind))
+        c_in, c_out = layer.integer("in_channels", 0), layer.integer("out_channels", 0)
+        groups = layer.integer("groups")
         k_text = "*".join(str(k) for k in kernel)
         weight = c_out * (c_in // groups) * math.prod(kernel)
-        bias = c_out if layer.args["bias"] else 0
+        bias = c_out if layer.flag("bias") else 0
         bias_text = " + out" if bias else ""
         return (
             f"params = out * (in / groups) * prod(kernel){bias_text}"
@@ -283,8 +252,8 @@ def explain_params(params: LayerParams) -> str | None:
             f" = {weight}{f' + {bias}' if bias else ''} = {weight + bias}"
         )
     if kind == "Linear":
-        c_in, c_out = int(str(layer.args["in_features"])), int(str(layer.args["out_features"]))
-        bias = c_out if layer.args["bias"] else 0
+        c_in, c_out = layer.integer("in_features", 0), layer.integer("out_features", 0)
+        bias = c_out if layer.flag("bias") else 0
         return (
             f"params = out * in{' + out' if bias else ''} = {c_out} * {c_in}"
             f"{f' + {c_out}' if bias else ''} = {c_out * c_in + bias}"

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncli.core.errors import UserError
-from cnncli.core.outsize import Window, adaptive_windows, pool_windows
+from cnncli.core.outsize import (
+    Window,
+    adaptive_windows,
+    explain_adaptive,
+    explain_pool,
+    pool_windows,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,7 +82,32 @@ class PooledWindow:
     value: float
 
 
+def _output_count(spec: PoolSpec, length: int, dim: int) -> int:
+    """The output length along ``dim``, computed without listing any window."""
+    if spec.adaptive is not None:
+        return explain_adaptive(length, spec.at(spec.adaptive, dim)).out
+    stride = None if spec.stride is None else spec.at(spec.stride, dim)
+    return explain_pool(
+        length,
+        spec.at(spec.kernel, dim),
+        stride,
+        spec.at(spec.padding, dim),
+        spec.at(spec.dilation, dim),
+        spec.ceil_mode,
+    ).out
+
+
+# No image or list has a side this long; an adaptive size past it is a typo, not a request.
+MAX_SIDE = 1 << 24
+
+
 def dimension_windows(spec: PoolSpec, length: int, dim: int) -> list[Window]:
+    """Every output window along ``dim`` (refused past ``MAX_SIDE`` before any is listed)."""
+    if spec.adaptive is not None and spec.at(spec.adaptive, dim) > MAX_SIDE:
+        raise UserError(
+            f"--adaptive {spec.at(spec.adaptive, dim)} is longer than any image or list "
+            f"(at most {MAX_SIDE:,} per side)"
+        )
     if spec.adaptive is not None:
         return adaptive_windows(length, spec.at(spec.adaptive, dim))
     stride = None if spec.stride is None else spec.at(spec.stride, dim)
@@ -106,9 +137,20 @@ def _divisor(window: Window, length: int, padding: int, include_pad: bool) -> in
     return min(end, length) - max(window.start, 0)
 
 
+# Numbers printed by ``pool --values`` (a teaching tool; images have no such bound): more
+# would be no answer anyone reads, and the fuzz test's work budget assumes it.
+MAX_OUTPUTS = 100_000
+
+
 def pool_matrix(data: Matrix, spec: PoolSpec) -> list[list[PooledWindow]]:
     """Pool a 2-D matrix, one :class:`PooledWindow` per output."""
     height, width = len(data), len(data[0])
+    outputs = [_output_count(spec, n, d) for d, n in enumerate((height, width))]
+    if outputs[0] * outputs[1] > MAX_OUTPUTS:
+        raise UserError(
+            f"the output would hold {outputs[0]} x {outputs[1]} numbers, more than the "
+            f"{MAX_OUTPUTS:,} that --values / --file print"
+        )
     rows = dimension_windows(spec, height, 0)
     cols = dimension_windows(spec, width, 1)
     return [[_pool_one(data, spec, (r, c), (height, width)) for c in cols] for r in rows]
@@ -123,7 +165,10 @@ def _pool_one(
     cols = _taps(windows[1], sizes[1], steps[1])
     values = [data[i][j] for i in rows for j in cols]
     if spec.op == "max":
-        # max_pool pads with -inf; a window entirely in the padding is impossible in PyTorch
+        # max_pool pads with -inf; a window entirely in the padding is impossible in PyTorch.
+        # A NaN wins, as in ATen's max (Python's max() would depend on where the NaN sits).
+        if any(math.isnan(v) for v in values):
+            return PooledWindow(windows, None, math.nan)
         return PooledWindow(windows, None, max(values) if values else -math.inf)
     if adaptive:
         divisor = len(values)
@@ -134,7 +179,21 @@ def _pool_one(
         )
     if divisor == 0:
         raise UserError("an average-pooling window covers no input element")
-    return PooledWindow(windows, divisor, math.fsum(values) / divisor)
+    return PooledWindow(windows, divisor, mean(values, divisor))
+
+
+def mean(values: list[float], divisor: int) -> float:
+    """``sum(values) / divisor`` with one rounding (fsum), even where the plain sum of finite
+    values overflows (``1e308 + 1e308``). Infinities and NaN follow IEEE sums, as ATen's do."""
+    if not all(math.isfinite(v) for v in values):
+        return sum(values) / divisor
+    try:
+        return math.fsum(values) / divisor
+    except OverflowError:
+        # Dividing by a power of two is exact here: scale down, sum, divide, scale back up.
+        # The mean of finite numbers is at most the largest of them, so it is finite.
+        scale = 2.0 ** (len(values).bit_length() + 1)
+        return math.fsum(v / scale for v in values) / divisor * scale
 
 
 def pool_values(data: list[float] | Matrix, spec: PoolSpec) -> list[list[PooledWindow]]:
@@ -168,7 +227,7 @@ def parse_values(text: str, source: str = "--values") -> list[float] | Matrix:
     if stripped.startswith("["):
         try:
             literal = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
             raise UserError(
                 f"{source}: cannot read {stripped[:40]!r} as a list of numbers"
             ) from None
@@ -189,6 +248,10 @@ def _number(cell: object, source: str, row: int, col: int) -> float:
         raise UserError(f"{source}: row {row + 1}, column {col + 1}: {cell!r} is not a number")
     try:
         value = float(cell)  # type: ignore[arg-type]
+    except OverflowError:
+        raise UserError(
+            f"{source}: row {row + 1}, column {col + 1}: the integer is too large for a float"
+        ) from None
     except (TypeError, ValueError):
         raise UserError(
             f"{source}: row {row + 1}, column {col + 1}: {cell!r} is not a number"

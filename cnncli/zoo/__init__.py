@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from cnncli.core.errors import UserError
 from cnncli.files import display_name, read_text
@@ -26,11 +27,21 @@ class ModelSource:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class _Entry:
+    input: tuple[int, ...]
+    description: str
+
+
 @cache
-def _index() -> dict[str, dict[str, object]]:
+def _index() -> dict[str, _Entry]:
+    """index.json is ours, written with the reprs: its sizes are lists of ints."""
     data = resources.files(__package__).joinpath("index.json").read_text(encoding="utf-8")
-    index: dict[str, dict[str, object]] = json.loads(data)
-    return index
+    raw: dict[str, dict[str, Any]] = json.loads(data)
+    return {
+        name: _Entry(tuple(int(n) for n in entry["input"]), str(entry["description"]))
+        for name, entry in raw.items()
+    }
 
 
 def names() -> list[str]:
@@ -40,8 +51,7 @@ def names() -> list[str]:
 def builtin(name: str) -> ModelSource:
     entry = _index()[name]
     text = resources.files(__package__).joinpath(f"{name}.txt").read_text(encoding="utf-8")
-    shape = tuple(int(str(n)) for n in entry["input"])  # type: ignore[attr-defined]
-    return ModelSource(name, text, shape, str(entry["description"]))
+    return ModelSource(name, text, entry.input, entry.description)
 
 
 def load_source(source: str) -> ModelSource:

@@ -94,13 +94,13 @@ def test_sixteen_bit_tiff_smooth(run_cli, tmp_path) -> None:
 
 def test_depth_override(run_cli, tmp_path) -> None:
     out16 = tmp_path / "e16.png"
-    assert run_cli("sobel", "--sample", str(out16), "--depth", "16").exit_code == 0
+    assert run_cli("sobel", "--sample", str(out16), "--bits", "16").exit_code == 0
     gray = np.asarray(Image.open(sample_path()).convert("L"))
     assert max_abs_diff(np.asarray(Image.open(out16)), seed_sobel(gray, 65535.0)) <= 1
     data = (RNG.random((20, 20)) * 65535).astype(np.uint16)
     src = save(tmp_path, "in16.png", Image.fromarray(data))
     out8 = tmp_path / "s8.png"
-    assert run_cli("smooth", str(src), str(out8), "--depth", "8").exit_code == 0
+    assert run_cli("smooth", str(src), str(out8), "--bits", "8").exit_code == 0
     assert max_abs_diff(np.asarray(Image.open(out8)), seed_smooth(data, 1.0) / 257) <= 1
 
 
@@ -273,7 +273,7 @@ def test_decompression_bomb_guard_and_override(run_cli, tmp_path) -> None:
         (["smooth", "--sigma", "abc"], "--sigma expects numbers"),
         (["smooth", "--mode", "sideways"], "unknown mode"),
         (["sobel", "--output", "phase"], "unknown --output"),
-        (["sobel", "--depth", "12"], "--depth must be 8 or 16"),
+        (["sobel", "--bits", "12"], "--bits must be 8 or 16"),
         (["sobel", "--compress-level", "11"], "--compress-level must be 0..9"),
     ],
 )

@@ -44,9 +44,12 @@ def test_explain_shows_formula_numbers_and_dropped_ceil_window(run_cli) -> None:
         "outsize", "--lin", "5", "--k", "2", "--s", "2", "--p", "1", "--pool", "--ceil", "--explain"
     )
     assert result.exit_code == 0
-    assert "ceil((5 + 2*1 - 1*(2 - 1) - 1) / 2) + 1 = 3" in result.stdout
-    assert "drops it" in result.stdout
-    assert "0:[-1,1)" in result.stdout
+    # ceil((5 + 2 - 1 - 1) / 2) + 1 = ceil(2.5) + 1 = 4: the formula's own value, then the
+    # drop of the window that would start at 2*3 - 1 = 5 = lin, in the right padding.
+    assert "ceil((5 + 2*1 - 1*(2 - 1) - 1) / 2) + 1 = ceil(5 / 2) + 1 = 4" in result.stdout
+    assert "out = 4 - 1 = 3: PyTorch drops the last window" in result.stdout
+    assert result.stdout.splitlines()[0].endswith("out=3")
+    assert "0:[-1,1)  1:[1,3)  2:[3,5)" in result.stdout
 
 
 def test_explain_shows_uneven_same_split(run_cli) -> None:

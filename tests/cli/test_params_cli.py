@@ -22,7 +22,7 @@ def test_json_shapes_and_counts(run_cli) -> None:
         ).stdout
     )
     assert data["params"] == 140
-    assert data["tensors"] == {"weight": [5, 3, 3, 3], "bias": [5]}
+    assert data["layers"][0]["tensors"] == {"weight": [5, 3, 3, 3], "bias": [5]}
     assert data["trainable"] == 140 and data["buffers"] == 0
 
 
@@ -30,7 +30,11 @@ def test_buffers_are_listed_but_not_counted(run_cli) -> None:
     data = json.loads(run_cli("params", "BatchNorm2d(64)", "--json").stdout)
     assert data["params"] == 128  # weight + bias; running stats are buffers
     assert data["buffers"] == 64 + 64 + 1
-    assert set(data["buffer_tensors"]) == {"running_mean", "running_var", "num_batches_tracked"}
+    assert set(data["layers"][0]["buffer_tensors"]) == {
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    }
 
 
 def test_several_layers_grand_total_with_separators(run_cli) -> None:

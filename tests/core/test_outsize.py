@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from cnncli.core.outsize import (
     adaptive_windows,
     broadcast,
     conv_output_size,
+    explain_pool,
     pool_output_size,
     pool_windows,
     same_padding,
@@ -62,6 +64,34 @@ def test_every_golden_case_matches_torch(op: str) -> None:
         if got != case["out"]:
             mismatches.append((case, got))
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:3]}"
+
+
+def _evaluate(expression: str) -> float:
+    """An explained formula's right-hand side, computed here with Python's own math."""
+    code = expression.replace("ceil", "math.ceil").replace("floor", "math.floor")
+    assert set(code) <= set("0123456789+-*/() mathceilfor."), code
+    return float(eval(code, {"math": math}))
+
+
+@pytest.mark.parametrize("op", ["maxpool", "avgpool"])
+def test_every_explained_equality_holds_and_ends_at_torchs_answer(op: str) -> None:
+    """Each ``= ...`` of --explain evaluates to the value it claims, and the steps after the
+    formula (ceil mode's dropped window) end at PyTorch's size, for every golden case."""
+    checked = dropped = 0
+    for case in (c for c in CASES if c["op"] == op and c["out"] is not None):
+        result = explain_pool(case["lin"], case["k"], case["s"], case["p"], case["d"], case["ceil"])
+        parts = [part.strip() for part in result.substituted.removeprefix("out = ").split("=")]
+        claimed = int(parts[-1])
+        assert all(_evaluate(part) == claimed for part in parts[:-1]), result.substituted
+        value = claimed
+        for step in result.steps:
+            before, after = step.removeprefix("out = ").split(":")[0].split("=")
+            assert _evaluate(before) == int(after)
+            value = int(after)
+        assert value == result.out == case["out"], (case, result)
+        checked += 1
+        dropped += bool(result.steps)
+    assert checked > 300 and dropped > 20
 
 
 def test_adaptive_windows_match_torch() -> None:

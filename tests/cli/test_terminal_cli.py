@@ -1,0 +1,131 @@
+"""On a terminal: the progress bar says what its times are, NO_COLOR removes its colour;
+shell completion for the shell named (bash, zsh), shown and installed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+BIN = Path(sys.executable).parent
+CNNCLI = str(BIN / "cnncli")
+SGR = re.compile(rb"\x1b\[([0-9;]*)m")
+
+
+def _images(folder: Path, count: int) -> list[str]:
+    folder.mkdir()
+    rng = np.random.default_rng(10)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (24, 32)).astype(np.uint8)).save(folder / f"{i}.png")
+    return [str(folder / f"{i}.png") for i in range(count)]
+
+
+def _on_a_terminal(args: list[str], **env: str) -> bytes:
+    """stderr and stdout of ``cnncli ARGS`` run on a pseudo-terminal, as a person sees it."""
+    pty = pytest.importorskip("pty")
+    primary, secondary = pty.openpty()
+    clean = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen(
+        [CNNCLI, *args],
+        stdout=secondary,
+        stderr=secondary,
+        env={**clean, "TERM": "xterm-256color", "COLUMNS": "120", **env},
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    assert proc.wait(timeout=120) == 0
+    return b"".join(chunks)
+
+
+def _colours(output: bytes) -> set[str]:
+    """SGR parameters that set a colour (30-38, 40-48, 90-97, 100-107)."""
+    codes = {c for params in SGR.findall(output) for c in params.decode().split(";") if c}
+    return {c for c in codes if 30 <= int(c) <= 48 or 90 <= int(c) <= 107}
+
+
+def test_progress_columns_are_labelled(tmp_path: Path) -> None:
+    inputs = _images(tmp_path / "in", 3)
+    text = _on_a_terminal(["sobel", *inputs, "--out-dir", str(tmp_path / "o")]).decode()
+    bar = [line for line in SGR.sub(b"", text.encode()).decode().split("\r") if "3/3" in line]
+    assert bar, text
+    assert re.search(r"3/3 elapsed \d+:\d\d:\d\d remaining", bar[-1]), bar[-1]
+
+
+def test_progress_bar_has_colour_unless_no_color(tmp_path: Path) -> None:
+    inputs = _images(tmp_path / "in", 3)
+    coloured = _on_a_terminal(["sobel", *inputs, "--out-dir", str(tmp_path / "a")])
+    assert _colours(coloured)  # the control: without it the next check proves nothing
+    plain = _on_a_terminal(["sobel", *inputs, "--out-dir", str(tmp_path / "b")], NO_COLOR="1")
+    assert b"3/3" in plain
+    assert _colours(plain) == set()
+
+
+@pytest.mark.parametrize(
+    ("shell", "marks"),
+    [
+        ("bash", ["_cnncli_completion()", "complete -o default -F _cnncli_completion cnncli"]),
+        ("zsh", ["#compdef cnncli", "_cnncli_completion()", "_CNNCLI_COMPLETE=complete_zsh"]),
+    ],
+)
+def test_show_completion_for_the_shell_named(shell: str, marks: list[str]) -> None:
+    proc = subprocess.run(
+        [CNNCLI, "--show-completion", shell], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    for mark in marks:
+        assert mark in proc.stdout
+    other = {"bash": "#compdef", "zsh": "complete -o default"}[shell]
+    assert other not in proc.stdout  # the named shell's script, not the running shell's
+
+
+@pytest.mark.parametrize(
+    ("shell", "script", "rc"),
+    [("bash", ".bash_completions/cnncli.sh", ".bashrc"), ("zsh", ".zfunc/_cnncli", ".zshrc")],
+)
+def test_install_completion_for_the_shell_named(
+    tmp_path: Path, shell: str, script: str, rc: str
+) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [CNNCLI, "--install-completion", shell], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{shell} completion installed in {tmp_path / script}")
+    assert "_cnncli_completion" in (tmp_path / script).read_text()
+    assert (tmp_path / rc).exists()
+
+
+def test_bash_completes_a_subcommand_and_an_option(tmp_path: Path) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    script = subprocess.run(
+        [CNNCLI, "--show-completion", "bash"], capture_output=True, text=True, check=True
+    ).stdout
+    (tmp_path / "cnncli.sh").write_text(script)
+    session = (
+        f"source {tmp_path / 'cnncli.sh'}\n"
+        "COMP_WORDS=(cnncli smo); COMP_CWORD=1; _cnncli_completion cnncli; "
+        'echo "${COMPREPLY[@]}"\n'
+        "COMP_WORDS=(cnncli sobel --norm); COMP_CWORD=2; _cnncli_completion cnncli; "
+        'echo "${COMPREPLY[@]}"\n'
+    )
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run([bash, "-c", session], capture_output=True, text=True, env=env)
+    assert proc.stdout.splitlines() == ["smooth", "--normalize"], proc.stderr
