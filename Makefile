@@ -50,6 +50,7 @@ $(DOCS_STAMP): pyproject.toml $(STAMP)
 docs: install $(DOCS_STAMP)
 	$(BIN)/python docs/gen/make_assets.py
 	$(BIN)/python docs/gen/make_reference.py
+	$(BIN)/python bench/plot_scaling.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 	@echo "site: site/index.html"
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -398,7 +398,9 @@ def find_tools(cnncli: str | None, cv_python: str | None) -> Tools:
     # A `convert` may be a stand-in or another program: only ImageMagick's says so.
     magick = None
     for candidate in [*find_on_path("magick"), *find_on_path("convert"), "/usr/bin/convert"]:
-        if os.access(candidate, os.X_OK) and "ImageMagick" in capture([candidate, "-version"]):
+        if os.access(candidate, os.X_OK) and "Version: ImageMagick" in capture(
+            [candidate, "-version"]
+        ):
             magick = candidate
             break
     if magick is None:
@@ -671,6 +673,237 @@ def batch_commands(
     return commands
 
 
+# The OpenCV batch as a user would write it: one process, two threads (cv2 releases the GIL).
+# argv: OUT_DIR FILE...
+CV_BATCH = """\
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+import cv2
+cv2.setNumThreads(1)
+KIND, out_dir, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.makedirs(out_dir, exist_ok=True)
+def one(path):
+    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    if KIND == "smooth":
+        result = cv2.GaussianBlur(img, (0, 0), 3)
+    else:
+        gx = cv2.Sobel(img, cv2.CV_32F, 1, 0)
+        magnitude = cv2.magnitude(gx, cv2.Sobel(img, cv2.CV_32F, 0, 1))
+        result = cv2.convertScaleAbs(magnitude, alpha=255.0 / max(float(magnitude.max()), 1e-9))
+    cv2.imwrite(os.path.join(out_dir, os.path.basename(path)), result)
+with ThreadPoolExecutor(2) as pool:
+    list(pool.map(one, files))
+"""
+
+
+SMOOTH_BATCH_LABEL = "cnncli smooth --sigma 3 imgs/*.png --out-dir"
+
+
+def opencv_batch_commands(tools: Tools, work: Path, small_dir: Path) -> list[Command]:
+    """cnncli's smoothing batch and the two-thread OpenCV script, for Sobel and smoothing."""
+    files = sorted(str(p) for p in small_dir.glob("*.png"))
+    commands = []
+    for kind, args in (("sobel", ["sobel"]), ("smooth", ["smooth", "--sigma", "3"])):
+        if kind == "smooth":  # cnncli's Sobel batch is batch_commands' first command
+            commands.append(
+                Command(
+                    SMOOTH_BATCH_LABEL,
+                    (tools.cnncli, *args, *files, "--out-dir", str(work / f"batch-{kind}")),
+                    images=len(files),
+                )
+            )
+        if tools.cv_python:
+            commands.append(
+                Command(
+                    f"OpenCV script, 2 threads ({kind})",
+                    (
+                        tools.cv_python,
+                        script(work, "cv_batch.py", CV_BATCH),
+                        kind,
+                        str(work / f"batch-cv-{kind}"),
+                        *files,
+                    ),
+                    images=len(files),
+                )
+            )
+    return commands
+
+
+# ---------------------------------------------------------- scaling and memory ---
+
+# Enough for a 16384x16384 input: the default limit (Pillow's) stops at about 89.5 Mpx.
+BIG_MAX_PIXELS = "300000000"
+SCALING_KINDS = ("sobel", "smooth", "gradient")
+
+
+def scaling_commands(tools: Tools, work: Path, image: Path, size: int) -> list[Command]:
+    """cnncli, vips and the OpenCV script on one gray image: Sobel and sigma-3 smoothing,
+    plus cnncli's gradient for its memory. From 8192x8192 up there is no warm-up run:
+    the input was just written, so it is in the page cache, and each run takes seconds."""
+    out = work / "out"
+    commands: list[Command] = []
+    for kind in SCALING_KINDS:
+        ours = {"sobel": ["sobel"], "smooth": ["smooth", "--sigma", "3"], "gradient": ["gradient"]}
+        target = out / f"scale-cnncli-{kind}.png"
+        commands.append(
+            Command(
+                f"{size} cnncli {kind}",
+                (
+                    tools.cnncli,
+                    *ours[kind],
+                    "--max-pixels",
+                    BIG_MAX_PIXELS,
+                    str(image),
+                    str(target),
+                ),
+                target,
+            )
+        )
+        if kind == "gradient":
+            continue
+        if tools.vips:
+            target = out / f"scale-vips-{kind}.png"
+            op = (
+                ["gaussblur", str(image), str(target), "3"]
+                if kind == "smooth"
+                else ["sobel", str(image), str(target)]
+            )
+            commands.append(Command(f"{size} vips {kind}", (tools.vips, *op), target))
+        if tools.cv_python:
+            target = out / f"scale-cv-{kind}.png"
+            cv = CV_SMOOTH if kind == "smooth" else CV_SOBEL
+            commands.append(
+                Command(
+                    f"{size} OpenCV {kind}",
+                    (tools.cv_python, script(work, f"cv_{kind}.py", cv), str(image), str(target)),
+                    target,
+                )
+            )
+    return [replace(c, warm_up=size < 8192) for c in commands]
+
+
+def print_scaling(sizes: Sequence[int], results: dict[str, Measured]) -> list[Target]:
+    """One row per size: time and peak RSS of each tool; the issue's targets from it."""
+    tools = ("cnncli", "vips", "OpenCV")
+    print("\nScaling: whole-process median seconds / peak RSS in MB, gray PNG input")
+    for kind, title in (("sobel", "Sobel"), ("smooth", "smooth sigma 3")):
+        head = f"  {title:<16}{'Mpx':>7}" + "".join(f"  {t:>18}" for t in tools)
+        print(f"\n{head}\n  {'-' * (len(head) - 2)}")
+        for size in sizes:
+            cells = []
+            for tool in tools:
+                r = results.get(f"{size} {tool} {kind}")
+                cells.append(f"{r.median:7.3f} s {r.rss_mib:6.0f} MB" if r and r.ok else "-")
+            print(
+                f"  {size}x{size:<{15 - len(str(size))}}{size * size / 1e6:7.1f}"
+                + "".join(f"  {c:>18}" for c in cells)
+            )
+    print("\n  cnncli peak RSS in bytes per pixel (decoded gray input: 1 byte per pixel)")
+    print(f"  {'size':<12}" + "".join(f"{k:>10}" for k in SCALING_KINDS))
+    for size in sizes:
+        row = []
+        for kind in SCALING_KINDS:
+            r = results.get(f"{size} cnncli {kind}")
+            row.append(
+                f"{max(r.rss_kib) * 1024 / size / size:10.2f}" if r and r.ok else f"{'-':>10}"
+            )
+        print(f"  {f'{size}x{size}':<12}" + "".join(row))
+    targets = []
+    for size in sizes:
+        if size < 4096:
+            continue
+        ours = f"{size} cnncli smooth"
+        targets += [
+            Target(
+                f"{size}: smooth time <= vips gaussblur",
+                ratio(results, ours, f"{size} vips smooth"),
+                1.0,
+            ),
+            Target(
+                f"{size}: smooth time <= 1.3x OpenCV",
+                ratio(results, ours, f"{size} OpenCV smooth"),
+                1.3,
+            ),
+        ]
+    largest = max(sizes)
+    for kind in SCALING_KINDS:
+        r = results.get(f"{largest} cnncli {kind}")
+        per_pixel = max(r.rss_kib) * 1024 / largest / largest if r and r.ok else None
+        targets.append(Target(f"{largest}: {kind} peak RSS bytes/pixel", per_pixel, 3.0))
+    return targets
+
+
+def rgba_commands(tools: Tools, work: Path, image: Path) -> list[Command]:
+    """All four image commands on one RGBA image, for their peak memory."""
+    out = work / "out"
+    variants = (
+        ["smooth", "--sigma", "3"],
+        ["sobel"],
+        ["sobel", "--per-channel"],
+        ["gradient"],
+        ["gradient", "--per-channel"],
+        ["pool", "--k", "2"],
+        ["pool", "--k", "2", "--op", "avg"],
+    )
+    commands = []
+    for i, args in enumerate(variants):
+        target = out / f"rgba-{i}.png"
+        commands.append(
+            Command(
+                f"cnncli {' '.join(args)}",
+                (tools.cnncli, *args, str(image), str(target)),
+                target,
+                warm_up=False,  # one run each: peak memory does not depend on the page cache
+            )
+        )
+    return commands
+
+
+def print_rgba(size: int, results: dict[str, Measured]) -> list[Target]:
+    decoded = size * size * 4
+    print(f"\nPeak memory on a {size}x{size} RGBA PNG (decoded: {decoded / 1e6:.0f} MB)")
+    print(f"  {'command':<32}{'median s':>9}{'peak RSS':>10}{'x decoded':>11}")
+    print("  " + "-" * 62)
+    targets = []
+    for r in results.values():
+        if not r.ok:
+            print(f"  {r.label:<32}FAILED {r.error}")
+            continue
+        multiple = max(r.rss_kib) * 1024 / decoded
+        print(f"  {r.label:<32}{r.median:9.2f}{r.rss_mib:7.0f} MB{multiple:10.2f}x")
+        targets.append(Target(f"RGBA {size}: {r.label} peak / decoded", multiple, 3.5))
+    return targets
+
+
+def save_scaling(path: Path, sizes: Sequence[int], results: dict[str, Measured]) -> None:
+    """Medians and peak RSS per size and command, for docs/gen's plot."""
+    import json
+
+    rows = [
+        {"size": n, "tool": tool, "kind": kind, "seconds": r.median, "rss_mb": r.rss_mib}
+        for n in sizes
+        for tool in ("cnncli", "vips", "OpenCV")
+        for kind in SCALING_KINDS
+        if (r := results.get(f"{n} {tool} {kind}")) is not None and r.ok
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {"date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "rows": rows}, indent=1
+        )
+        + "\n"
+    )
+
+
+def rgba_photo(size: int) -> np.ndarray:
+    """The RGB photo-like image with an alpha plane of diagonal stripes."""
+    rgb = photo_like(size, "RGB")
+    rows = np.arange(size, dtype=np.uint32)[:, None]
+    alpha = ((rows * 7 + np.arange(size, dtype=np.uint32)[None, :] * 3) % 256).astype(np.uint8)
+    return np.dstack([rgb, alpha])
+
+
 # ------------------------------------------------------------------- reports ---
 
 
@@ -774,15 +1007,15 @@ def rgb_ratios(kind: str, results: dict[str, Measured]) -> list[Target]:
     ]
 
 
-def print_targets(targets: Sequence[Target]) -> None:
-    print("\nTargets (issue 8)")
-    print(f"  {'target':<46} {'measured':>9} {'limit':>7}  verdict")
-    print("  " + "-" * 72)
+def print_targets(targets: Sequence[Target], title: str = "Targets (issue 8)") -> None:
+    print(f"\n{title}")
+    print(f"  {'target':<58} {'measured':>9} {'limit':>7}  verdict")
+    print("  " + "-" * 84)
     for t in targets:
         measured = f"{t.ratio:.3f}" if t.ratio is not None else "-"
         limit = (">= " if t.at_least else "<= ") + f"{t.limit:g}"
         note = f"  ({t.note})" if t.note else ""
-        print(f"  {t.name:<46} {measured:>9} {limit:>7}  {t.verdict}{note}")
+        print(f"  {t.name:<58} {measured:>9} {limit:>7}  {t.verdict}{note}")
 
 
 def print_informational(rows: Sequence[Target]) -> None:
@@ -840,6 +1073,9 @@ def model_file_targets(
 # ---------------------------------------------------------------------- main ---
 
 
+SECTIONS = ("filters", "rgb", "startup", "calculators", "batch", "scaling", "rgba")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -869,7 +1105,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--opencv-python", help="a Python with cv2 (default .venv-bench/bin/python)"
     )
+    parser.add_argument(
+        "--scaling-sizes",
+        help="sides of the gray images of the scaling table (default 1024,4096,8192,16384; "
+        "quick 256,1024)",
+    )
+    parser.add_argument(
+        "--scaling-rounds", type=int, help="timed runs per command and size (default 3; quick 1)"
+    )
+    parser.add_argument(
+        "--rgba-size", type=int, help="side of the RGBA memory image (default 9400; quick 1000)"
+    )
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated sections to run (default all): {','.join(SECTIONS)}",
+    )
+    parser.add_argument("--save", help="write the scaling results as JSON here (for the plot)")
     args = parser.parse_args(argv)
+    only = set(SECTIONS if args.only is None else args.only.split(","))
+    if only - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(only - set(SECTIONS)))}")
 
     rounds = args.rounds or (2 if args.quick else 5)
     args.model_mb = args.model_mb or (64 if args.quick else 512)
@@ -878,6 +1133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     count = args.batch or (20 if args.quick else 500)
     small = min(args.small, size)
     loop_files = min(args.loop_files or count, count)
+    scaling_sizes = [
+        int(n)
+        for n in (
+            args.scaling_sizes or ("256,1024" if args.quick else "1024,4096,8192,16384")
+        ).split(",")
+    ]
+    scaling_rounds = args.scaling_rounds or (1 if args.quick else 3)
+    rgba_size = args.rgba_size or (1000 if args.quick else 9400)
     tools = find_tools(args.cnncli, args.opencv_python)
 
     print(f"cnncli benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
@@ -893,6 +1156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  skipped: {note}")
 
     targets: list[Target] = []
+    issue17: list[Target] = []
     informational: list[Target] = []
     exactness: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cnncli-bench-") as tmp:
@@ -901,7 +1165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrapper, how = rss_wrapper(work)
         print(f"peak RSS measured with {how}")
         print("making inputs...", file=sys.stderr)
-        image, rgb_image, small_dir = make_inputs(work, size, rgb_size, count, small)
+        if only & {"filters", "rgb", "batch"}:
+            image, rgb_image, small_dir = make_inputs(work, size, rgb_size, count, small)
 
         def check(name: str, commands: Sequence[Command], results: dict[str, Measured]) -> None:
             """cnncli's output (the first command) against the seed-style script's (second)."""
@@ -911,84 +1176,137 @@ def main(argv: Sequence[str] | None = None) -> int:
                 exactness.append(f"{name}: max |cnncli - seed-style| = {diff:g} grey levels")
                 targets.append(Target(f"{name}: within 1 grey level of seed-style", diff, 1.0))
 
-        for kind, title in (
-            ("sobel", "Sobel magnitude"),
-            ("gradient", "Gradient magnitude ([-1, 0, 1])"),
-            ("smooth", "Gaussian smoothing, sigma 3"),
-        ):
-            print(f"{kind}", end=" ", file=sys.stderr, flush=True)
-            commands = filter_commands(kind, tools, work, image, slow_runs=1)
-            results = measure(commands, rounds, work, wrapper)
-            print_table(f"{title}, {size}x{size} gray", results, commands[0].label)
-            targets += filter_targets(kind, results)
-            check(kind, commands, results)
+        if "filters" in only:
+            for kind, title in (
+                ("sobel", "Sobel magnitude"),
+                ("gradient", "Gradient magnitude ([-1, 0, 1])"),
+                ("smooth", "Gaussian smoothing, sigma 3"),
+            ):
+                print(f"{kind}", end=" ", file=sys.stderr, flush=True)
+                commands = filter_commands(kind, tools, work, image, slow_runs=1)
+                results = measure(commands, rounds, work, wrapper)
+                print_table(f"{title}, {size}x{size} gray", results, commands[0].label)
+                targets += filter_targets(kind, results)
+                check(kind, commands, results)
 
-        for kind, title in (
-            ("smooth", "Gaussian smoothing, sigma 3, of every channel"),
-            ("sobel", "Sobel magnitude of the luminance"),
-        ):
-            print(f"RGB {kind}", end=" ", file=sys.stderr, flush=True)
-            commands = rgb_commands(kind, tools, work, rgb_image)
-            results = measure(commands, rounds, work, wrapper)
-            print_table(f"{title}, {rgb_size}x{rgb_size} RGB", results, commands[0].label)
-            informational += rgb_ratios(kind, results)
-            check(f"RGB {kind}", commands, results)
+        if "rgb" in only:
+            for kind, title in (
+                ("smooth", "Gaussian smoothing, sigma 3, of every channel"),
+                ("sobel", "Sobel magnitude of the luminance"),
+            ):
+                print(f"RGB {kind}", end=" ", file=sys.stderr, flush=True)
+                commands = rgb_commands(kind, tools, work, rgb_image)
+                results = measure(commands, rounds, work, wrapper)
+                print_table(f"{title}, {rgb_size}x{rgb_size} RGB", results, commands[0].label)
+                informational += rgb_ratios(kind, results)
+                check(f"RGB {kind}", commands, results)
 
-        print("start-up", end=" ", file=sys.stderr, flush=True)
-        startup = measure(
-            [
-                Command(
-                    "cnncli outsize --lin 224 --k 11 --s 4 --p 2",
-                    (tools.cnncli, "outsize", "--lin", "224", "--k", "11", "--s", "4", "--p", "2"),
-                ),
-                Command('python -c "import typer"', (tools.python, "-c", "import typer")),
-            ],
-            rounds * 6,  # cheap, and close to its limit: more runs
-            work,
-            wrapper,
-        )
-        print_table("Start-up", startup, next(iter(startup)))
-        cnncli_start, typer_start = list(startup)
-        targets.append(
-            Target(
-                "outsize: time <= 1.3x python -c 'import typer'",
-                ratio(startup, cnncli_start, typer_start),
-                1.3,
+        if "startup" in only:
+            print("start-up", end=" ", file=sys.stderr, flush=True)
+            startup = measure(
+                [
+                    Command(
+                        "cnncli outsize --lin 224 --k 11 --s 4 --p 2",
+                        (
+                            tools.cnncli,
+                            "outsize",
+                            "--lin",
+                            "224",
+                            "--k",
+                            "11",
+                            "--s",
+                            "4",
+                            "--p",
+                            "2",
+                        ),
+                    ),
+                    Command('python -c "import typer"', (tools.python, "-c", "import typer")),
+                ],
+                rounds * 6,  # cheap, and close to its limit: more runs
+                work,
+                wrapper,
             )
-        )
-
-        from calculators import run_calculators  # issue 15's section, bench/calculators.py
-
-        targets += [Target(*result) for result in run_calculators(tools.cnncli, work, rounds)]
-
-        print("model files", end=" ", file=sys.stderr, flush=True)
-        targets += model_file_targets(tools, work, wrapper, rounds, args.model_mb)
-
-        print("batch", end=" ", file=sys.stderr, flush=True)
-        batch_rounds = max(1, rounds // 2)
-        commands = batch_commands(tools, work, small_dir, loop_files, loop_runs=batch_rounds)
-        batch = measure(commands, batch_rounds, work, wrapper)
-        title = f"Batch: {count} gray PNGs of {small}x{small}, Sobel"
-        print_table(title, batch, BATCH_LABEL, BATCH_COLUMNS)
-        if loop_files < count:
-            print(
-                f"  the loop of single cnncli calls runs on the first {loop_files} files only "
-                "(a Python start-up per file); compare it per image"
+            print_table("Start-up", startup, next(iter(startup)))
+            cnncli_start, typer_start = list(startup)
+            targets.append(
+                Target(
+                    "outsize: time <= 1.3x python -c 'import typer'",
+                    ratio(startup, cnncli_start, typer_start),
+                    1.3,
+                )
             )
-        vips_loop = label_starting(batch, "shell loop: vips")
-        targets.append(
-            Target(
-                "batch: time <= shell loop of vips sobel",
-                ratio(batch, BATCH_LABEL, vips_loop),
-                1.0,
+
+        if "calculators" in only:
+            from calculators import run_calculators  # issue 15's section, bench/calculators.py
+
+            targets += [Target(*result) for result in run_calculators(tools.cnncli, work, rounds)]
+
+            print("model files", end=" ", file=sys.stderr, flush=True)
+            targets += model_file_targets(tools, work, wrapper, rounds, args.model_mb)
+
+        if "batch" in only:
+            print("batch", end=" ", file=sys.stderr, flush=True)
+            batch_rounds = max(1, rounds // 2)
+            commands = batch_commands(tools, work, small_dir, loop_files, loop_runs=batch_rounds)
+            commands += opencv_batch_commands(tools, work, small_dir)
+            batch = measure(commands, batch_rounds, work, wrapper)
+            title = f"Batch: {count} gray PNGs of {small}x{small}, Sobel and smoothing"
+            print_table(title, batch, BATCH_LABEL, BATCH_COLUMNS)
+            if loop_files < count:
+                print(
+                    f"  the loop of single cnncli calls runs on the first {loop_files} files only "
+                    "(a Python start-up per file); compare it per image"
+                )
+            vips_loop = label_starting(batch, "shell loop: vips")
+            targets.append(
+                Target(
+                    "batch: time <= shell loop of vips sobel",
+                    ratio(batch, BATCH_LABEL, vips_loop),
+                    1.0,
+                )
             )
-        )
+            for label, kind in ((BATCH_LABEL, "sobel"), (SMOOTH_BATCH_LABEL, "smooth")):
+                cv_label = label_starting(batch, f"OpenCV script, 2 threads ({kind})")
+                targets.append(
+                    Target(
+                        f"batch {kind}: time <= OpenCV script, 2 threads",
+                        ratio(batch, label, cv_label),
+                        1.0,
+                    )
+                )
+
+        if "scaling" in only:
+            scaling: dict[str, Measured] = {}
+            for side in scaling_sizes:
+                print(f"scaling {side}", end=" ", file=sys.stderr, flush=True)
+                path = work / f"scale{side}.png"
+                save_png(photo_like(side), path)
+                commands = scaling_commands(tools, work, path, side)
+                scaling.update(measure(commands, scaling_rounds, work, wrapper))
+                path.unlink()
+                for command in commands:
+                    if command.output is not None:
+                        command.output.unlink(missing_ok=True)
+            issue17 += print_scaling(scaling_sizes, scaling)
+            if args.save:
+                save_scaling(Path(args.save), scaling_sizes, scaling)
+
+        if "rgba" in only:
+            print("RGBA", end=" ", file=sys.stderr, flush=True)
+            path = work / f"rgba{rgba_size}.png"
+            save_png(rgba_photo(rgba_size), path)
+            rgba = measure(rgba_commands(tools, work, path), 1, work, wrapper)
+            issue17 += print_rgba(rgba_size, rgba)
 
     print("\nExactness (8-bit outputs, cnncli vs the seed-style float64 script)")
     for line in exactness:
         print(f"  {line}")
-    print_informational(informational)
-    print_targets(targets)
+    if informational:
+        print_informational(informational)
+    if targets:
+        print_targets(targets)
+    if issue17:
+        print_targets(issue17, "Targets (issues 16 and 17)")
     return 0
 
 

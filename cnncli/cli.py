@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from cnncli.core.weights import WeightsJoin
     from cnncli.pipeline import ImageFilter
 
+# cnncli runs its own threads over strips of an image (and over the files of a batch); BLAS
+# threads inside each of them would fight over the same cores (OpenBLAS spins while it waits:
+# smoothing a 4096x4096 image took 2-4 s instead of 0.2 s), so the matrix products of the
+# smoothing run on the thread that calls them. Set before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C

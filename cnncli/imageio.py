@@ -112,7 +112,7 @@ def read_image(
             ImageOps.exif_transpose(opened, in_place=True)
             info = _kept_info(opened)
             image, bits = _normalise_mode(opened, luminance)
-            array = np.asarray(image)
+            array = _pixels(image)
     except UserError:
         raise
     except UnidentifiedImageError:
@@ -135,6 +135,32 @@ def read_image(
     if bits == 16:
         array = array.astype(np.uint16, copy=False)
     return array, ImageMeta(name=name, bits=bits, format=fmt, info=info)
+
+
+# Decoded images above this many bytes are copied out of Pillow in bands of this size.
+_PIXEL_BAND_BYTES = 1 << 22
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    """The pixels as an array: ``np.asarray(image)`` without its transient extra copy.
+
+    Pillow hands numpy the pixels through ``tobytes()``, which joins encoded chunks into
+    one bytes object: for a moment the image exists three times (Pillow's, the chunks, the
+    bytes). Copying bands of rows into a preallocated array keeps that to twice.
+    """
+    import numpy as np
+
+    width, height = image.size
+    first = np.asarray(image.crop((0, 0, width, min(height, 1))))
+    row_bytes = max(1, first.nbytes)
+    if row_bytes * height <= _PIXEL_BAND_BYTES:
+        return np.asarray(image)
+    array = np.empty((height, *first.shape[1:]), dtype=first.dtype)
+    step = max(1, _PIXEL_BAND_BYTES // row_bytes)
+    for top in range(0, height, step):
+        bottom = min(top + step, height)
+        array[top:bottom] = np.asarray(image.crop((0, top, width, bottom)))
+    return array
 
 
 def _read_bytes(source: str | Path, name: str, limit: int | None) -> bytes:
@@ -559,10 +585,17 @@ def _write_png_fast(
         chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     adler = 1
     starts = range(0, height, step)
-    with ThreadPoolExecutor(max_workers=min(threads or default_jobs(), len(starts))) as pool:
-        for index, (body, strip_adler, length) in enumerate(pool.map(deflate_strip, starts)):
+    workers = min(threads or default_jobs(), len(starts))
+    # One strip (a small image) or one thread: no pool to start and join for each file.
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        strips = pool.map(deflate_strip, starts) if pool else map(deflate_strip, starts)
+        for index, (body, strip_adler, length) in enumerate(strips):
             adler = _adler32_combine(adler, strip_adler, length)
             chunk(b"IDAT", (b"\x78\x01" if index == 0 else b"") + body)
+    finally:
+        if pool:
+            pool.shutdown()
     chunk(b"IDAT", struct.pack(">I", adler))
     chunk(b"IEND", b"")
 

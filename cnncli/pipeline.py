@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cnncli.core.tone import Tone
 
 # (image array, output bit depth, threads or None for all cores)
-#   -> (float image on the output scale, a warning or None)
+#   -> (uint8 or uint16 image of that depth, a warning or None)
 ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
 
 
@@ -152,7 +152,6 @@ def run_filter(
     Warnings that Pillow or numpy raise meanwhile (a corrupt EXIF block, NaN samples)
     become part of that one warning, prefixed with the input's name, never raw lines.
     """
-    from cnncli.core.edges import quantize
     from cnncli.files import display_name
     from cnncli.imageio import check_output, read_image, write_image
     from cnncli.library_warnings import MAX_SHOWN, library_warnings
@@ -163,9 +162,10 @@ def run_filter(
         check_input_exists(source)
         image, meta = read_image(source, luminance=luminance, max_pixels=options.max_pixels)
         bits = options.depth or meta.bits
-        values, warning = apply(image, bits, threads)
+        result, warning = apply(image, bits, threads)
+        del image  # the output is all that is needed from here: its memory can go
         write_image(
-            quantize(values, bits),
+            result,
             dest,
             meta,
             format=options.format,
@@ -228,8 +228,12 @@ def smoothing_filter(sigma: Sequence[float], *, mode: str, truncate: float) -> I
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
         check_kernel_fits(sigma, truncate, image.shape[:2])
-        smoothed = gaussian_smooth(image, sigma, mode=mode, truncate=truncate, jobs=threads)
-        return rescale(smoothed, bits_of(image), bits), None
+        out = output_array(image.shape, bits)
+        scale = depth_scale(bits_of(image), bits)
+        gaussian_smooth(
+            image, sigma, mode=mode, truncate=truncate, jobs=threads, out=out, scale=scale
+        )
+        return out, None
 
     return apply
 
@@ -270,7 +274,7 @@ def edge_filter_for(
     With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
     ``tone`` (``--normalize``, ``--gamma``) is applied to the magnitude the kernel gives.
     """
-    from cnncli.core.edges import EDGE_OUTPUTS
+    from cnncli.core.edges import EDGE_OUTPUTS, quantize
     from cnncli.core.tone import apply_tone
 
     if output not in EDGE_OUTPUTS:
@@ -283,26 +287,32 @@ def edge_filter_for(
     normalize = tone.normalize
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
-        import numpy as np
-
         colour, alpha = split_alpha(image) if per_channel else (image, None)
         if not per_channel and colour.ndim == 3:
             colour = colour[:, :, 0]  # luminance was taken on read; LA keeps only L
         if colour.ndim == 3 and colour.shape[2] == 1:
             colour = colour[:, :, 0]
         top = out_max(bits)
-        result = kernel(colour, output=output, normalize=normalize, out_max=top, jobs=threads)
-        values = result.image if tone.is_reference else apply_tone(result.image, tone, top)
+        if alpha is None:
+            out = target = output_array(colour.shape, bits)
+        else:  # the colour planes, then alpha: one array, written in place
+            planes = colour.shape[2] if colour.ndim == 3 else 1
+            out = output_array((*colour.shape[:2], planes + 1), bits)
+            target = out[:, :, :-1] if colour.ndim == 3 else out[:, :, 0]
+        if tone.is_reference:
+            result = kernel(colour, output=output, normalize=normalize, jobs=threads, out=target)
+        else:
+            # A percentile or a gamma needs every magnitude at once: a float image, as before.
+            result = kernel(colour, output=output, normalize=normalize, out_max=top, jobs=threads)
+            target[...] = quantize(apply_tone(result.image, tone, top), bits)
         warning = None
         if result.clipped:
             warning = (
                 f"raw {output} values exceeded the output range 0..{int(top)} and were clipped"
             )
-        if alpha is None:
-            return values, warning
-        alpha_scaled = rescale(alpha, bits_of(image), bits)
-        planes = values if values.ndim == 3 else values[:, :, None]
-        return np.concatenate([planes, alpha_scaled[:, :, None]], axis=2), warning
+        if alpha is not None:
+            copy_scaled(alpha, out[:, :, -1], depth_scale(bits_of(image), bits))
+        return out, warning
 
     return apply
 
@@ -314,16 +324,32 @@ def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return image, None
 
 
-def rescale(values: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
-    """Values on the ``bits_in`` scale brought to the ``bits_out`` scale (float32)."""
+def output_array(shape: tuple[int, ...], bits: int) -> np.ndarray:
+    """The preallocated output every filter writes into, strip by strip."""
     import numpy as np
 
-    if bits_in == bits_out:
-        return values.astype(np.float32, copy=False)
-    scaled: np.ndarray = values.astype(np.float32) * np.float32(
-        out_max(bits_out) / out_max(bits_in)
-    )
-    return scaled
+    return np.empty(shape, dtype=np.uint16 if bits == 16 else np.uint8)
+
+
+def depth_scale(bits_in: int, bits_out: int) -> float:
+    """What brings values on the ``bits_in`` scale to the ``bits_out`` scale."""
+    return 1.0 if bits_in == bits_out else out_max(bits_out) / out_max(bits_in)
+
+
+def copy_scaled(plane: np.ndarray, target: np.ndarray, scale: float) -> None:
+    """``plane * scale`` rounded into ``target``, in row blocks (no image-sized temporary)."""
+    import numpy as np
+
+    from cnncli.core.strips import store
+
+    if scale == 1.0 and plane.dtype == target.dtype:
+        target[...] = plane
+        return
+    step = max(1, (1 << 18) // max(1, plane.shape[1]))
+    for start in range(0, plane.shape[0], step):
+        block = plane[start : start + step].astype(np.float32)
+        block *= np.float32(scale)
+        store(block, target[start : start + step])
 
 
 def pooling_filter(spec: PoolSpec, *, max_pixels: int | None = None) -> ImageFilter:
@@ -348,8 +374,18 @@ def pooling_filter(spec: PoolSpec, *, max_pixels: int | None = None) -> ImageFil
             )
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
-        from cnncli.core.pool import pool_image
+        from cnncli.core.pool import pool_image, pool_output_shape
 
-        return rescale(pool_image(image, spec), bits_of(image), bits), None
+        rows, cols = pool_output_shape(spec, image.shape[0], image.shape[1])
+        if max_pixels is not None and rows * cols > max_pixels:
+            raise UserError(
+                f"the pooled image would be {cols}x{rows} = {rows * cols:,} pixels, over the "
+                f"limit of {max_pixels:,}",
+                hint="raise it with --max-pixels if you mean it",
+            )
+        out = output_array((rows, cols, *image.shape[2:]), bits)
+        scale = depth_scale(bits_of(image), bits)
+        pool_image(image, spec, out=out, scale=scale, jobs=threads)
+        return out, None
 
     return apply

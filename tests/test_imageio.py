@@ -152,3 +152,19 @@ def test_fast_png_bytes_do_not_depend_on_the_thread_count(monkeypatch) -> None:
         encoded.append(buffer.getvalue())
     assert encoded[0] == encoded[1] == encoded[2]
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded[0]))), array)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "I;16"])
+def test_pixels_copied_in_bands_equal_pillows_array(monkeypatch, tmp_path, mode) -> None:
+    """Large images leave Pillow a band of rows at a time: the same array as np.asarray."""
+    rng = np.random.default_rng(3)
+    if mode == "I;16":
+        picture = Image.fromarray(rng.integers(0, 65536, (53, 21)).astype(np.uint16))
+    else:
+        picture = Image.fromarray(rng.integers(0, 256, (53, 21, 4)).astype(np.uint8), "RGBA")
+        picture = picture.convert(mode)
+    path = tmp_path / "in.png"
+    picture.save(path)
+    monkeypatch.setattr(imageio, "_PIXEL_BAND_BYTES", 100)  # bands of a few rows, last one short
+    got, _ = read_image(path)
+    assert np.array_equal(got, np.asarray(Image.open(path)))

@@ -20,6 +20,8 @@ from cnncli.core.strips import (
     edge_padded_rows,
     iter_channels,
     map_strips,
+    plane_views,
+    store,
 )
 
 EdgeOutput = Literal["magnitude", "x", "y", "angle"]
@@ -27,6 +29,10 @@ EDGE_OUTPUTS: tuple[str, ...] = ("magnitude", "x", "y", "angle")
 
 # (block) -> (d/dy, d/dx) for the rows of ``block`` minus its one-row halo on each side.
 DerivativeKernel = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+# Planes up to this many pixels keep their values between the two passes.
+_KEEP_PIXELS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,9 @@ def edge_filter(
     *,
     output: str = "magnitude",
     normalize: bool = True,
-    out_max: float = 255.0,
+    out_max: float | None = None,
     jobs: int | None = None,
+    out: np.ndarray | None = None,
 ) -> EdgeResult:
     """Apply ``derivatives`` to every channel of ``image`` and map the result to ``[0, out_max]``.
 
@@ -56,83 +63,110 @@ def edge_filter(
         or ``angle`` (``atan2(dy, dx)`` mapped from ``[-pi, pi]`` to ``[0, out_max]``).
     normalize : scale so the largest value reaches ``out_max`` (the seed's ``255 / max``);
         otherwise keep raw values (signed ones offset to mid-range) and clip.
+    out_max : the top of the range; by default the largest value of an integer ``out``, else 255.
+    out : where to write, the shape of ``image``; float32 by default. An integer ``out``
+        gets each strip rounded and clipped as soon as it is done.
+
+    With ``normalize``, magnitudes and signed derivatives are computed twice: a first pass
+    over the strips finds the largest value, a second computes them again and stores them
+    scaled. That costs the derivative arithmetic a second time (a few float32 operations per
+    pixel) but never holds more than a few strips of floats: memory stays at the input and
+    the output, whatever the image size. The second pass repeats the first one's arithmetic
+    exactly, so the result is that of scaling a whole float image.
     """
+    from cnncli.core.strips import top_value
+
     if output not in EDGE_OUTPUTS:
         raise UserError(f"unknown output {output!r}; choose one of {', '.join(EDGE_OUTPUTS)}")
-    planes = [
-        _edge_plane(plane, derivatives, output, normalize, out_max, jobs or default_jobs())
-        for plane in iter_channels(image)
-    ]
-    clipped = any(c for _, c in planes)
-    if len(planes) == 1:
-        return EdgeResult(planes[0][0], clipped)
-    return EdgeResult(np.stack([p for p, _ in planes], axis=-1), clipped)
+    if out is None:
+        out = np.empty(image.shape, dtype=np.float32)
+    elif out.shape != image.shape:
+        raise ValueError(f"out has shape {out.shape}, the image {image.shape}")
+    top = out_max if out_max is not None else (top_value(out.dtype) or 255.0)
+    clipped = False
+    for plane, target in zip(iter_channels(image), plane_views(out), strict=True):
+        clipped |= _edge_plane(
+            plane, target, derivatives, output, normalize, top, jobs or default_jobs()
+        )
+    return EdgeResult(out, clipped)
 
 
 def _edge_plane(
     plane: np.ndarray,
+    target: np.ndarray,
     derivatives: DerivativeKernel,
     output: str,
     normalize: bool,
     out_max: float,
     jobs: int,
-) -> tuple[np.ndarray, bool]:
+) -> bool:
+    """Filter ``plane`` into ``target``; returns whether raw values had to be clipped."""
     height, width = plane.shape
-    result = np.empty((height, width), dtype=np.float32)
+    signed = output in ("x", "y")
 
-    def compute(start: int, stop: int) -> None:
+    def values(start: int, stop: int) -> np.ndarray:
+        """The raw filter values of rows ``start .. stop - 1``, float32."""
         dy, dx = derivatives(edge_padded_rows(plane, start, stop))
-        target = result[start:stop]
         if output == "magnitude":
             np.multiply(dy, dy, out=dy)
             np.multiply(dx, dx, out=dx)
-            np.add(dy, dx, out=target)
-            np.sqrt(target, out=target)
-        elif output == "x":
-            target[...] = dx
-        elif output == "y":
-            target[...] = dy
-        else:
-            np.arctan2(dy, dx, out=target)
+            np.add(dy, dx, out=dy)
+            np.sqrt(dy, out=dy)
+            return dy
+        if output == "angle":
+            return np.arctan2(dy, dx, out=dy)
+        return np.array(dx if output == "x" else dy, dtype=np.float32)
 
-    map_strips(compute, height, width, jobs, strip_pixels=EDGE_STRIP_PIXELS)
-    return _to_range(result, output, normalize, out_max)
+    def each_strip(work: Callable[[int, int], None]) -> None:
+        map_strips(work, height, width, jobs, strip_pixels=EDGE_STRIP_PIXELS)
 
-
-def _to_range(
-    values: np.ndarray, output: str, normalize: bool, out_max: float
-) -> tuple[np.ndarray, bool]:
-    """Map filter values onto ``[0, out_max]`` in place."""
+    if not plane.size:
+        return False
+    # A small plane keeps its first pass's values (at most 16 MB of float32) instead of
+    # computing them again: batches of small images do not pay the second pass.
+    kept: dict[int, np.ndarray] | None = {} if plane.size <= _KEEP_PIXELS else None
     if output == "angle":
-        values += np.float32(np.pi)
-        values *= np.float32(out_max / (2 * np.pi))
-        return values, False
-    signed = output in ("x", "y")
-    mid = (out_max + 1) / 2 if signed else 0.0
-    if normalize:
-        peak = _peak_magnitude(values, signed)
+        offset, factor = np.float32(np.pi), np.float32(out_max / (2 * np.pi))
+    elif normalize:
+        peaks: list[float] = []
+
+        def find_peak(start: int, stop: int) -> None:
+            strip = values(start, stop)
+            if kept is not None:
+                kept[start] = strip
+            top = float(strip.max())
+            peaks.append(max(top, -float(strip.min())) if signed else top)
+
+        each_strip(find_peak)
+        peak = max(peaks)
         if peak == 0.0:
-            values.fill(mid if signed else 0.0)
-            return values, False
-        if signed:
-            values *= np.float32((out_max / 2) / peak)
-            values += np.float32(out_max / 2)
+            target[...] = (out_max + 1) / 2 if signed else 0.0
+            return False
+        factor = np.float32((out_max / 2 if signed else out_max) / peak)
+        offset = np.float32(0.0)
+    else:
+        offset, factor = np.float32(0.0), np.float32(1.0)
+    mid = np.float32(out_max / 2 if normalize else (out_max + 1) / 2)
+    clips: list[bool] = []
+
+    def finish(start: int, stop: int) -> None:
+        strip = kept.pop(start) if kept else values(start, stop)
+        if output == "angle":
+            strip += offset
+            strip *= factor
+        elif normalize:
+            strip *= factor
+            if signed:
+                strip += mid
         else:
-            values *= np.float32(out_max / peak)
-        return values, False
-    if signed:
-        values += np.float32(mid)
-    clipped = bool(values.size) and (float(values.min()) < 0 or float(values.max()) > out_max)
-    np.clip(values, 0, out_max, out=values)
-    return values, clipped
+            if signed:
+                strip += mid
+            clips.append(bool(strip.min() < 0 or strip.max() > out_max))
+            np.clip(strip, 0, out_max, out=strip)
+        store(strip, target[start:stop])
 
-
-def _peak_magnitude(values: np.ndarray, signed: bool) -> float:
-    """``max(|values|)`` without an image-sized ``np.abs`` temporary (a magnitude is >= 0)."""
-    if not values.size:
-        return 0.0
-    top = float(values.max())
-    return max(top, -float(values.min())) if signed else top
+    each_strip(finish)
+    return any(clips)
 
 
 # Rows of this many values at a time: the rounding temporary stays small.

@@ -24,12 +24,14 @@ def gradient(
     *,
     output: str = "magnitude",
     normalize: bool = True,
-    out_max: float = 255.0,
+    out_max: float | None = None,
     jobs: int | None = None,
+    out: np.ndarray | None = None,
 ) -> EdgeResult:
     """Gradient magnitude (or x, y, angle) of each channel, scaled to ``[0, out_max]``.
 
-    Boundary handling is scipy.ndimage's default ``mode='reflect'``.
+    Boundary handling is scipy.ndimage's default ``mode='reflect'``. ``out_max`` defaults to
+    the top of an integer ``out`` (255 for float); see :func:`cnncli.core.edges.edge_filter`.
     """
     return edge_filter(
         image,
@@ -38,4 +40,5 @@ def gradient(
         normalize=normalize,
         out_max=out_max,
         jobs=jobs,
+        out=out,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -307,68 +308,136 @@ def check_dims(spec: PoolSpec, ndim: int) -> None:
 # -------------------------------------------------------------------- images ---
 
 
-def pool_image(image: np.ndarray, spec: PoolSpec) -> np.ndarray:
-    """Pool every channel of an (H, W) or (H, W, C) image; float64 result."""
+def pool_output_shape(spec: PoolSpec, height: int, width: int) -> tuple[int, int]:
+    """(rows, columns) of the pooled image, from the windows alone (nothing is allocated)."""
+    check_dims(spec, 2)
+    return (
+        len(dimension_windows(spec, height, 0)),
+        len(dimension_windows(spec, width, 1)),
+    )
+
+
+def pool_image(
+    image: np.ndarray,
+    spec: PoolSpec,
+    *,
+    out: np.ndarray | None = None,
+    scale: float = 1.0,
+    jobs: int | None = None,
+) -> np.ndarray:
+    """Pool every channel of an (H, W) or (H, W, C) image.
+
+    The result is float64 by default; an integer ``out`` (of the pooled shape) gets each
+    strip of output rows rounded to nearest and clipped as soon as it is done, after
+    multiplying by ``scale`` (a change of bit depth). The arithmetic is float64 on strips of
+    one channel at a time, so memory stays at the input, the output and a few strips.
+    """
     import numpy as np
+
+    from cnncli.core.strips import default_jobs, iter_channels, map_strips, plane_views
 
     check_dims(spec, 2)
     height, width = image.shape[:2]
     windows = [dimension_windows(spec, n, d) for d, n in enumerate((height, width))]
-    data = image.astype(np.float64)
-    if spec.adaptive is not None:
-        return _adaptive_image(data, windows, spec.op)
-    return _windowed_image(data, windows, spec, (height, width))
+    shape = (len(windows[0]), len(windows[1]), *image.shape[2:])
+    if out is None:
+        out = np.empty(shape, dtype=np.float64)
+    elif out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, the pooled image {shape}")
+    # Input rows one output row reads, so a strip of output rows covers about 2**20 inputs.
+    span = max(1, max(w.end - w.start for w in windows[0]))
+    strip_pixels = max(1, (1 << 20) * len(windows[0]) // max(1, span * height))
+    for plane, target in zip(iter_channels(image), plane_views(out), strict=True):
+        if spec.adaptive is not None:
+            work = _adaptive_strips(plane, target, windows, spec.op, scale)
+        else:
+            work = _windowed_strips(plane, target, windows, spec, scale)
+        map_strips(work, shape[0], shape[1], jobs or default_jobs(), strip_pixels=strip_pixels)
+    return out
 
 
-def _adaptive_image(data: np.ndarray, windows: list[list[Window]], op: str) -> np.ndarray:
+def _adaptive_strips(
+    plane: np.ndarray, target: np.ndarray, windows: list[list[Window]], op: str, scale: float
+) -> Callable[[int, int], None]:
     import numpy as np
+
+    from cnncli.core.strips import store
 
     reduce = np.max if op == "max" else np.mean
-    rows = np.stack([reduce(data[w.start : w.end], axis=0) for w in windows[0]])
-    return np.stack([reduce(rows[:, w.start : w.end], axis=1) for w in windows[1]], axis=1)
+
+    def compute(start: int, stop: int) -> None:
+        rows = np.stack(
+            [
+                reduce(plane[w.start : w.end].astype(np.float64), axis=0)
+                for w in windows[0][start:stop]
+            ]
+        )
+        result = np.stack([reduce(rows[:, w.start : w.end], axis=1) for w in windows[1]], axis=1)
+        _store_scaled(result, target[start:stop], scale, store)
+
+    return compute
 
 
-def _windowed_image(
-    data: np.ndarray, windows: list[list[Window]], spec: PoolSpec, sizes: tuple[int, int]
-) -> np.ndarray:
-    """One strided slice per kernel tap over a padded copy: k*k vectorised operations."""
+def _store_scaled(
+    result: np.ndarray, target: np.ndarray, scale: float, store: Callable[..., None]
+) -> None:
+    if scale != 1.0:
+        result *= scale
+    store(result, target)
+
+
+def _windowed_strips(
+    plane: np.ndarray, target: np.ndarray, windows: list[list[Window]], spec: PoolSpec, scale: float
+) -> Callable[[int, int], None]:
+    """One strided slice per kernel tap over a padded strip: k*k vectorised operations."""
     import numpy as np
 
+    from cnncli.core.strips import store
+
+    height, width = plane.shape
     kernel = (spec.at(spec.kernel, 0), spec.at(spec.kernel, 1))
     dilation = (spec.at(spec.dilation, 0), spec.at(spec.dilation, 1))
     padding = (spec.at(spec.padding, 0), spec.at(spec.padding, 1))
-    first = (windows[0][0].start, windows[1][0].start)
     steps = (
         windows[0][1].start - windows[0][0].start if len(windows[0]) > 1 else 1,
         windows[1][1].start - windows[1][0].start if len(windows[1]) > 1 else 1,
     )
     outs = (len(windows[0]), len(windows[1]))
-    # Pad so every tap of every window (ceil-mode overhangs included) is addressable.
-    before = tuple(max(0, -f) for f in first)
-    after = tuple(max(0, ws[-1].end - n) for ws, n in zip(windows, sizes, strict=True))
+    # Pad the columns so every tap of every window (ceil-mode overhangs included) is addressable.
+    left = max(0, -windows[1][0].start)
+    right = max(0, windows[1][-1].end - width)
     fill = -np.inf if spec.op == "max" else 0.0
-    pad_width = [(before[0], after[0]), (before[1], after[1])] + [(0, 0)] * (data.ndim - 2)
-    padded = np.pad(data, pad_width, constant_values=fill)
-    result = np.full((outs[0], outs[1], *data.shape[2:]), fill)
-    for ky in range(kernel[0]):
-        for kx in range(kernel[1]):
-            y0 = first[0] + before[0] + ky * dilation[0]
-            x0 = first[1] + before[1] + kx * dilation[1]
-            tap = padded[
-                y0 : y0 + steps[0] * (outs[0] - 1) + 1 : steps[0],
-                x0 : x0 + steps[1] * (outs[1] - 1) + 1 : steps[1],
-            ]
-            if spec.op == "max":
-                np.maximum(result, tap, out=result)
-            else:
-                result += tap
-    if spec.op == "max":
-        return result
-    divisors = np.outer(
-        [_divisor(w, sizes[0], padding[0], spec.count_include_pad) for w in windows[0]],
-        [_divisor(w, sizes[1], padding[1], spec.count_include_pad) for w in windows[1]],
-    )
-    if data.ndim == 3:
-        divisors = divisors[:, :, None]
-    averaged: np.ndarray = result / divisors
-    return averaged
+    divisors = None
+    if spec.op == "avg":
+        divisors = np.outer(
+            [_divisor(w, height, padding[0], spec.count_include_pad) for w in windows[0]],
+            [_divisor(w, width, padding[1], spec.count_include_pad) for w in windows[1]],
+        )
+
+    def compute(start: int, stop: int) -> None:
+        first = windows[0][start].start  # input row of the strip's first tap (may be < 0)
+        last = windows[0][stop - 1].start + (kernel[0] - 1) * dilation[0] + 1
+        padded = np.full((last - first, left + width + right), fill)
+        lo, hi = max(first, 0), min(last, height)
+        if lo < hi:
+            padded[lo - first : hi - first, left : left + width] = plane[lo:hi]
+        x_first = windows[1][0].start + left
+        n = stop - start
+        result = np.full((n, outs[1]), fill)
+        for ky in range(kernel[0]):
+            for kx in range(kernel[1]):
+                y0 = ky * dilation[0]
+                x0 = x_first + kx * dilation[1]
+                tap = padded[
+                    y0 : y0 + steps[0] * (n - 1) + 1 : steps[0],
+                    x0 : x0 + steps[1] * (outs[1] - 1) + 1 : steps[1],
+                ]
+                if spec.op == "max":
+                    np.maximum(result, tap, out=result)
+                else:
+                    result += tap
+        if divisors is not None:
+            result /= divisors[start:stop]
+        _store_scaled(result, target[start:stop], scale, store)
+
+    return compute

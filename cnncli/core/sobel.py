@@ -28,12 +28,14 @@ def sobel(
     *,
     output: str = "magnitude",
     normalize: bool = True,
-    out_max: float = 255.0,
+    out_max: float | None = None,
     jobs: int | None = None,
+    out: np.ndarray | None = None,
 ) -> EdgeResult:
     """Sobel magnitude (or x, y, angle) of each channel, scaled to ``[0, out_max]``.
 
-    Boundary handling is scipy.ndimage's default ``mode='reflect'``.
+    Boundary handling is scipy.ndimage's default ``mode='reflect'``. ``out_max`` defaults to
+    the top of an integer ``out`` (255 for float); see :func:`cnncli.core.edges.edge_filter`.
     """
     return edge_filter(
         image,
@@ -42,4 +44,5 @@ def sobel(
         normalize=normalize,
         out_max=out_max,
         jobs=jobs,
+        out=out,
     )

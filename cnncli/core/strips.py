@@ -1,8 +1,10 @@
-"""Row strips with a halo, processed on threads.
+"""Row strips with a halo, processed on threads, stored straight into a preallocated output.
 
-numpy and scipy.ndimage release the GIL, so a filter applied to horizontal strips
-(each extended by the rows its kernel reaches) runs on every core and gives exactly
-the whole-image result, while the float temporaries stay strip-sized.
+numpy releases the GIL, so a filter applied to horizontal strips (each extended by the
+rows its kernel reaches) runs on every core and gives exactly the whole-image result,
+while the float temporaries stay strip-sized. Each strip is rounded into the output as
+soon as it is done (:func:`store`), so no image-sized float array ever exists: peak
+memory is the decoded input, the output and a few strips per thread.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# Big enough that per-strip overhead vanishes, small enough that temporaries stay small.
-STRIP_PIXELS = 1 << 20
-# The 3x3 edge kernels read one row beyond a strip, so thinner strips cost nothing and keep
-# the several float32 temporaries per thread to ~1 MB each (at 1 << 20 the freed ones
-# stay in the threads' malloc arenas: ~35 MB more peak memory on a 4096x4096 image).
+# Big enough that per-strip overhead vanishes, small enough that a strip's float
+# temporaries (a few per thread) stay in the cache: 1 MB of float32.
+STRIP_PIXELS = 1 << 18
+# The 3x3 edge kernels read one row beyond a strip, so thin strips cost nothing.
 EDGE_STRIP_PIXELS = 1 << 18
 
 
@@ -26,12 +27,22 @@ def default_jobs() -> int:
 
 
 def strip_bounds(
-    height: int, width: int, jobs: int, min_rows: int = 1, strip_pixels: int = STRIP_PIXELS
+    height: int,
+    width: int,
+    jobs: int,
+    min_rows: int = 1,
+    strip_pixels: int = STRIP_PIXELS,
+    align: int = 1,
 ) -> list[tuple[int, int]]:
-    """Row ranges covering ``[0, height)``: at least ``jobs`` strips when the image allows."""
+    """Row ranges covering ``[0, height)``: at least ``jobs`` strips when the image allows.
+
+    Every strip but the last is a multiple of ``align`` rows, so strips start on the
+    same row tiles as the whole image does.
+    """
     by_size = max(1, (height * max(width, 1)) // strip_pixels)
     count = max(1, min(height // max(min_rows, 1), max(jobs, by_size)))
     step = -(-height // count)
+    step = -(-step // align) * align
     return [(start, min(start + step, height)) for start in range(0, height, step)]
 
 
@@ -42,14 +53,15 @@ def map_strips(
     jobs: int,
     min_rows: int = 1,
     strip_pixels: int = STRIP_PIXELS,
+    align: int = 1,
 ) -> None:
     """Call ``compute(row_start, row_stop)`` for every strip, on ``jobs`` threads."""
-    bounds = strip_bounds(height, width, jobs, min_rows, strip_pixels)
+    bounds = strip_bounds(height, width, jobs, min_rows, strip_pixels, align)
     if jobs <= 1 or len(bounds) == 1:
         for start, stop in bounds:
             compute(start, stop)
         return
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ThreadPoolExecutor(max_workers=min(jobs, len(bounds))) as pool:
         # list() re-raises the first exception from a worker.
         list(pool.map(lambda b: compute(*b), bounds))
 
@@ -76,3 +88,29 @@ def iter_channels(image: np.ndarray) -> Iterator[np.ndarray]:
     else:
         for c in range(image.shape[2]):
             yield image[:, :, c]
+
+
+def plane_views(out: np.ndarray) -> list[np.ndarray]:
+    """The 2-D planes of an output array, as writable views."""
+    return [out] if out.ndim == 2 else [out[:, :, c] for c in range(out.shape[2])]
+
+
+def top_value(dtype: np.dtype) -> float | None:
+    """The largest sample of an integer output dtype; None for a float output (no rounding)."""
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else None
+
+
+def store(values: np.ndarray, target: np.ndarray) -> None:
+    """Write a float strip into ``target``: as is if it is float, else rounded and clipped.
+
+    Rounding is ``np.rint`` (ties to even) then clipping to the dtype's range, the same
+    arithmetic as rounding a whole float image at once: a strip's samples come out
+    byte-identical to the one-pass result. ``values`` may be overwritten.
+    """
+    top = top_value(target.dtype)
+    if top is None:
+        target[...] = values
+        return
+    np.rint(values, out=values)
+    np.clip(values, 0, top, out=values)
+    target[...] = values

@@ -162,3 +162,84 @@ def test_signed_outputs_normalise_by_the_largest_absolute_value(output: str) -> 
     raw = ndimage.sobel(image.astype("float64"), 1 if output == "x" else 0)
     expected = raw * (127.5 / np.max(np.abs(raw))) + 127.5
     assert max_abs_diff(sobel(image, output=output).image, expected) <= 1e-3
+
+
+# ------------------------------------------------ strips and two passes vs one pass ---
+
+# 257 rows over 7 strips: six of 37 rows and a last one of 35 (not a multiple of the strip).
+ODD_TALL = RNG.integers(0, 256, (257, 31)).astype(np.uint8)
+
+
+def _one_pass_edges(image: np.ndarray, derivatives, bits: int) -> np.ndarray:
+    """The one-pass recipe on the whole image at once: float32 magnitude, 255 / max, rint."""
+    from cnncli.core.strips import edge_padded_rows
+
+    dy, dx = derivatives(edge_padded_rows(image, 0, image.shape[0]))
+    magnitude = np.sqrt(dy * dy + dx * dx)
+    top = 65535 if bits == 16 else 255
+    magnitude *= np.float32(top / float(magnitude.max()))
+    return np.clip(np.rint(magnitude), 0, top).astype(np.uint16 if bits == 16 else np.uint8)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("keep", [True, False])
+def test_two_pass_strips_give_the_one_pass_bytes(monkeypatch, bits: int, keep: bool) -> None:
+    """Small planes keep their first pass's values; large ones compute them again."""
+    import cnncli.core.edges as edges
+    from cnncli.core.gradient import central_differences
+    from cnncli.core.sobel import sobel_derivatives
+
+    monkeypatch.setattr(edges, "_KEEP_PIXELS", ODD_TALL.size if keep else 0)
+
+    out = np.empty(ODD_TALL.shape, dtype=np.uint16 if bits == 16 else np.uint8)
+    for kernel, derivatives in ((sobel, sobel_derivatives), (gradient, central_differences)):
+        expected = _one_pass_edges(ODD_TALL, derivatives, bits)
+        assert len(strip_bounds(257, 31, 7)) == 7
+        kernel(ODD_TALL, jobs=7, out=out)
+        assert np.array_equal(out, expected)
+
+
+def test_smoothing_strips_rounded_into_the_output_give_the_one_pass_bytes() -> None:
+    one_pass = quantize(gaussian_smooth(ODD_TALL, (3.0,), jobs=1), 8)  # one strip: whole image
+    out = np.empty(ODD_TALL.shape, dtype=np.uint8)
+    gaussian_smooth(ODD_TALL, (3.0,), jobs=7, out=out)
+    assert np.array_equal(out, one_pass)
+
+
+@pytest.mark.parametrize("output", ["magnitude", "x", "y", "angle"])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_integer_output_is_the_float_output_rounded(output: str, normalize: bool) -> None:
+    image = SAMPLE_L[:101, :77]
+    floats = sobel(image, output=output, normalize=normalize, jobs=3)
+    out = np.empty(image.shape, dtype=np.uint8)
+    ints = sobel(image, output=output, normalize=normalize, jobs=5, out=out)
+    assert ints.image is out and ints.clipped == floats.clipped
+    assert np.array_equal(out, quantize(floats.image, 8))
+
+
+def test_channels_are_written_into_one_output_in_place() -> None:
+    rgb = SAMPLE_RGB[:64, :48]
+    out = np.zeros((64, 48, 4), dtype=np.uint8)
+    sobel(rgb, jobs=2, out=out[:, :, :3])
+    gaussian_smooth(rgb[:, :, :1], (2.0,), out=out[:, :, 3:])
+    for c in range(3):
+        assert max_abs_diff(out[:, :, c], seed_sobel(rgb[:, :, c])) <= 1
+    assert max_abs_diff(out[:, :, 3], seed_smooth(rgb[:, :, 0], 2.0)) <= 1
+
+
+def test_smoothing_scale_changes_the_bit_depth() -> None:
+    out = np.empty(ODD_TALL.shape, dtype=np.uint16)
+    gaussian_smooth(ODD_TALL, (1.5,), out=out, scale=257.0)
+    assert max_abs_diff(out, seed_smooth(ODD_TALL, 1.5) * 257) <= 1
+
+
+@pytest.mark.parametrize("mode", ["reflect", "nearest", "mirror", "constant", "wrap"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (3, 5), (6, 2)])
+def test_smoothing_images_smaller_than_the_kernel(mode: str, shape: tuple[int, int]) -> None:
+    """scipy reflects (or wraps) again and again when the kernel is wider than the image."""
+    from scipy import ndimage
+
+    image = RNG.integers(0, 256, shape).astype(np.uint8)
+    expected = ndimage.gaussian_filter(image.astype("float64"), (5.0, 3.0), mode=mode, cval=9.0)
+    got = gaussian_smooth(image, (5.0, 3.0), mode=mode, cval=9.0, jobs=3)
+    assert max_abs_diff(got, expected) <= 1e-3

@@ -152,3 +152,21 @@ def test_bad_specs() -> None:
 def test_adaptive_refuses_fixed_window_options(options, dropped) -> None:
     with pytest.raises(UserError, match=f"--adaptive chooses its own windows; drop {dropped}$"):
         PoolSpec("avg", adaptive=(3,), **options)
+
+
+@pytest.mark.parametrize("op", ["max", "avg"])
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_image_pooling_rounded_into_an_integer_output(op: str, adaptive: bool) -> None:
+    """Pooled by strips of output rows (jobs) into uint16 with a depth change: the
+    float64 result, scaled and rounded."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (103, 61, 2)).astype(np.uint8)
+    spec = (
+        PoolSpec(op, adaptive=(17, 9))
+        if adaptive
+        else PoolSpec(op, kernel=(3,), stride=(2,), padding=(1,), ceil_mode=True)
+    )
+    floats = pool_image(image, spec, jobs=1)
+    out = np.empty(floats.shape, dtype=np.uint16)
+    pool_image(image, spec, out=out, scale=257.0, jobs=7)
+    assert np.array_equal(out, np.clip(np.rint(floats * 257.0), 0, 65535).astype(np.uint16))

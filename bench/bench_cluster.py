@@ -3,7 +3,7 @@
 Not run by ``make docs`` (it takes minutes). Usage, from the repository with the dev
 extras installed::
 
-    .venv/bin/python docs/gen/bench_cluster.py [--count 500] [--repeat 3] [--jobs 2]
+    .venv/bin/python bench/bench_cluster.py [--count 500] [--repeat 3] [--jobs 2]
 
 Makes COUNT 512x512 grayscale PNGs (the bundled photo, resized, shifted and with a
 little noise so that no two files are alike) in a temporary directory, then runs each
@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "cnncli" / "data" / "chelsea.png"
 CNNCLI = str(Path(sys.executable).parent / "cnncli")
 FILTERS = (("sobel",), ("smooth", "--sigma", "8"))
