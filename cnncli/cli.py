@@ -112,13 +112,13 @@ class CnncliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        from cnncli.files import ReaderGone, checked_stdout
+        from cnncli.files import ReaderGone, checked_stdout, locked_stderr
 
         debug = _debug_requested(args)
         if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
             sys.exit(0)
         try:
-            with checked_stdout():  # every byte of stdout checked, a failure raised here
+            with checked_stdout(), locked_stderr():  # stdout checked; see files.py
                 rv = super().main(
                     args=args,
                     prog_name=prog_name,

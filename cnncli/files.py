@@ -21,6 +21,7 @@ import io
 import os
 import stat
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -371,3 +372,81 @@ def _copy_permissions(target: Path, tmp: Path) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     os.chmod(tmp, mode)
+
+
+# ------------------------------------------------------------------------- stderr ---
+
+# Held while anything writes to stderr (see LockedStderr) and while a C library's output
+# to file descriptor 2 is captured, so that no line of ours is captured with it.
+STDERR_LOCK = threading.RLock()
+
+
+class LockedStderr(io.TextIOBase):
+    """``sys.stderr`` while a command runs: each write holds :data:`STDERR_LOCK`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def write(self, text: str) -> int:
+        with STDERR_LOCK:
+            written = self._stream.write(text)
+            self._stream.flush()
+            return written
+
+    def flush(self) -> None:
+        with STDERR_LOCK:
+            self._stream.flush()
+
+
+@contextmanager
+def locked_stderr() -> Iterator[None]:
+    original = sys.stderr
+    if original is None:
+        yield
+        return
+    sys.stderr = LockedStderr(original)
+    try:
+        yield
+    finally:
+        sys.stderr = original
+
+
+@contextmanager
+def c_stderr_captured() -> Iterator[list[str]]:
+    """Capture what C code prints to file descriptor 2 meanwhile (libtiff prints its
+    decoding errors there itself); the lines are in the yielded list after the block."""
+    import tempfile
+
+    lines: list[str] = []
+    with STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all: nothing to keep clean
+            yield lines
+            return
+        try:
+            with tempfile.TemporaryFile() as sink:
+                os.dup2(sink.fileno(), 2)
+                try:
+                    yield lines
+                finally:
+                    os.dup2(saved, 2)
+                    sink.seek(0)
+                    text = sink.read().decode("utf-8", "replace")
+                    lines.extend(line for line in text.splitlines() if line.strip())
+        finally:
+            os.close(saved)

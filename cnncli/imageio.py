@@ -61,6 +61,20 @@ def sample_path() -> Path:
     return Path(__file__).with_name("data") / SAMPLE_NAME
 
 
+def _load(image: Image.Image) -> None:
+    """Decode the pixels. libtiff (compressed TIFF) prints its complaints to file
+    descriptor 2 itself: they are captured, and raised as warnings if it decoded anyway."""
+    if image.format != "TIFF":
+        image.load()
+        return
+    from cnncli.files import c_stderr_captured
+
+    with c_stderr_captured() as printed:
+        image.load()
+    for line in printed:
+        warnings.warn(f"libtiff: {line}", stacklevel=2)
+
+
 def max_input_bytes(max_pixels: int | None) -> int | None:
     """The most bytes read from an input for a pixel limit (None: no limit)."""
     if max_pixels is None:
@@ -93,7 +107,7 @@ def read_image(
             _check_size(opened, name, len(data), max_pixels)
             fmt = opened.format
             opened.seek(0)  # first frame of animations (GIF, WebP, multi-page TIFF)
-            opened.load()
+            _load(opened)
             # In place: without an orientation to apply, a copy would only cost time and memory.
             ImageOps.exif_transpose(opened, in_place=True)
             info = _kept_info(opened)

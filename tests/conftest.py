@@ -44,10 +44,9 @@ class DaskCluster:
     client: Any  # the tests' own distributed.Client, to look at and kill workers
 
 
-@pytest.fixture(scope="session")
-def dask_cluster() -> Iterator[DaskCluster]:
-    """One LocalCluster for every Dask test: two single-threaded worker processes on the
-    loopback interface, as ``--scheduler local -j 2`` starts them."""
+def _local_cluster() -> Iterator[DaskCluster]:
+    """Two single-threaded worker processes on the loopback interface, as
+    ``--scheduler local -j 2`` starts them."""
     import distributed
 
     with (
@@ -63,3 +62,16 @@ def dask_cluster() -> Iterator[DaskCluster]:
         distributed.Client(cluster) as client,
     ):
         yield DaskCluster(cluster.scheduler_address, client)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[DaskCluster]:
+    """One LocalCluster shared by the Dask tests that leave its workers alone."""
+    yield from _local_cluster()
+
+
+@pytest.fixture
+def own_dask_cluster() -> Iterator[DaskCluster]:
+    """A LocalCluster for one test that kills workers: nobody waits for its nannies to
+    restart them (which can take minutes on a loaded machine)."""
+    yield from _local_cluster()

@@ -110,12 +110,13 @@ def test_outcomes_come_back_from_the_workers(dask_cluster, tmp_path) -> None:
 
 @pytest.mark.dask
 def test_a_file_that_kills_every_worker_is_reported_not_retried_forever(
-    dask_cluster, tmp_path
+    own_dask_cluster, tmp_path
 ) -> None:
+    # Its own cluster: the nannies restart the killed workers in their own time, and no
+    # other test waits for them.
     jobs = [Job(tmp_path / "a.png", tmp_path / "o.png")]
-    with dask_executor(dask_cluster.address) as executor:
+    with dask_executor(own_dask_cluster.address) as executor:
         report = run_batch(jobs, _die, executor)
     (failure,) = report.failures
     assert failure.internal and failure.message is not None
     assert failure.message.startswith("not processed: KilledWorker")
-    dask_cluster.client.wait_for_workers(2, timeout=120)  # the nannies restart them

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import pty
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +36,15 @@ def mixed_batch(folder: Path) -> tuple[list[Path], Path, Path, list[str]]:
     broken.write_bytes(b"not a png at all")
     missing = folder / "missing.png"
     return good, broken, missing, [str(p) for p in (good[0], broken, good[1], missing, good[2])]
+
+
+def release(fifo: Path) -> None:
+    """Let a reader blocked on ``fifo`` go on (it reads an empty file), if there is one."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no reader (ENXIO): nothing is blocked
+        return
+    os.close(fd)
 
 
 def load(path: Path) -> np.ndarray:
@@ -176,23 +183,25 @@ def test_a_progress_bar_on_a_terminal(tmp_path) -> None:
 
 
 def test_interrupted_batch_leaves_only_whole_files_and_resumes(tmp_path) -> None:
-    inputs = [str(p) for p in make_images(tmp_path / "in", 60, size=(300, 400))]
+    # Independent of timing: the process sends itself SIGINT from inside the write of its
+    # second output (the launcher's hook), so the batch is certainly mid-run.
+    from tests.cli.test_batch_messages_cli import LAUNCHER
+
+    inputs = [str(p) for p in make_images(tmp_path / "in", 12, size=(60, 80))]
     out = tmp_path / "out"
-    args = [CNNCLI, "smooth", *inputs, "--sigma", "6", "--out-dir", str(out), "-j", "1"]
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (out.exists() and any(out.glob("*.png"))) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    args = ["smooth", *inputs, "--sigma", "2", "--out-dir", str(out), "-j", "1"]
+    proc = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.count("\n") == 1
     done = sorted(out.iterdir())
-    assert 0 < len(done) < len(inputs), "interrupt too late to test anything"
-    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in done)
+    assert 2 <= len(done) < len(inputs)
+    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in done)  # no .part
     for path in done:
-        assert load(path).shape == (300, 400)  # each one complete and readable
+        assert load(path).shape == (60, 80)  # each one complete and readable
     first = {p.name: p.stat().st_mtime_ns for p in done}
-    rerun = subprocess.run([*args, "--skip-existing"], capture_output=True, text=True)
+    rerun = subprocess.run([CNNCLI, *args, "--skip-existing"], capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert len(list(out.iterdir())) == len(inputs)
     assert {p.name: p.stat().st_mtime_ns for p in done} == first

@@ -99,38 +99,85 @@ def test_relative_paths_reach_workers_in_another_directory(dask_cluster, tmp_pat
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img000.png", "img001.png"]
 
 
-def test_killing_a_worker_mid_run_still_writes_every_file_whole(dask_cluster, tmp_path) -> None:
-    client = dask_cluster.client
+def _reader_of(fifo: Path, pids: list[int]) -> int | None:
+    """The process among ``pids`` that has ``fifo`` open (read from /proc)."""
+    for pid in pids:
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:  # gone, or a descriptor closed meanwhile: look again
+            continue
+        if str(fifo) in links:
+            return pid
+    return None
+
+
+def test_killing_a_worker_mid_run_still_writes_every_file_whole(own_dask_cluster, tmp_path) -> None:
+    # Independent of timing, and of how fast a nanny restarts a worker: a FIFO among the
+    # inputs holds the worker that reads it until this test kills that very worker; the
+    # file is then rescheduled on the other worker, which is given the image to read.
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc to find the worker reading the FIFO")
+    client = own_dask_cluster.client
     client.wait_for_workers(2, timeout=TIMEOUT)
-    pids = client.run(os.getpid)  # worker address -> its process id
-    assert not any(client.has_what().values()), "another run's results are still held"
-    inputs = [str(p) for p in make_images(tmp_path / "in", 30, size=(384, 384))]
+    pids = list(client.run(os.getpid).values())
+    folder = tmp_path / "in"
+    inputs = make_images(folder, 8, size=(64, 64))
+    image = inputs[0].read_bytes()
+    fifo = folder / "fifo.png"
+    os.mkfifo(fifo)
     out = tmp_path / "out"
-    args = ["smooth", *inputs, "--sigma", "30", "--out-dir", str(out)]
+    args = ["smooth", *map(str, [*inputs[:4], fifo, *inputs[4:]]), "--out-dir", str(out)]
     proc = subprocess.Popen(
-        [CNNCLI, *args, "--scheduler", dask_cluster.address], stderr=subprocess.PIPE, text=True
+        [CNNCLI, *args, "--scheduler", own_dask_cluster.address], stderr=subprocess.PIPE, text=True
     )
-    # Kill the worker that has just finished a file: it dies while reading or filtering
-    # its next one, and the finished result it held is lost too. (Killing a worker in the
-    # last milliseconds of a write would leave its hidden temporary file behind.)
-    victim = None
-    deadline = time.monotonic() + TIMEOUT
-    while victim is None and time.monotonic() < deadline and proc.poll() is None:
-        victim = next((w for w, keys in client.has_what().items() if keys), None)
-        time.sleep(0.005)
-    assert victim is not None, "the run ended before any worker could be killed"
-    written_before = len(list(out.glob("*.png")))
-    os.kill(pids[victim], signal.SIGKILL)
-    _, stderr = proc.communicate(timeout=TIMEOUT)
-    assert written_before < len(inputs), "killed too late to test anything"
+    try:
+        # A writer that holds the FIFO open without writing: the worker's open() returns
+        # and its read() waits, so /proc shows which worker holds the file.
+        holder = _open_when_read(fifo)
+        victim = None
+        deadline = time.monotonic() + TIMEOUT
+        while victim is None:
+            assert time.monotonic() < deadline, "no worker opened the FIFO"
+            victim = _reader_of(fifo, pids)
+            time.sleep(0.01)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + TIMEOUT
+        while not _dead(victim):  # its nanny reaps it: the FIFO has no reader left
+            assert time.monotonic() < deadline, "the killed worker did not die"
+            time.sleep(0.01)
+        os.close(holder)
+        # The file's next attempt opens the FIFO again: give it the image.
+        writer = _open_when_read(fifo)
+        os.set_blocking(writer, True)
+        os.write(writer, image)
+        os.close(writer)
+        _, stderr = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 0, stderr
     (summary,) = stderr.splitlines()
-    assert summary.endswith("30 written, 0 failed")
-    assert sorted(p.name for p in out.iterdir()) == sorted(Path(p).name for p in inputs)
-    for path in out.iterdir():  # every one whole; no .part file left beside them
-        assert load(path).shape == (384, 384)
-    client.wait_for_workers(2, timeout=TIMEOUT)  # its nanny started a new worker
-    assert pids[victim] not in client.run(os.getpid).values()
+    assert summary.endswith("9 written, 0 failed")
+    names = sorted([p.name for p in inputs] + [fifo.name])
+    assert sorted(p.name for p in out.iterdir()) == names  # no .part file beside them
+    for path in out.iterdir():
+        assert load(path).shape == (64, 64)
+
+
+def _dead(pid: int) -> bool:
+    """Gone and reaped: a zombie's threads may still hold its descriptors."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _open_when_read(fifo: Path) -> int:
+    """A non-blocking write end of ``fifo``, once a reader has it open (or waits in open)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            assert time.monotonic() < deadline, "no worker opened the FIFO"
+            time.sleep(0.01)
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_batch_cli import CNNCLI, load, make_images
+from tests.cli.test_batch_cli import CNNCLI, load, make_images, release
 
 pytestmark = pytest.mark.dask
 
@@ -31,15 +31,6 @@ def wait_for(condition, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
-
-
-def release(fifo: Path) -> None:
-    """Let a reader blocked on ``fifo`` go on (it reads an empty file), if there is one."""
-    try:
-        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    except OSError:  # no reader (ENXIO): nothing is blocked
-        return
-    os.close(fd)
 
 
 def batch_with_a_fifo(folder: Path, count: int = 3) -> tuple[list[Path], Path]:

@@ -81,3 +81,23 @@ def test_each_file_of_a_batch_reports_its_own_warning(run_cli, tmp_path) -> None
         + [f"warning: {inputs[3]}: 1 NaN samples read as 0"]
     )
     assert lines[-1].endswith("5 written, 0 failed, 4 with warnings")
+
+
+def test_libtiffs_own_messages_do_not_reach_stderr(tmp_path) -> None:
+    source = tmp_path / "bad.tif"
+    Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8)).save(
+        source, compression="tiff_deflate"
+    )
+    with Image.open(source) as image:
+        (offset,) = image.tag_v2[273]  # StripOffsets: where the deflate stream starts
+    data = bytearray(source.read_bytes())
+    data[offset : offset + 2] = b"\x00\x00"  # not a zlib header: libtiff complains, C-side
+    source.write_bytes(bytes(data))
+    done = subprocess.run(
+        [CNNCLI, "sobel", str(source), str(tmp_path / "o.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"error: {source}: truncated or corrupt image (decoder error -2)\n"
