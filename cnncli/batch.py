@@ -22,6 +22,7 @@ from cnncli.files import STDIO
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future, ThreadPoolExecutor
+    from contextlib import AbstractContextManager
 
 # (input path, output path) -> the filter's warning or None; raises UserError on a bad file.
 FileWork = Callable[[Path, Path], "str | None"]
@@ -195,6 +196,27 @@ def thread_executor(workers: int | None) -> ThreadPoolExecutor:
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=workers or default_workers())
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where a batch runs: the jobs as the executor needs them, each file's thread share,
+    and the executor to enter (threads here, or a Dask cluster)."""
+
+    jobs: list[Job]
+    threads: int
+    executor: AbstractContextManager[Executor]
+
+
+def choose_execution(jobs: list[Job], scheduler: str | None, workers: int | None) -> Execution:
+    """Threads on this machine, each file getting a share of them so that a few large
+    images still use every core; or a Dask cluster, a worker thread per file."""
+    if scheduler is None:
+        count = workers or default_workers()
+        return Execution(jobs, max(1, count // max(1, len(jobs))), thread_executor(count))
+    from cnncli.cluster import dask_executor
+
+    return Execution(absolute_jobs(jobs), 1, dask_executor(scheduler, workers))
 
 
 def run_batch(

@@ -24,9 +24,6 @@ from cnncli.options import EdgeStyle, ImageRun, PathsArg, bundle
 from cnncli.render import print_warning
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-    from contextlib import AbstractContextManager
-
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     from cnncli.core.model_text import Module
@@ -639,7 +636,7 @@ def _run_images(
 
     from functools import partial
 
-    from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
+    from cnncli.batch import choose_execution, make_out_dir, plan_jobs, run_batch
     from cnncli.pipeline import batch_inputs, check_format_extension, format_name_template
     from cnncli.render import batch_progress, batch_summary
 
@@ -651,22 +648,14 @@ def _run_images(
     )
     for job in plan:
         check_format_extension(job.dest, options.format)  # once, before any file is read
-    executor_context: AbstractContextManager[Executor]
-    if batch.scheduler is None:
-        workers = jobs or default_workers()
-        threads = max(1, workers // len(plan))
-        executor_context = thread_executor(workers)
-    else:
-        from cnncli.batch import absolute_jobs
-        from cnncli.cluster import dask_executor
-
-        plan = absolute_jobs(plan)
-        threads = 1  # a worker thread per file: the cluster spreads the files
-        executor_context = dask_executor(batch.scheduler, jobs)
-    work = partial(run_filter, apply=apply, options=options, luminance=luminance, threads=threads)
+    execution = choose_execution(plan, batch.scheduler, jobs)
+    plan = execution.jobs
+    work = partial(
+        run_filter, apply=apply, options=options, luminance=luminance, threads=execution.threads
+    )
     started = time.perf_counter()
     try:
-        with executor_context as executor:  # reach a cluster before making anything
+        with execution.executor as executor:  # reach a cluster before making anything
             make_out_dir(batch.out_dir)
             with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
                 report = run_batch(
