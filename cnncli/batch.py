@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnncli.core.enums import BatchStatus
 from cnncli.core.errors import UserError
 from cnncli.files import STDIO
 
@@ -30,9 +31,7 @@ FileWork = Callable[[Path, Path], "str | None"]
 DEFAULT_NAME = "{stem}{suffix}.{ext}"
 NAME_FIELDS = ("stem", "ext", "name", "suffix")
 
-WRITTEN = "written"
-SKIPPED = "skipped"
-FAILED = "failed"
+WRITTEN, SKIPPED, FAILED = BatchStatus.WRITTEN, BatchStatus.SKIPPED, BatchStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Job:
 @dataclass(frozen=True)
 class Outcome:
     job: Job
-    status: str
+    status: BatchStatus
     message: str | None = None  # the error for FAILED, the filter's warning for WRITTEN
     internal: bool = False  # failed on a bug rather than on a bad file
 

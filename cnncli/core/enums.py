@@ -31,6 +31,14 @@ class EdgeOutput(Choice):
     ANGLE = "angle"
 
 
+class BatchStatus(Choice):
+    """What became of one file of a batch."""
+
+    WRITTEN = "written"
+    SKIPPED = "skipped"  # --skip-existing found a whole output already there
+    FAILED = "failed"
+
+
 class OutputFormat(Choice):
     """How a result is printed: a rich table, or text another program reads."""
 
