@@ -22,15 +22,13 @@ from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_pa
 if TYPE_CHECKING:
     import numpy as np
 
-    from cnncli.core.edges import EdgeResult
+    from cnncli.core.edges import EdgeKernel
     from cnncli.core.pool import PoolSpec
     from cnncli.core.tone import Tone
 
 # (image array, output bit depth, threads or None for all cores)
 #   -> (uint8 or uint16 image of that depth, a warning or None)
 ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
-# A core edge function (cnncli.core.gradient.gradient, cnncli.core.sobel.sobel).
-EdgeKernel = Callable[..., "EdgeResult"]
 
 
 @dataclass(frozen=True)
@@ -272,12 +270,12 @@ def edge_filter_for(
     tone: Tone,
     per_channel: bool,
 ) -> ImageFilter:
-    """An edge filter (gradient or Sobel core function) on the luminance or on each channel.
+    """An edge filter (``kernel``: gradient or Sobel) on the luminance or on each channel.
 
     With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
     ``tone`` (``--normalize``, ``--gamma``) is applied to the magnitude the kernel gives.
     """
-    from cnncli.core.edges import quantize
+    from cnncli.core.edges import edge_filter, quantize
     from cnncli.core.tone import apply_tone
 
     if not tone.is_reference and output != EdgeOutput.MAGNITUDE:
@@ -301,10 +299,14 @@ def edge_filter_for(
             out = output_array((*colour.shape[:2], planes + 1), bits)
             target = out[:, :, :-1] if colour.ndim == 3 else out[:, :, 0]
         if tone.is_reference:
-            result = kernel(colour, output=output, normalize=normalize, jobs=threads, out=target)
+            result = edge_filter(
+                colour, kernel, output=output, normalize=normalize, jobs=threads, out=target
+            )
         else:
             # A percentile or a gamma needs every magnitude at once: a float image, as before.
-            result = kernel(colour, output=output, normalize=normalize, out_max=top, jobs=threads)
+            result = edge_filter(
+                colour, kernel, output=output, normalize=normalize, out_max=top, jobs=threads
+            )
             target[...] = quantize(apply_tone(result.image, tone, top), bits)
         warning = None
         if result.clipped:

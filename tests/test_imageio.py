@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 import cnncli.imageio as imageio
-from cnncli.core.edges import quantize
-from cnncli.core.sobel import sobel
+from cnncli.core.edges import quantize, sobel
 from cnncli.imageio import ImageMeta, output_format, read_image, sample_path, write_image
 
 RNG = np.random.default_rng(23)

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnncli.core.edges import quantize
+from cnncli.core.edges import gradient, quantize, sobel
 from cnncli.core.errors import UserError
-from cnncli.core.gradient import gradient
 from cnncli.core.smoothing import gaussian_smooth
-from cnncli.core.sobel import sobel
 from cnncli.core.strips import strip_bounds
 from cnncli.imageio import sample_path
 from tests.reference import max_abs_diff, seed_gradient, seed_smooth, seed_sobel
@@ -186,13 +184,15 @@ def _one_pass_edges(image: np.ndarray, derivatives, bits: int) -> np.ndarray:
 def test_two_pass_strips_give_the_one_pass_bytes(monkeypatch, bits: int, keep: bool) -> None:
     """Small planes keep their first pass's values; large ones compute them again."""
     import cnncli.core.edges as edges
-    from cnncli.core.gradient import central_differences
-    from cnncli.core.sobel import sobel_derivatives
+    from cnncli.core.edges import CENTRAL_DIFFERENCE, SOBEL
 
     monkeypatch.setattr(edges, "_KEEP_PIXELS", ODD_TALL.size if keep else 0)
 
     out = np.empty(ODD_TALL.shape, dtype=np.uint16 if bits == 16 else np.uint8)
-    for kernel, derivatives in ((sobel, sobel_derivatives), (gradient, central_differences)):
+    for kernel, derivatives in (
+        (sobel, SOBEL.derivatives),
+        (gradient, CENTRAL_DIFFERENCE.derivatives),
+    ):
         expected = _one_pass_edges(ODD_TALL, derivatives, bits)
         assert len(strip_bounds(257, 31, 7)) == 7
         kernel(ODD_TALL, jobs=7, out=out)
