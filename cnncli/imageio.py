@@ -407,18 +407,6 @@ def check_output(dest: str | Path, *, no_clobber: bool = False) -> None:
     check_output_path(dest, no_clobber=no_clobber)
 
 
-def to_depth(array: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
-    """Rescale integer samples between 8 and 16 bits (x257 keeps 255 -> 65535 exact)."""
-    import numpy as np
-
-    if bits_in == bits_out:
-        return array
-    if bits_out == 16:
-        widened: np.ndarray = array.astype(np.uint16) * np.uint16(257)
-        return widened
-    return np.rint(array.astype(np.float32) / 257).astype(np.uint8)
-
-
 def write_image(
     array: np.ndarray,
     dest: str | Path,

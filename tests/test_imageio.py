@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 import cnncli.imageio as imageio
-from cnncli.core.edges import quantize, sobel
+from cnncli.core.depth import quantize
+from cnncli.core.edges import sobel
 from cnncli.imageio import ImageMeta, output_format, read_image, sample_path, write_image
 
 RNG = np.random.default_rng(23)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnncli.core.depth import store, top_value
 from cnncli.core.enums import EdgeOutput
 from cnncli.core.errors import UserError
 from cnncli.core.strips import (
@@ -25,7 +26,6 @@ from cnncli.core.strips import (
     iter_channels,
     map_strips,
     plane_views,
-    store,
 )
 
 
@@ -145,8 +145,6 @@ def edge_filter(
     the output, whatever the image size. The second pass repeats the first one's arithmetic
     exactly, so the result is that of scaling a whole float image.
     """
-    from cnncli.core.strips import top_value
-
     if output not in set(EdgeOutput):
         choices = ", ".join(EdgeOutput)
         raise UserError(f"unknown output {output!r}; choose one of {choices}")
@@ -288,23 +286,3 @@ def sobel(
         jobs=jobs,
         out=out,
     )
-
-
-# Rows of this many values at a time: the rounding temporary stays small.
-_QUANTIZE_BLOCK = 1 << 20
-
-
-def quantize(values: np.ndarray, bits: int) -> np.ndarray:
-    """Round to nearest and store as uint8 or uint16 (values already within range)."""
-    dtype = np.uint16 if bits == 16 else np.uint8
-    top = 65535 if bits == 16 else 255
-    out = np.empty(values.shape, dtype=dtype)
-    if values.ndim == 0 or not values.size:
-        out[...] = np.clip(np.rint(values), 0, top)
-        return out
-    step = max(1, _QUANTIZE_BLOCK // (values.size // values.shape[0]))
-    for start in range(0, values.shape[0], step):
-        rounded = np.rint(values[start : start + step])
-        np.clip(rounded, 0, top, out=rounded)
-        out[start : start + step] = rounded
-    return out

@@ -379,7 +379,7 @@ def _adaptive_strips(
 ) -> Callable[[int, int], None]:
     import numpy as np
 
-    from cnncli.core.strips import store
+    from cnncli.core.depth import store
 
     reduce = np.max if op == "max" else np.mean
 
@@ -410,7 +410,7 @@ def _windowed_strips(
     """One strided slice per kernel tap over a padded strip: k*k vectorised operations."""
     import numpy as np
 
-    from cnncli.core.strips import store
+    from cnncli.core.depth import store
 
     height, width = plane.shape
     kernel = (spec.at(spec.kernel, 0), spec.at(spec.kernel, 1))

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cnncli.core.depth import store
 from cnncli.core.errors import UserError
-from cnncli.core.strips import default_jobs, iter_channels, map_strips, plane_views, store
+from cnncli.core.strips import default_jobs, iter_channels, map_strips, plane_views
 
 MODES = (
     "reflect",

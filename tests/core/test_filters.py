@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnncli.core.edges import gradient, quantize, sobel
+from cnncli.core.depth import quantize
+from cnncli.core.edges import gradient, sobel
 from cnncli.core.errors import UserError
 from cnncli.core.smoothing import gaussian_smooth
 from cnncli.core.strips import strip_bounds
@@ -142,13 +143,13 @@ def test_strip_bounds_cover_every_row_once() -> None:
 @pytest.mark.parametrize("shape", [(37, 53), (301, 7), (20, 30, 3), (1, 9)])
 @pytest.mark.parametrize("bits", [8, 16])
 def test_quantize_in_row_blocks_equals_whole_array_rounding(monkeypatch, shape, bits) -> None:
-    import cnncli.core.edges as edges
+    import cnncli.core.depth as depth
 
     top = 65535 if bits == 16 else 255
     values = (RNG.random(shape) * (top + 2) - 1).astype(np.float32)
     values.flat[:4] = [0.5, 1.5, 2.5, -0.4]  # ties round to even, as np.rint does
     expected = np.clip(np.rint(values), 0, top).astype(np.uint16 if bits == 16 else np.uint8)
-    monkeypatch.setattr(edges, "_QUANTIZE_BLOCK", 40)  # many blocks, some of one row
+    monkeypatch.setattr(depth, "_QUANTIZE_BLOCK", 40)  # many blocks, some of one row
     assert np.array_equal(quantize(values, bits), expected)
 
 
