@@ -640,7 +640,8 @@ def _run_images(
 
     from functools import partial
 
-    from cnncli.batch import default_workers, make_out_dir, plan_jobs, run_batch, thread_executor
+    from cnncli.batch import make_out_dir, plan_jobs, run_batch, thread_executor
+    from cnncli.core.cpus import cpu_count
     from cnncli.pipeline import batch_inputs, check_format_extension, format_name_template
     from cnncli.render import batch_progress, batch_summary
 
@@ -654,7 +655,7 @@ def _run_images(
         check_format_extension(job.dest, options.format)  # once, before any file is read
     executor_context: AbstractContextManager[Executor]
     if batch.scheduler is None:
-        workers = jobs or default_workers()
+        workers = jobs or cpu_count()
         threads = max(1, workers // len(plan))
         executor_context = thread_executor(workers)
     else:

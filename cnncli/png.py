@@ -59,7 +59,7 @@ def write_png(
 
     import numpy as np
 
-    from cnncli.core.strips import default_jobs
+    from cnncli.core.cpus import cpu_count
 
     height, width = array.shape[:2]
     wide = array.dtype == np.uint16
@@ -100,7 +100,7 @@ def write_png(
         chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     adler = 1
     starts = range(0, height, step)
-    workers = min(threads or default_jobs(), len(starts))
+    workers = min(threads or cpu_count(), len(starts))
     # One strip (a small image) or one thread: no pool to start and join for each file.
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
     try:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnncli.core.cpus import cpu_count
 from cnncli.core.depth import store, top_value
 from cnncli.core.enums import EdgeOutput
 from cnncli.core.errors import UserError
 from cnncli.core.strips import (
     EDGE_STRIP_PIXELS,
-    default_jobs,
     edge_padded_rows,
     iter_channels,
     map_strips,
@@ -156,7 +156,7 @@ def edge_filter(
     clipped = False
     for plane, target in zip(iter_channels(image), plane_views(out), strict=True):
         clipped |= _edge_plane(
-            plane, target, kernel.derivatives, output, normalize, top, jobs or default_jobs()
+            plane, target, kernel.derivatives, output, normalize, top, jobs or cpu_count()
         )
     return EdgeResult(out, clipped)
 

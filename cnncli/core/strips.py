@@ -9,7 +9,6 @@ exists: peak memory is the decoded input, the output and a few strips per thread
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,10 +19,6 @@ import numpy as np
 STRIP_PIXELS = 1 << 18
 # The 3x3 edge kernels read one row beyond a strip, so thin strips cost nothing.
 EDGE_STRIP_PIXELS = 1 << 18
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1
 
 
 def strip_bounds(
