@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -240,49 +241,6 @@ def _edge_plane(
     return any(clips)
 
 
-def gradient(
-    image: np.ndarray,
-    *,
-    output: str = "magnitude",
-    normalize: bool = True,
-    out_max: float | None = None,
-    jobs: int | None = None,
-    out: np.ndarray | None = None,
-) -> EdgeResult:
-    """Gradient magnitude (or x, y, angle) by central differences, scaled to ``[0, out_max]``.
-
-    :func:`edge_filter` with :data:`CENTRAL_DIFFERENCE`.
-    """
-    return edge_filter(
-        image,
-        CENTRAL_DIFFERENCE,
-        output=output,
-        normalize=normalize,
-        out_max=out_max,
-        jobs=jobs,
-        out=out,
-    )
-
-
-def sobel(
-    image: np.ndarray,
-    *,
-    output: str = "magnitude",
-    normalize: bool = True,
-    out_max: float | None = None,
-    jobs: int | None = None,
-    out: np.ndarray | None = None,
-) -> EdgeResult:
-    """Sobel magnitude (or x, y, angle) of each channel, scaled to ``[0, out_max]``.
-
-    :func:`edge_filter` with :data:`SOBEL`.
-    """
-    return edge_filter(
-        image,
-        SOBEL,
-        output=output,
-        normalize=normalize,
-        out_max=out_max,
-        jobs=jobs,
-        out=out,
-    )
+# The named entry points: edge_filter with its kernel given, e.g. ``sobel(image, jobs=2)``.
+gradient = partial(edge_filter, kernel=CENTRAL_DIFFERENCE)
+sobel = partial(edge_filter, kernel=SOBEL)
