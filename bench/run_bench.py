@@ -376,6 +376,11 @@ def machine() -> str:
 # ------------------------------------------------------------------ sections ---
 
 
+def script_command(label: str, python: str, script: Path, image: Path, target: Path) -> Command:
+    """A contender script (argv: IN OUT) run by ``python`` on ``image``, writing ``target``."""
+    return Command(label, (python, str(script), str(image), str(target)), target)
+
+
 def filter_commands(
     kind: str, tools: Tools, work: Path, image: Path, slow_runs: int
 ) -> list[Command]:
@@ -394,15 +399,8 @@ def filter_commands(
             (tools.cnncli, *cnncli_args[kind], str(image), str(out / f"cnncli-{kind}.png")),
             out / f"cnncli-{kind}.png",
         ),
-        Command(
-            "seed-style scipy script",
-            (
-                tools.python,
-                str(seed),
-                str(image),
-                str(out / f"seed-{kind}.png"),
-            ),
-            out / f"seed-{kind}.png",
+        script_command(
+            "seed-style scipy script", tools.python, seed, image, out / f"seed-{kind}.png"
         ),
     ]
     if tools.vips:
@@ -438,11 +436,7 @@ def filter_commands(
         target = out / f"opencv-{kind}.png"
         label = {"sobel": "Sobel", "gradient": "filter2D", "smooth": "GaussianBlur"}[kind]
         commands.append(
-            Command(
-                f"OpenCV script ({label})",
-                (tools.cv_python, str(cv), str(image), str(target)),
-                target,
-            )
+            script_command(f"OpenCV script ({label})", tools.cv_python, cv, image, target)
         )
     return commands
 
@@ -462,15 +456,8 @@ def rgb_commands(kind: str, tools: Tools, work: Path, image: Path) -> list[Comma
             (tools.cnncli, *ours, str(image), str(out / f"cnncli-rgb-{kind}.png")),
             out / f"cnncli-rgb-{kind}.png",
         ),
-        Command(
-            "seed-style scipy script",
-            (
-                tools.python,
-                str(seed),
-                str(image),
-                str(out / f"seed-rgb-{kind}.png"),
-            ),
-            out / f"seed-rgb-{kind}.png",
+        script_command(
+            "seed-style scipy script", tools.python, seed, image, out / f"seed-rgb-{kind}.png"
         ),
     ]
     if tools.vips and kind == "smooth":
@@ -507,11 +494,7 @@ def rgb_commands(kind: str, tools: Tools, work: Path, image: Path) -> list[Comma
         label = "GaussianBlur" if kind == "smooth" else "cvtColor gray, Sobel"
         cv = CV_SMOOTH_RGB if kind == "smooth" else CV_SOBEL_RGB
         commands.append(
-            Command(
-                f"OpenCV script ({label})",
-                (tools.cv_python, str(cv), str(image), str(target)),
-                target,
-            )
+            script_command(f"OpenCV script ({label})", tools.cv_python, cv, image, target)
         )
     return commands
 
@@ -664,11 +647,7 @@ def scaling_commands(tools: Tools, work: Path, image: Path, size: int) -> list[C
             target = out / f"scale-cv-{kind}.png"
             cv = CV_SMOOTH if kind == "smooth" else CV_SOBEL
             commands.append(
-                Command(
-                    f"{size} OpenCV {kind}",
-                    (tools.cv_python, str(cv), str(image), str(target)),
-                    target,
-                )
+                script_command(f"{size} OpenCV {kind}", tools.cv_python, cv, image, target)
             )
     return [replace(c, warm_up=size < 8192) for c in commands]
 
