@@ -40,89 +40,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "cnncli" / "data" / "chelsea.png"
 
-# The reference scripts, as a user of scipy or OpenCV would write them. argv: IN OUT.
-SEED_SOBEL = """\
-import sys
-import numpy as np
-from PIL import Image
-from scipy import ndimage
-orig = np.asarray(Image.open(sys.argv[1]).convert("L")).astype("float64")
-magnitude = np.hypot(ndimage.sobel(orig, 0), ndimage.sobel(orig, 1))
-magnitude *= 255.0 / magnitude.max()
-Image.fromarray(np.rint(magnitude).astype(np.uint8)).save(sys.argv[2])
-"""
-# On colour, the seed's smoothing as a user would write it: each channel on its own, in float64.
-SEED_SMOOTH_RGB = """\
-import sys
-import numpy as np
-from PIL import Image
-from scipy import ndimage
-orig = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype("float64")
-smoothed = np.stack([ndimage.gaussian_filter(orig[..., c], 3) for c in range(3)], axis=-1)
-Image.fromarray(np.rint(smoothed).astype(np.uint8)).save(sys.argv[2])
-"""
-SEED_GRADIENT = """\
-import sys
-import numpy as np
-from PIL import Image
-from scipy import ndimage
-orig = np.asarray(Image.open(sys.argv[1]).convert("L")).astype("float64")
-edge_v = ndimage.convolve(orig, np.array([[-1, 0, 1]]))
-edge_h = ndimage.convolve(orig, np.array([[-1], [0], [1]]))
-magnitude = np.sqrt(edge_h**2 + edge_v**2)
-magnitude *= 255.0 / magnitude.max()
-Image.fromarray(np.rint(magnitude).astype(np.uint8)).save(sys.argv[2])
-"""
-SEED_SMOOTH = """\
-import sys
-import numpy as np
-from PIL import Image
-from scipy import ndimage
-orig = np.asarray(Image.open(sys.argv[1]).convert("L")).astype("float64")
-smoothed = ndimage.gaussian_filter(orig, 3)
-Image.fromarray(np.rint(smoothed).astype(np.uint8)).save(sys.argv[2])
-"""
-CV_SOBEL = """\
-import sys
-import cv2
-img = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
-gx = cv2.Sobel(img, cv2.CV_32F, 1, 0)
-gy = cv2.Sobel(img, cv2.CV_32F, 0, 1)
-magnitude = cv2.magnitude(gx, gy)
-cv2.imwrite(sys.argv[2], cv2.convertScaleAbs(magnitude, alpha=255.0 / magnitude.max()))
-"""
-CV_GRADIENT = """\
-import sys
-import cv2
-import numpy as np
-img = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
-kernel = np.array([[-1, 0, 1]], dtype=np.float32)
-gx = cv2.filter2D(img, cv2.CV_32F, kernel)
-gy = cv2.filter2D(img, cv2.CV_32F, kernel.T)
-magnitude = cv2.magnitude(gx, gy)
-cv2.imwrite(sys.argv[2], cv2.convertScaleAbs(magnitude, alpha=255.0 / magnitude.max()))
-"""
-CV_SMOOTH = """\
-import sys
-import cv2
-img = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
-cv2.imwrite(sys.argv[2], cv2.GaussianBlur(img, (0, 0), 3))
-"""
-CV_SMOOTH_RGB = """\
-import sys
-import cv2
-img = cv2.imread(sys.argv[1], cv2.IMREAD_COLOR)
-cv2.imwrite(sys.argv[2], cv2.GaussianBlur(img, (0, 0), 3))
-"""
-CV_SOBEL_RGB = """\
-import sys
-import cv2
-img = cv2.cvtColor(cv2.imread(sys.argv[1], cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
-gx = cv2.Sobel(img, cv2.CV_32F, 1, 0)
-gy = cv2.Sobel(img, cv2.CV_32F, 0, 1)
-magnitude = cv2.magnitude(gx, gy)
-cv2.imwrite(sys.argv[2], cv2.convertScaleAbs(magnitude, alpha=255.0 / magnitude.max()))
-"""
+# The reference scripts, as a user of scipy or OpenCV would write them (argv: IN OUT), kept
+# as files under bench/contenders/ so that ruff checks them like the rest of the code.
+CONTENDERS = REPO / "bench" / "contenders"
+SEED_SOBEL = CONTENDERS / "seed_sobel.py"
+SEED_SMOOTH_RGB = CONTENDERS / "seed_smooth_rgb.py"
+SEED_GRADIENT = CONTENDERS / "seed_gradient.py"
+SEED_SMOOTH = CONTENDERS / "seed_smooth.py"
+CV_SOBEL = CONTENDERS / "cv_sobel.py"
+CV_GRADIENT = CONTENDERS / "cv_gradient.py"
+CV_SMOOTH = CONTENDERS / "cv_smooth.py"
+CV_SMOOTH_RGB = CONTENDERS / "cv_smooth_rgb.py"
+CV_SOBEL_RGB = CONTENDERS / "cv_sobel_rgb.py"
 
 
 @dataclass(frozen=True)
@@ -205,19 +134,7 @@ class Tools:
 # it was forked from; forked from this script, with numpy and the images in memory, every
 # command would show this script's size. So a small program forks each command and reports
 # its rusage: GNU time if there is one, else this Python launcher (about 10 MB of its own).
-LAUNCHER = """\
-import os, sys
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(sys.argv[2], sys.argv[2:])
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as out:
-    out.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status) & 255)
-"""
+LAUNCHER = REPO / "bench" / "rss_launcher.py"
 
 
 def rss_wrapper(work: Path) -> tuple[list[str], str]:
@@ -226,8 +143,7 @@ def rss_wrapper(work: Path) -> tuple[list[str], str]:
     gnu_time = Path("/usr/bin/time")
     if gnu_time.exists() and "GNU" in capture([str(gnu_time), "--version"]):
         return [str(gnu_time), "-f", "%M", "-o", rss], "GNU time (/usr/bin/time -f %M)"
-    launcher = script(work, "launch.py", LAUNCHER)
-    return [sys.executable, launcher, rss], "a Python fork/wait4 launcher (adds ~10 MB floor)"
+    return [sys.executable, str(LAUNCHER), rss], "a Python fork/wait4 launcher (adds ~10 MB floor)"
 
 
 def child_environment(work: Path) -> dict[str, str]:
@@ -460,10 +376,9 @@ def machine() -> str:
 # ------------------------------------------------------------------ sections ---
 
 
-def script(work: Path, name: str, text: str) -> str:
-    path = work / name
-    path.write_text(text)
-    return str(path)
+def script_command(label: str, python: str, script: Path, image: Path, target: Path) -> Command:
+    """A contender script (argv: IN OUT) run by ``python`` on ``image``, writing ``target``."""
+    return Command(label, (python, str(script), str(image), str(target)), target)
 
 
 def filter_commands(
@@ -484,15 +399,8 @@ def filter_commands(
             (tools.cnncli, *cnncli_args[kind], str(image), str(out / f"cnncli-{kind}.png")),
             out / f"cnncli-{kind}.png",
         ),
-        Command(
-            "seed-style scipy script",
-            (
-                tools.python,
-                script(work, f"seed_{kind}.py", seed),
-                str(image),
-                str(out / f"seed-{kind}.png"),
-            ),
-            out / f"seed-{kind}.png",
+        script_command(
+            "seed-style scipy script", tools.python, seed, image, out / f"seed-{kind}.png"
         ),
     ]
     if tools.vips:
@@ -528,11 +436,7 @@ def filter_commands(
         target = out / f"opencv-{kind}.png"
         label = {"sobel": "Sobel", "gradient": "filter2D", "smooth": "GaussianBlur"}[kind]
         commands.append(
-            Command(
-                f"OpenCV script ({label})",
-                (tools.cv_python, script(work, f"cv_{kind}.py", cv), str(image), str(target)),
-                target,
-            )
+            script_command(f"OpenCV script ({label})", tools.cv_python, cv, image, target)
         )
     return commands
 
@@ -552,15 +456,8 @@ def rgb_commands(kind: str, tools: Tools, work: Path, image: Path) -> list[Comma
             (tools.cnncli, *ours, str(image), str(out / f"cnncli-rgb-{kind}.png")),
             out / f"cnncli-rgb-{kind}.png",
         ),
-        Command(
-            "seed-style scipy script",
-            (
-                tools.python,
-                script(work, f"seed_rgb_{kind}.py", seed),
-                str(image),
-                str(out / f"seed-rgb-{kind}.png"),
-            ),
-            out / f"seed-rgb-{kind}.png",
+        script_command(
+            "seed-style scipy script", tools.python, seed, image, out / f"seed-rgb-{kind}.png"
         ),
     ]
     if tools.vips and kind == "smooth":
@@ -597,11 +494,7 @@ def rgb_commands(kind: str, tools: Tools, work: Path, image: Path) -> list[Comma
         label = "GaussianBlur" if kind == "smooth" else "cvtColor gray, Sobel"
         cv = CV_SMOOTH_RGB if kind == "smooth" else CV_SOBEL_RGB
         commands.append(
-            Command(
-                f"OpenCV script ({label})",
-                (tools.cv_python, script(work, f"cv_rgb_{kind}.py", cv), str(image), str(target)),
-                target,
-            )
+            script_command(f"OpenCV script ({label})", tools.cv_python, cv, image, target)
         )
     return commands
 
@@ -673,28 +566,8 @@ def batch_commands(
     return commands
 
 
-# The OpenCV batch as a user would write it: one process, two threads (cv2 releases the GIL).
-# argv: OUT_DIR FILE...
-CV_BATCH = """\
-import os
-import sys
-from concurrent.futures import ThreadPoolExecutor
-import cv2
-cv2.setNumThreads(1)
-KIND, out_dir, files = sys.argv[1], sys.argv[2], sys.argv[3:]
-os.makedirs(out_dir, exist_ok=True)
-def one(path):
-    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if KIND == "smooth":
-        result = cv2.GaussianBlur(img, (0, 0), 3)
-    else:
-        gx = cv2.Sobel(img, cv2.CV_32F, 1, 0)
-        magnitude = cv2.magnitude(gx, cv2.Sobel(img, cv2.CV_32F, 0, 1))
-        result = cv2.convertScaleAbs(magnitude, alpha=255.0 / max(float(magnitude.max()), 1e-9))
-    cv2.imwrite(os.path.join(out_dir, os.path.basename(path)), result)
-with ThreadPoolExecutor(2) as pool:
-    list(pool.map(one, files))
-"""
+# The OpenCV batch as a user would write it: one process, two threads. argv: KIND OUT_DIR FILE...
+CV_BATCH = CONTENDERS / "cv_batch.py"
 
 
 SMOOTH_BATCH_LABEL = "cnncli smooth --sigma 3 imgs/*.png --out-dir"
@@ -719,7 +592,7 @@ def opencv_batch_commands(tools: Tools, work: Path, small_dir: Path) -> list[Com
                     f"OpenCV script, 2 threads ({kind})",
                     (
                         tools.cv_python,
-                        script(work, "cv_batch.py", CV_BATCH),
+                        str(CV_BATCH),
                         kind,
                         str(work / f"batch-cv-{kind}"),
                         *files,
@@ -774,11 +647,7 @@ def scaling_commands(tools: Tools, work: Path, image: Path, size: int) -> list[C
             target = out / f"scale-cv-{kind}.png"
             cv = CV_SMOOTH if kind == "smooth" else CV_SOBEL
             commands.append(
-                Command(
-                    f"{size} OpenCV {kind}",
-                    (tools.cv_python, script(work, f"cv_{kind}.py", cv), str(image), str(target)),
-                    target,
-                )
+                script_command(f"{size} OpenCV {kind}", tools.cv_python, cv, image, target)
             )
     return [replace(c, warm_up=size < 8192) for c in commands]
 

@@ -9,7 +9,6 @@ module. Knows nothing of terminals: the caller passes ``on_outcome`` to show pro
 
 from __future__ import annotations
 
-import os
 import string
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnncli.core.cpus import cpu_count
 from cnncli.core.enums import BatchStatus
 from cnncli.core.errors import UserError
 from cnncli.files import STDIO
@@ -186,15 +186,11 @@ def run_job(job: Job, work: FileWork, skip_if: Callable[[Path], bool] | None = N
     return Outcome(job, WRITTEN, warning)
 
 
-def default_workers() -> int:
-    return os.cpu_count() or 1
-
-
 def thread_executor(workers: int | None) -> ThreadPoolExecutor:
     """Threads suffice: numpy, scipy and Pillow's codecs release the GIL on the heavy parts."""
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(max_workers=workers or default_workers())
+    return ThreadPoolExecutor(max_workers=workers or cpu_count())
 
 
 @dataclass(frozen=True)
@@ -211,7 +207,7 @@ def choose_execution(jobs: list[Job], scheduler: str | None, workers: int | None
     """Threads on this machine, each file getting a share of them so that a few large
     images still use every core; or a Dask cluster, a worker thread per file."""
     if scheduler is None:
-        count = workers or default_workers()
+        count = workers or cpu_count()
         return Execution(jobs, max(1, count // max(1, len(jobs))), thread_executor(count))
     from cnncli.cluster import dask_executor
 

@@ -26,10 +26,11 @@ from cnncli.render import print_warning
 if TYPE_CHECKING:
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    from cnncli.core.edges import EdgeKernel
     from cnncli.core.model_text import Module
     from cnncli.core.pool import PoolSpec
     from cnncli.core.weights import WeightsJoin
-    from cnncli.pipeline import EdgeKernel, ImageFilter
+    from cnncli.pipeline import ImageFilter
 
 # cnncli runs its own threads over strips of an image (and over the files of a batch); BLAS
 # threads inside each of them would fight over the same cores (OpenBLAS spins while it waits:
@@ -740,9 +741,9 @@ def gradient(paths: PathsArg = None, *, edge: EdgeStyle, run: ImageRun) -> None:
 
     Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
     """
-    from cnncli.core.gradient import gradient as kernel
+    from cnncli.core.edges import CENTRAL_DIFFERENCE
 
-    _run_edges("gradient", kernel, paths, edge, run)
+    _run_edges("gradient", CENTRAL_DIFFERENCE, paths, edge, run)
 
 
 @app.command(
@@ -761,9 +762,9 @@ def sobel(paths: PathsArg = None, *, edge: EdgeStyle, run: ImageRun) -> None:
 
     Colour input is converted to luminance (ITU-R 601-2, as Pillow's "L") unless --per-channel.
     """
-    from cnncli.core.sobel import sobel as kernel
+    from cnncli.core.edges import SOBEL
 
-    _run_edges("sobel", kernel, paths, edge, run)
+    _run_edges("sobel", SOBEL, paths, edge, run)
 
 
 # ------------------------------------------------------------------------- pool ---

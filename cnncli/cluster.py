@@ -61,7 +61,7 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
             "--scheduler needs Dask's distributed scheduler, which is not installed",
             hint=INSTALL_HINT,
         ) from None
-    from cnncli.batch import default_workers
+    from cnncli.core.cpus import cpu_count
 
     quiet = logging.CRITICAL
     with ExitStack() as stack:
@@ -70,7 +70,7 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
             with _sigint_ignored():
                 cluster = stack.enter_context(
                     distributed.LocalCluster(
-                        n_workers=workers or default_workers(),
+                        n_workers=workers or cpu_count(),
                         threads_per_worker=1,  # one file per process; Dask spreads the files
                         processes=True,
                         host="127.0.0.1",

@@ -1,10 +1,12 @@
-"""The one home of image decoding and encoding: Pillow's rules, colour and bit depth.
+"""Image decoding and encoding with Pillow: its rules, modes and colour, file limits.
 
 Everything that can go wrong with a user's file becomes a :class:`UserError` naming
 the file. An input is read up to a byte limit derived from the pixel limit, and an image
 whose header promises more pixels than the limit, more memory than the machine has, or
 more data than its file can hold is refused before it is decoded. Outputs are written
 by :mod:`cnncli.files` (atomically for regular files, as they are for devices and FIFOs).
+PNG at the default compression level is encoded by :mod:`cnncli.png`; bit depth
+arithmetic is :mod:`cnncli.core.depth`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import re
 import sys
 import threading
 import warnings
-import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -421,18 +422,6 @@ def check_output(dest: str | Path, *, no_clobber: bool = False) -> None:
     check_output_path(dest, no_clobber=no_clobber)
 
 
-def to_depth(array: np.ndarray, bits_in: int, bits_out: int) -> np.ndarray:
-    """Rescale integer samples between 8 and 16 bits (x257 keeps 255 -> 65535 exact)."""
-    import numpy as np
-
-    if bits_in == bits_out:
-        return array
-    if bits_out == 16:
-        widened: np.ndarray = array.astype(np.uint16) * np.uint16(257)
-        return widened
-    return np.rint(array.astype(np.float32) / 257).astype(np.uint8)
-
-
 def write_image(
     array: np.ndarray,
     dest: str | Path,
@@ -445,8 +434,12 @@ def write_image(
 ) -> None:
     """Encode ``array`` (uint8 or uint16) to ``dest`` or stdout (see :func:`write_output`).
 
-    ``threads`` bounds the PNG encoder's threads (None: every core)."""
+    PNG at the default level goes to :mod:`cnncli.png` (see
+    :func:`cnncli.png.fast_path_applies`), everything else to Pillow. ``threads`` bounds
+    the PNG encoder's threads (None: every core)."""
     from PIL import Image
+
+    from cnncli import png
 
     fmt = output_format(dest, format)
     image = _to_pil(array, Image)
@@ -459,9 +452,9 @@ def write_image(
     options = _save_options(fmt, mode, meta, compress_level)
     buffer = io.BytesIO()
     try:
-        if fmt == "PNG" and compress_level == 1 and mode in _PNG_COLOUR_TYPES and array.size:
+        if png.fast_path_applies(fmt, mode, compress_level, array):
             del image  # Pillow's copy of the pixels is not needed here
-            _write_png_fast(array, mode, options, buffer, threads)
+            png.write_png(array, mode, options, buffer, threads)
         else:
             image.save(buffer, format=fmt, **options)
     except (OSError, ValueError, KeyError) as exc:
@@ -507,107 +500,6 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
     elif fmt == "WEBP":
         options["lossless"] = True
     return options
-
-
-# PNG colour type of each mode we write; 16-bit gray is stored big-endian.
-_PNG_COLOUR_TYPES = {"L": 0, "LA": 4, "RGB": 2, "RGBA": 6, "I;16": 0}
-# Rows of about this many bytes are filtered and deflated together, on every core.
-_PNG_STRIP_BYTES = 1 << 20
-_PNG_UP_FILTER = 2
-_ADLER_BASE = 65521
-
-
-def _write_png_fast(
-    array: np.ndarray,
-    mode: str,
-    options: Mapping[str, Any],
-    out: io.BytesIO,
-    threads: int | None = None,
-) -> None:
-    """PNG at compression level 1: the Up filter on every row, deflated in strips on threads.
-
-    Pillow tries several filters on every row to choose one, which on one core costs more than
-    the compression itself (0.27 s of 0.55 s for a 4096x4096 gray image). The Up filter
-    (each byte minus the byte above it) compresses photographs and filter outputs within a
-    few per cent of that choice, and is one numpy subtraction. Each strip of rows is deflated
-    on its own and ended with a sync flush, so the strips concatenate into one zlib stream
-    (as pigz does); their Adler-32 checksums are combined for its trailer. 8-bit samples use
-    zlib's run-length strategy (faster than level 1's string matching and, after the filter,
-    no bigger); 16-bit samples keep string matching, their bytes repeat in pairs.
-    ``mode`` is the Pillow mode of ``array`` (as ``_to_pil`` made it); the metadata chunks
-    are those Pillow writes from the same options.
-    """
-    import struct
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-
-    from cnncli.core.strips import default_jobs
-
-    height, width = array.shape[:2]
-    wide = array.dtype == np.uint16
-    rows = np.ascontiguousarray(array.astype(">u2") if wide else array).view(np.uint8)
-    rows = rows.reshape(height, -1)
-    stride = rows.shape[1]
-    step = max(1, _PNG_STRIP_BYTES // stride)
-    strategy = zlib.Z_DEFAULT_STRATEGY if wide else zlib.Z_RLE
-
-    def deflate_strip(start: int) -> tuple[bytes, int, int]:
-        stop = min(start + step, height)
-        filtered = np.empty((stop - start, stride + 1), dtype=np.uint8)
-        filtered[:, 0] = _PNG_UP_FILTER
-        first = start
-        if start == 0:  # the row above the first one counts as zeros
-            filtered[0, 1:] = rows[0]
-            first = 1
-        np.subtract(rows[first:stop], rows[first - 1 : stop - 1], out=filtered[first - start :, 1:])
-        compressor = zlib.compressobj(1, zlib.DEFLATED, -15, 9, strategy)
-        end = zlib.Z_FINISH if stop == height else zlib.Z_SYNC_FLUSH
-        data = filtered.data.cast("B")
-        body = compressor.compress(data) + compressor.flush(end)
-        return body, zlib.adler32(data), filtered.nbytes
-
-    def chunk(kind: bytes, data: bytes) -> None:
-        out.write(struct.pack(">I", len(data)) + kind)
-        out.write(data)
-        out.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
-
-    out.write(b"\x89PNG\r\n\x1a\n")
-    bit_depth = 16 if wide else 8
-    chunk(
-        b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, _PNG_COLOUR_TYPES[mode], 0, 0, 0)
-    )
-    if icc := options.get("icc_profile"):
-        chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))
-    if dpi := options.get("dpi"):
-        chunk(b"pHYs", struct.pack(">IIB", *(int(d / 0.0254 + 0.5) for d in dpi[:2]), 1))
-    if exif := options.get("exif"):
-        chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
-    adler = 1
-    starts = range(0, height, step)
-    workers = min(threads or default_jobs(), len(starts))
-    # One strip (a small image) or one thread: no pool to start and join for each file.
-    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
-        strips = pool.map(deflate_strip, starts) if pool else map(deflate_strip, starts)
-        for index, (body, strip_adler, length) in enumerate(strips):
-            adler = _adler32_combine(adler, strip_adler, length)
-            chunk(b"IDAT", (b"\x78\x01" if index == 0 else b"") + body)
-    finally:
-        if pool:
-            pool.shutdown()
-    chunk(b"IDAT", struct.pack(">I", adler))
-    chunk(b"IEND", b"")
-
-
-def _adler32_combine(first: int, second: int, second_length: int) -> int:
-    """Adler-32 of two byte strings joined, from theirs (zlib's ``adler32_combine``)."""
-    rem = second_length % _ADLER_BASE
-    sum1 = first & 0xFFFF
-    sum2 = (rem * sum1) % _ADLER_BASE
-    sum1 = (sum1 + (second & 0xFFFF) + _ADLER_BASE - 1) % _ADLER_BASE
-    sum2 = (sum2 + (first >> 16) + (second >> 16) + _ADLER_BASE - rem) % _ADLER_BASE
-    return sum1 | (sum2 << 16)
 
 
 def _icc_matches(profile: bytes, mode: str) -> bool:

@@ -22,15 +22,13 @@ from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_pa
 if TYPE_CHECKING:
     import numpy as np
 
-    from cnncli.core.edges import EdgeResult
+    from cnncli.core.edges import EdgeKernel
     from cnncli.core.pool import PoolSpec
     from cnncli.core.tone import Tone
 
 # (image array, output bit depth, threads or None for all cores)
 #   -> (uint8 or uint16 image of that depth, a warning or None)
 ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
-# A core edge function (cnncli.core.gradient.gradient, cnncli.core.sobel.sobel).
-EdgeKernel = Callable[..., "EdgeResult"]
 
 
 @dataclass(frozen=True)
@@ -131,16 +129,6 @@ def check_input_exists(source: str | Path) -> None:
     raise UserError(f"{source}: no such file", hint=hint)
 
 
-def out_max(bits: int) -> float:
-    return float((1 << bits) - 1)
-
-
-def bits_of(image: np.ndarray) -> int:
-    import numpy as np
-
-    return 16 if image.dtype == np.uint16 else 8
-
-
 def run_filter(
     source: str | Path,
     dest: str | Path,
@@ -223,6 +211,7 @@ SMALL_KERNEL_RADIUS = 50
 
 def smoothing_filter(sigma: Sequence[float], *, mode: str, truncate: float) -> ImageFilter:
     """Gaussian smoothing of every channel (alpha too), rescaled if the depth changes."""
+    from cnncli.core.depth import bits_of, depth_scale, output_array
     from cnncli.core.smoothing import check_smoothing, gaussian_smooth
 
     _check_finite("--sigma", sigma)
@@ -272,12 +261,20 @@ def edge_filter_for(
     tone: Tone,
     per_channel: bool,
 ) -> ImageFilter:
-    """An edge filter (gradient or Sobel core function) on the luminance or on each channel.
+    """An edge filter (``kernel``: gradient or Sobel) on the luminance or on each channel.
 
     With ``per_channel`` an alpha channel is carried over unchanged rather than filtered.
     ``tone`` (``--normalize``, ``--gamma``) is applied to the magnitude the kernel gives.
     """
-    from cnncli.core.edges import quantize
+    from cnncli.core.depth import (
+        bits_of,
+        copy_scaled,
+        depth_scale,
+        max_value,
+        output_array,
+        quantize,
+    )
+    from cnncli.core.edges import edge_filter
     from cnncli.core.tone import apply_tone
 
     if not tone.is_reference and output != EdgeOutput.MAGNITUDE:
@@ -293,7 +290,7 @@ def edge_filter_for(
             colour = colour[:, :, 0]  # luminance was taken on read; LA keeps only L
         if colour.ndim == 3 and colour.shape[2] == 1:
             colour = colour[:, :, 0]
-        top = out_max(bits)
+        top = max_value(bits)
         if alpha is None:
             out = target = output_array(colour.shape, bits)
         else:  # the colour planes, then alpha: one array, written in place
@@ -301,10 +298,14 @@ def edge_filter_for(
             out = output_array((*colour.shape[:2], planes + 1), bits)
             target = out[:, :, :-1] if colour.ndim == 3 else out[:, :, 0]
         if tone.is_reference:
-            result = kernel(colour, output=output, normalize=normalize, jobs=threads, out=target)
+            result = edge_filter(
+                colour, kernel, output=output, normalize=normalize, jobs=threads, out=target
+            )
         else:
             # A percentile or a gamma needs every magnitude at once: a float image, as before.
-            result = kernel(colour, output=output, normalize=normalize, out_max=top, jobs=threads)
+            result = edge_filter(
+                colour, kernel, output=output, normalize=normalize, out_max=top, jobs=threads
+            )
             target[...] = quantize(apply_tone(result.image, tone, top), bits)
         warning = None
         if result.clipped:
@@ -323,34 +324,6 @@ def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if image.ndim == 3 and image.shape[2] in (2, 4):
         return image[:, :, :-1], image[:, :, -1]
     return image, None
-
-
-def output_array(shape: tuple[int, ...], bits: int) -> np.ndarray:
-    """The preallocated output every filter writes into, strip by strip."""
-    import numpy as np
-
-    return np.empty(shape, dtype=np.uint16 if bits == 16 else np.uint8)
-
-
-def depth_scale(bits_in: int, bits_out: int) -> float:
-    """What brings values on the ``bits_in`` scale to the ``bits_out`` scale."""
-    return 1.0 if bits_in == bits_out else out_max(bits_out) / out_max(bits_in)
-
-
-def copy_scaled(plane: np.ndarray, target: np.ndarray, scale: float) -> None:
-    """``plane * scale`` rounded into ``target``, in row blocks (no image-sized temporary)."""
-    import numpy as np
-
-    from cnncli.core.strips import store
-
-    if scale == 1.0 and plane.dtype == target.dtype:
-        target[...] = plane
-        return
-    step = max(1, (1 << 18) // max(1, plane.shape[1]))
-    for start in range(0, plane.shape[0], step):
-        block = plane[start : start + step].astype(np.float32)
-        block *= np.float32(scale)
-        store(block, target[start : start + step])
 
 
 def pooling_filter(spec: PoolSpec, *, max_pixels: int | None = None) -> ImageFilter:
@@ -375,6 +348,7 @@ def pooling_filter(spec: PoolSpec, *, max_pixels: int | None = None) -> ImageFil
             )
 
     def apply(image: np.ndarray, bits: int, threads: int | None) -> tuple[np.ndarray, str | None]:
+        from cnncli.core.depth import bits_of, depth_scale, output_array
         from cnncli.core.pool import pool_image, pool_output_shape
 
         rows, cols = pool_output_shape(spec, image.shape[0], image.shape[1])

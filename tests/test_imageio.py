@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 import cnncli.imageio as imageio
-from cnncli.core.edges import quantize
-from cnncli.core.sobel import sobel
+import cnncli.png as png
+from cnncli.core.depth import quantize
+from cnncli.core.edges import sobel
 from cnncli.imageio import ImageMeta, output_format, read_image, sample_path, write_image
 
 RNG = np.random.default_rng(23)
@@ -51,7 +52,7 @@ def encode(array: np.ndarray, meta: ImageMeta | None = None, **kwargs: object) -
     buffer = io.BytesIO()
     mode = Image.fromarray(array).mode
     options = imageio._save_options("PNG", mode, meta or META, 1)
-    imageio._write_png_fast(array, mode, {**options, **kwargs}, buffer)
+    png.write_png(array, mode, {**options, **kwargs}, buffer)
     return buffer.getvalue()
 
 
@@ -69,7 +70,7 @@ def pillow_png_size(array: np.ndarray, level: int) -> int:
 def test_fast_png_is_lossless_valid_and_about_as_small_as_pillows_level_1(
     monkeypatch, name: str, strip_bytes: int
 ) -> None:
-    monkeypatch.setattr(imageio, "_PNG_STRIP_BYTES", strip_bytes)  # 50: a strip per row
+    monkeypatch.setattr(png, "STRIP_BYTES", strip_bytes)  # 50: a strip per row
     array = ARRAYS[name]
     data = encode(array)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), array)
@@ -117,11 +118,21 @@ def test_fast_png_keeps_icc_dpi_and_exif_as_pillow_writes_them() -> None:
     ]
 
 
+def test_the_fast_path_takes_level_1_pngs_of_known_modes_with_pixels() -> None:
+    pixels = np.zeros((2, 2), np.uint8)
+    assert png.fast_path_applies("PNG", "L", 1, pixels)
+    assert png.fast_path_applies("PNG", "I;16", 1, pixels.astype(np.uint16))
+    assert not png.fast_path_applies("PNG", "L", 9, pixels)  # other levels: Pillow
+    assert not png.fast_path_applies("TIFF", "L", 1, pixels)
+    assert not png.fast_path_applies("PNG", "P", 1, pixels)  # no colour type for it here
+    assert not png.fast_path_applies("PNG", "L", 1, np.zeros((0, 3), np.uint8))
+
+
 def test_adler32_combine_matches_zlib() -> None:
     for length_a, length_b in [(0, 5), (5, 0), (1, 1), (70000, 123), (3, 200000)]:
         a = RNG.integers(0, 256, length_a, np.uint8).tobytes()
         b = RNG.integers(0, 256, length_b, np.uint8).tobytes()
-        combined = imageio._adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
+        combined = png.adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
         assert combined == zlib.adler32(a + b)
 
 
@@ -142,13 +153,13 @@ def test_read_without_orientation_gives_the_stored_pixels(tmp_path: Path) -> Non
 
 
 def test_fast_png_bytes_do_not_depend_on_the_thread_count(monkeypatch) -> None:
-    monkeypatch.setattr(imageio, "_PNG_STRIP_BYTES", 4096)  # many strips for few threads
+    monkeypatch.setattr(png, "STRIP_BYTES", 4096)  # many strips for few threads
     array = ARRAYS["RGB"]
     options = imageio._save_options("PNG", "RGB", META, 1)
     encoded = []
     for threads in (1, 2, None):
         buffer = io.BytesIO()
-        imageio._write_png_fast(array, "RGB", options, buffer, threads)
+        png.write_png(array, "RGB", options, buffer, threads)
         encoded.append(buffer.getvalue())
     assert encoded[0] == encoded[1] == encoded[2]
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded[0]))), array)

@@ -820,23 +820,6 @@ def _unknown_layer_message(name: str) -> str:
     return f"unknown layer {_show(name)}{suggestion} ({listing})"
 
 
-def expand(value: object, ndim: int, name: str = "value") -> tuple[int, ...]:
-    """PyTorch's ``_ntuple``: ``3 -> (3, 3)``; a tuple must already have ``ndim`` entries."""
-    if isinstance(value, bool):
-        raise UserError(f"{name} must be an integer or a tuple of integers, got {value!r}")
-    if isinstance(value, int):
-        return (value,) * ndim
-    if isinstance(value, tuple) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        if len(value) == 1:
-            return value * ndim
-        if len(value) == ndim:
-            return value
-        raise UserError(f"{name} needs {ndim} values, got {len(value)}: {value!r}")
-    raise UserError(f"{name} must be an integer or a tuple of integers, got {value!r}")
-
-
 def spatial_dims(kind: str) -> int:
     """1, 2 or 3 for ``Conv2d``-style names ending in ``Nd``; 0 otherwise."""
     match = re.search(r"([123])d$", kind)

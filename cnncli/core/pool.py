@@ -352,7 +352,8 @@ def pool_image(
     """
     import numpy as np
 
-    from cnncli.core.strips import default_jobs, iter_channels, map_strips, plane_views
+    from cnncli.core.cpus import cpu_count
+    from cnncli.core.strips import iter_channels, map_strips, plane_views
 
     check_dims(spec, 2)
     height, width = image.shape[:2]
@@ -370,7 +371,7 @@ def pool_image(
             work = _adaptive_strips(plane, target, windows, spec.op, scale)
         else:
             work = _windowed_strips(plane, target, windows, spec, scale)
-        map_strips(work, shape[0], shape[1], jobs or default_jobs(), strip_pixels=strip_pixels)
+        map_strips(work, shape[0], shape[1], jobs or cpu_count(), strip_pixels=strip_pixels)
     return out
 
 
@@ -379,7 +380,7 @@ def _adaptive_strips(
 ) -> Callable[[int, int], None]:
     import numpy as np
 
-    from cnncli.core.strips import store
+    from cnncli.core.depth import store
 
     reduce = np.max if op == "max" else np.mean
 
@@ -410,7 +411,7 @@ def _windowed_strips(
     """One strided slice per kernel tap over a padded strip: k*k vectorised operations."""
     import numpy as np
 
-    from cnncli.core.strips import store
+    from cnncli.core.depth import store
 
     height, width = plane.shape
     kernel = (spec.at(spec.kernel, 0), spec.at(spec.kernel, 1))

@@ -20,8 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cnncli.core.cpus import cpu_count
+from cnncli.core.depth import store
 from cnncli.core.errors import UserError
-from cnncli.core.strips import default_jobs, iter_channels, map_strips, plane_views, store
+from cnncli.core.strips import iter_channels, map_strips, plane_views
 
 MODES = (
     "reflect",
@@ -112,7 +114,7 @@ def gaussian_smooth(
     elif out.shape != image.shape:
         raise ValueError(f"out has shape {out.shape}, the image {image.shape}")
     for plane, target in zip(iter_channels(image), plane_views(out), strict=True):
-        _smooth_plane(plane, target, (sy, sx), mode, truncate, cval, scale, jobs or default_jobs())
+        _smooth_plane(plane, target, (sy, sx), mode, truncate, cval, scale, jobs or cpu_count())
     return out
 
 

@@ -3,13 +3,12 @@
 numpy releases the GIL, so a filter applied to horizontal strips (each extended by the
 rows its kernel reaches) runs on every core and gives exactly the whole-image result,
 while the float temporaries stay strip-sized. Each strip is rounded into the output as
-soon as it is done (:func:`store`), so no image-sized float array ever exists: peak
-memory is the decoded input, the output and a few strips per thread.
+soon as it is done (:func:`cnncli.core.depth.store`), so no image-sized float array ever
+exists: peak memory is the decoded input, the output and a few strips per thread.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,10 +19,6 @@ import numpy as np
 STRIP_PIXELS = 1 << 18
 # The 3x3 edge kernels read one row beyond a strip, so thin strips cost nothing.
 EDGE_STRIP_PIXELS = 1 << 18
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1
 
 
 def strip_bounds(
@@ -93,24 +88,3 @@ def iter_channels(image: np.ndarray) -> Iterator[np.ndarray]:
 def plane_views(out: np.ndarray) -> list[np.ndarray]:
     """The 2-D planes of an output array, as writable views."""
     return [out] if out.ndim == 2 else [out[:, :, c] for c in range(out.shape[2])]
-
-
-def top_value(dtype: np.dtype) -> float | None:
-    """The largest sample of an integer output dtype; None for a float output (no rounding)."""
-    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else None
-
-
-def store(values: np.ndarray, target: np.ndarray) -> None:
-    """Write a float strip into ``target``: as is if it is float, else rounded and clipped.
-
-    Rounding is ``np.rint`` (ties to even) then clipping to the dtype's range, the same
-    arithmetic as rounding a whole float image at once: a strip's samples come out
-    byte-identical to the one-pass result. ``values`` may be overwritten.
-    """
-    top = top_value(target.dtype)
-    if top is None:
-        target[...] = values
-        return
-    np.rint(values, out=values)
-    np.clip(values, 0, top, out=values)
-    target[...] = values

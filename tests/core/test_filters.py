@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnncli.core.edges import quantize
+from cnncli.core.depth import quantize
+from cnncli.core.edges import gradient, sobel
 from cnncli.core.errors import UserError
-from cnncli.core.gradient import gradient
 from cnncli.core.smoothing import gaussian_smooth
-from cnncli.core.sobel import sobel
 from cnncli.core.strips import strip_bounds
 from cnncli.imageio import sample_path
 from tests.reference import max_abs_diff, seed_gradient, seed_smooth, seed_sobel
@@ -144,13 +143,13 @@ def test_strip_bounds_cover_every_row_once() -> None:
 @pytest.mark.parametrize("shape", [(37, 53), (301, 7), (20, 30, 3), (1, 9)])
 @pytest.mark.parametrize("bits", [8, 16])
 def test_quantize_in_row_blocks_equals_whole_array_rounding(monkeypatch, shape, bits) -> None:
-    import cnncli.core.edges as edges
+    import cnncli.core.depth as depth
 
     top = 65535 if bits == 16 else 255
     values = (RNG.random(shape) * (top + 2) - 1).astype(np.float32)
     values.flat[:4] = [0.5, 1.5, 2.5, -0.4]  # ties round to even, as np.rint does
     expected = np.clip(np.rint(values), 0, top).astype(np.uint16 if bits == 16 else np.uint8)
-    monkeypatch.setattr(edges, "_QUANTIZE_BLOCK", 40)  # many blocks, some of one row
+    monkeypatch.setattr(depth, "_QUANTIZE_BLOCK", 40)  # many blocks, some of one row
     assert np.array_equal(quantize(values, bits), expected)
 
 
@@ -186,13 +185,15 @@ def _one_pass_edges(image: np.ndarray, derivatives, bits: int) -> np.ndarray:
 def test_two_pass_strips_give_the_one_pass_bytes(monkeypatch, bits: int, keep: bool) -> None:
     """Small planes keep their first pass's values; large ones compute them again."""
     import cnncli.core.edges as edges
-    from cnncli.core.gradient import central_differences
-    from cnncli.core.sobel import sobel_derivatives
+    from cnncli.core.edges import CENTRAL_DIFFERENCE, SOBEL
 
     monkeypatch.setattr(edges, "_KEEP_PIXELS", ODD_TALL.size if keep else 0)
 
     out = np.empty(ODD_TALL.shape, dtype=np.uint16 if bits == 16 else np.uint8)
-    for kernel, derivatives in ((sobel, sobel_derivatives), (gradient, central_differences)):
+    for kernel, derivatives in (
+        (sobel, SOBEL.derivatives),
+        (gradient, CENTRAL_DIFFERENCE.derivatives),
+    ):
         expected = _one_pass_edges(ODD_TALL, derivatives, bits)
         assert len(strip_bounds(257, 31, 7)) == 7
         kernel(ODD_TALL, jobs=7, out=out)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cnncli.core.errors import UserError
-from cnncli.core.layers import expand, known_layers, parse_layer
+from cnncli.core.layers import known_layers, parse_layer
 from cnncli.core.params import explain_params, layer_params, layer_tensors
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "params.json").read_text())
@@ -107,12 +107,12 @@ def test_repr_quirks_parse() -> None:
     assert parse_layer("Conv2d(1, 2, 3)").args["groups"] == 1
 
 
-def test_expand() -> None:
-    assert expand(3, 2) == (3, 3)
-    assert expand((3, 5), 2) == (3, 5)
-    assert expand((3,), 1) == (3,)
-    with pytest.raises(UserError, match="needs 2 values"):
-        expand((1, 2, 3), 2)
+def test_integers_repeat_one_value_as_torchs_ntuple_does() -> None:
+    assert parse_layer("Conv2d(1, 2, 3)").integers("kernel_size", 2) == (3, 3)
+    assert parse_layer("Conv2d(1, 2, (3, 5))").integers("kernel_size", 2) == (3, 5)
+    assert parse_layer("Conv1d(1, 2, (3,))").integers("kernel_size", 1) == (3,)
+    with pytest.raises(UserError, match="kernel_size needs 2 values"):
+        parse_layer("Conv2d(1, 2, (1, 2, 3))").integers("kernel_size", 2)
 
 
 @pytest.mark.parametrize(
