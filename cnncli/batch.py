@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from cnncli.core.cpus import cpu_count
 from cnncli.core.enums import BatchStatus
 from cnncli.core.errors import UserError
+from cnncli.defaults import DEFAULT_NAME
 from cnncli.files import STDIO
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 # (input path, output path) -> the filter's warning or None; raises UserError on a bad file.
 FileWork = Callable[[Path, Path], "str | None"]
 
-DEFAULT_NAME = "{stem}{suffix}.{ext}"
 NAME_FIELDS = ("stem", "ext", "name", "suffix")
 
 WRITTEN, SKIPPED, FAILED = BatchStatus.WRITTEN, BatchStatus.SKIPPED, BatchStatus.FAILED

@@ -15,7 +15,6 @@ import typer
 from typer.core import TyperGroup
 
 from cnncli import __version__
-from cnncli.batch import BatchOptions
 from cnncli.core.enums import PoolOp
 from cnncli.core.errors import Names, UserError
 from cnncli.core.parsing import parse_floats, parse_ints, parse_shape
@@ -26,6 +25,7 @@ from cnncli.render import print_warning
 if TYPE_CHECKING:
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    from cnncli.batch import BatchOptions
     from cnncli.core.edges import EdgeKernel
     from cnncli.core.model_text import Module
     from cnncli.core.pool import PoolSpec
@@ -594,7 +594,7 @@ def _model_file_summary(
 # ---------------------------------------------------- smooth / gradient / sobel ---
 
 
-def _interrupted(label: str, plan: Sequence[Any], batch: BatchOptions) -> NoReturn:
+def _interrupted(label: str, plan: Sequence[Any], batch: "BatchOptions") -> NoReturn:
     """Ctrl-C in a batch: one line with what is done and how to resume, then exit 130."""
     from cnncli.render import batch_interrupted
 

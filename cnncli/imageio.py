@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnncli.core.errors import UserError
+from cnncli.defaults import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
 from cnncli.files import STDIO, check_output_path, display_name, read_bytes, write_output
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-# Pillow's own default limit (about 89.5 megapixels): a hostile file cannot exhaust memory.
-DEFAULT_MAX_PIXELS = 89_478_485
 # The input byte limit: the most bytes a pixel takes in a file Pillow decodes (16-bit RGBA,
 # 64-bit float gray) for every allowed pixel, plus room for metadata (ICC, EXIF, text).
 MAX_FILE_BYTES_PER_PIXEL = 8
@@ -39,7 +38,6 @@ METADATA_ALLOWANCE = 16 << 20
 DEFLATE_MAX_RATIO = 1032
 # Bytes per pixel Pillow holds in memory for each mode (1-bit and palette images take 1).
 _STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
-DEFAULT_COMPRESS_LEVEL = 1
 SAMPLE_NAME = "chelsea.png"
 
 # Modes Pillow decodes to that we turn into one of: L, LA, RGB, RGBA (8-bit) or I;16 (16-bit gray).

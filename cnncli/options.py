@@ -16,15 +16,17 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cnncli.batch import DEFAULT_NAME, BatchOptions
 from cnncli.core.enums import EdgeOutput
 from cnncli.core.errors import UserError
-from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS
-from cnncli.pipeline import IOOptions
+from cnncli.defaults import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, DEFAULT_NAME
+
+if TYPE_CHECKING:  # imported when a command runs, not at start-up
+    from cnncli.batch import BatchOptions
+    from cnncli.pipeline import IOOptions
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -135,12 +137,14 @@ class ImageRun:
         ),
     ] = None
 
-    def io_options(self) -> IOOptions:
+    def io_options(self) -> "IOOptions":
         """How to read and write each file (checked: --bits 8/16, --compress-level 0..9...)."""
         if self.bits is not None and self.old_depth is not None and self.bits != self.old_depth:
             raise UserError(
                 f"--bits {self.bits} and --depth {self.old_depth} disagree; give only --bits"
             )
+        from cnncli.pipeline import IOOptions
+
         return IOOptions(
             depth=self.bits if self.bits is not None else self.old_depth,
             format=self.fmt,
@@ -149,8 +153,10 @@ class ImageRun:
             max_pixels=self.max_pixels,
         )
 
-    def batch_options(self) -> BatchOptions:
+    def batch_options(self) -> "BatchOptions":
         """How a batch (``--out-dir``) names its outputs and reports."""
+        from cnncli.batch import BatchOptions
+
         return BatchOptions(
             Path(self.out_dir) if self.out_dir is not None else None,
             self.suffix,

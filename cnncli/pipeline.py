@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from cnncli.core.enums import EdgeOutput
 from cnncli.core.errors import UserError
 from cnncli.core.suggest import glob_for, nearest
+from cnncli.defaults import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, DEFAULT_NAME
 from cnncli.files import STDIO
-from cnncli.imageio import DEFAULT_COMPRESS_LEVEL, DEFAULT_MAX_PIXELS, sample_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 # (image array, output bit depth, threads or None for all cores)
 #   -> (uint8 or uint16 image of that depth, a warning or None)
 ImageFilter = Callable[["np.ndarray", int, "int | None"], "tuple[np.ndarray, str | None]"]
+
+
+def _sample_path() -> Path:
+    from cnncli.imageio import sample_path
+
+    return sample_path()
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ def single_job(paths: list[str], sample: bool, command: str = "sobel") -> tuple[
         if len(paths) != 1:
             out = paths[0] if paths else "out.png"
             raise UserError("with --sample give only the output file", hint=f"{run} --sample {out}")
-        return str(sample_path()), paths[0]
+        return str(_sample_path()), paths[0]
     for path in paths[:1]:
         check_not_directory(path, command, "DIR")
     if len(paths) != 2:
@@ -105,7 +111,7 @@ def batch_inputs(
     if sample:
         if paths:
             raise UserError("with --sample and --out-dir give no other paths")
-        return [str(sample_path())]
+        return [str(_sample_path())]
     if not paths:
         raise UserError(
             "no input files given", hint=f"cnncli {command} photos/*.png --out-dir {out_dir}"
@@ -195,8 +201,6 @@ def check_format_extension(dest: str | Path, fmt: str | None) -> None:
 
 def format_name_template(template: str, fmt: str | None) -> str:
     """Batch: the default output name takes the extension of ``--format`` (a.png -> a.jpeg)."""
-    from cnncli.batch import DEFAULT_NAME
-
     if fmt is None or template != DEFAULT_NAME:
         return template
     return DEFAULT_NAME.replace("{ext}", fmt.lower())
