@@ -254,12 +254,9 @@ def upsample(layer: Layer, x: Flow) -> tuple[Flow, int]:
         sizes = size if isinstance(size, tuple) else (size,) * len(spatial)
         new = tuple(_positive(n, "size") for n in sizes)
         factors = tuple(n / o for n, o in zip(new, spatial, strict=True))
-    elif scale is not None:
+    elif scale is not None:  # positive and finite: checked when the layer was parsed
         scales = scale if isinstance(scale, tuple) else (scale,) * len(spatial)
-        factors = tuple(
-            Layer(layer.kind, {"scale_factor": s}, "").number("scale_factor", positive=True)
-            for s in scales
-        )
+        factors = tuple(float(s) for s in scales)  # type: ignore[arg-type]  # numbers, parsed
         new = tuple(math.floor(n * f) for n, f in zip(spatial, factors, strict=True))
         if any(n > MAX_ELEMENTS or n < 1 for n in new):
             raise UserError(f"scale_factor {scale!r} gives an output size of {list(new)}")
@@ -287,16 +284,15 @@ def pixel_shuffle(layer: Layer, x: Flow) -> tuple[Flow, int]:
 
 
 def pad(layer: Layer, x: Flow) -> tuple[Flow, int]:
+    """F.pad's order: (left, right) of the last dimension, then (top, bottom), then
+    (front, back); the amounts (integers, negative ones crop) were checked when parsed."""
     ndim = spatial_dims(layer.kind)
     padding = layer.args["padding"]
-    amounts = (padding,) * (2 * ndim) if not isinstance(padding, tuple) else padding
-    if len(amounts) != 2 * ndim:
-        raise UserError(f"padding needs {2 * ndim} values, got {padding!r}")
-    checked = Layer(layer.kind, {"padding": amounts}, "").integers("padding", 2 * ndim, None)
+    count = len(padding) if isinstance(padding, tuple) else 2 * ndim
+    amounts = layer.integers("padding", count, minimum=None)
     shape = list(x.shape)
-    # (left, right, top, bottom, front, back): the last dimension first, as F.pad reads it.
-    for i in range(ndim):
-        shape[-1 - i] += checked[2 * i] + checked[2 * i + 1]
+    for i in range(count // 2):
+        shape[-1 - i] += amounts[2 * i] + amounts[2 * i + 1]
         if shape[-1 - i] < 1:
             raise UserError(f"padding {padding!r} leaves no elements in {shape_text(x.shape)}")
     return Flow(tuple(shape), x.rf, x.jump), 0
