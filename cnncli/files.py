@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from cnncli.core.errors import UserError
 
@@ -57,12 +57,21 @@ def read_bytes(source: str | Path, what: str = "an input file", limit: int | Non
         if sys.stdin is None:
             raise UserError("<stdin>: stdin is closed")
         return _read_limited(sys.stdin.buffer, name, what, limit)
+    with open_input(source, what) as handle:
+        return _read_limited(handle, name, what, limit)
+
+
+@contextmanager
+def open_input(source: str | Path, what: str) -> Iterator[BinaryIO]:
+    """A file opened for reading: a directory, a missing or an unreadable file (or a
+    failed read in the ``with`` body) is one user error naming the file."""
+    name = display_name(source)
     path = Path(source)
     if path.is_dir():
         raise UserError(f"{name}: is a directory, not {what}")
     try:
         with path.open("rb") as handle:
-            return _read_limited(handle, name, what, limit)
+            yield handle
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except PermissionError:

@@ -7,8 +7,7 @@ its name in front of every error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
@@ -21,6 +20,7 @@ from cnncli.core.modelfile import (
     kind_for_name,
 )
 from cnncli.core.modelfile.detect import HEAD_BYTES, check_format, read_model_file
+from cnncli.files import open_input
 
 if TYPE_CHECKING:
     from cnncli.core.modelfile.onnx_graph import OnnxSummary
@@ -48,26 +48,9 @@ def model_file_kind(argument: str) -> str | None:
     return kind if head.startswith(TORCH_MAGICS) else None
 
 
-@contextmanager
-def _opened(path: str) -> Iterator[IO[bytes]]:
-    target = Path(path)
-    if target.is_dir():
-        raise UserError(f"{path}: is a directory, not a model file")
-    try:
-        stream = target.open("rb")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except PermissionError:
-        raise UserError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with stream:
-        yield stream
-
-
 def with_model_file(path: str, read: Callable[[IO[bytes]], T]) -> T:
     """``read(stream)`` on the open file; errors (user or I/O) name the file."""
-    with _opened(path) as stream:
+    with open_input(path, "a model file") as stream:
         try:
             return read(stream)
         except UserError as exc:
