@@ -9,17 +9,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import typer
 
 from cnncli.cli import app
+from tests.terminal import CNNCLI, colour_codes, run_on_pty
 
-CNNCLI = str(Path(sys.executable).parent / "cnncli")
 ANY_ESCAPE = re.compile(r"\x1b")
-SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 
 
 # Real results printed by rich (tables, explanations), besides every --help.
@@ -42,35 +39,6 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run_on_pty(args: list[str], env: dict[str, str]) -> bytes:
-    pty = pytest.importorskip("pty")
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen([CNNCLI, *args], stdout=secondary, stderr=secondary, env=env)
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            data = os.read(primary, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(primary)
-    assert proc.wait(timeout=60) == 0
-    return b"".join(chunks)
-
-
-def _colour_codes(output: bytes) -> set[str]:
-    """SGR parameters that set a colour (30-38, 40-48, 90-97, 100-107), ignoring bold/dim."""
-    colours = set()
-    for params in SGR.findall(output):
-        for code in params.decode().split(";"):
-            if code and (30 <= int(code) <= 48 or 90 <= int(code) <= 107):
-                colours.add(code)
-    return colours
-
-
 @pytest.mark.parametrize("args", _command_lines(), ids=" ".join)
 def test_piped_output_is_plain_text(args: list[str]) -> None:
     proc = subprocess.run([CNNCLI, *args], capture_output=True, text=True, env=_env(), check=False)
@@ -81,9 +49,9 @@ def test_piped_output_is_plain_text(args: list[str]) -> None:
 
 def test_a_terminal_gets_colour() -> None:
     # The control case: without it, the NO_COLOR test below would pass vacuously.
-    assert _colour_codes(_run_on_pty(["--help"], _env()))
+    assert colour_codes(run_on_pty(["--help"], _env()))
 
 
 @pytest.mark.parametrize("args", _command_lines(), ids=" ".join)
 def test_no_color_removes_colour_on_a_terminal(args: list[str]) -> None:
-    assert _colour_codes(_run_on_pty(args, _env(NO_COLOR="1"))) == set()
+    assert colour_codes(run_on_pty(args, _env(NO_COLOR="1"))) == set()

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.terminal import CNNCLI, colour_codes, run_on_pty
+
 BIN = Path(sys.executable).parent
-CNNCLI = str(BIN / "cnncli")
-SGR = re.compile(rb"\x1b\[([0-9;]*)m")
 
 
 def _images(folder: Path, count: int) -> list[str]:
@@ -29,34 +29,8 @@ def _images(folder: Path, count: int) -> list[str]:
 
 def _on_a_terminal(args: list[str], **env: str) -> bytes:
     """stderr and stdout of ``cnncli ARGS`` run on a pseudo-terminal, as a person sees it."""
-    pty = pytest.importorskip("pty")
-    primary, secondary = pty.openpty()
     clean = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    proc = subprocess.Popen(
-        [CNNCLI, *args],
-        stdout=secondary,
-        stderr=secondary,
-        env={**clean, "TERM": "xterm-256color", "COLUMNS": "120", **env},
-    )
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            data = os.read(primary, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(primary)
-    assert proc.wait(timeout=120) == 0
-    return b"".join(chunks)
-
-
-def _colours(output: bytes) -> set[str]:
-    """SGR parameters that set a colour (30-38, 40-48, 90-97, 100-107)."""
-    codes = {c for params in SGR.findall(output) for c in params.decode().split(";") if c}
-    return {c for c in codes if 30 <= int(c) <= 48 or 90 <= int(c) <= 107}
+    return run_on_pty(args, {**clean, "TERM": "xterm-256color", "COLUMNS": "120", **env})
 
 
 def test_progress_columns_are_labelled(tmp_path: Path) -> None:
@@ -70,10 +44,10 @@ def test_progress_columns_are_labelled(tmp_path: Path) -> None:
 def test_progress_bar_has_colour_unless_no_color(tmp_path: Path) -> None:
     inputs = _images(tmp_path / "in", 3)
     coloured = _on_a_terminal(["sobel", *inputs, "--out-dir", str(tmp_path / "a")])
-    assert _colours(coloured)  # the control: without it the next check proves nothing
+    assert colour_codes(coloured)  # the control: without it the next check proves nothing
     plain = _on_a_terminal(["sobel", *inputs, "--out-dir", str(tmp_path / "b")], NO_COLOR="1")
     assert b"3/3" in plain
-    assert _colours(plain) == set()
+    assert colour_codes(plain) == set()
 
 
 @pytest.mark.parametrize(

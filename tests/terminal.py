@@ -1,0 +1,40 @@
+"""Running ``cnncli`` on a pseudo-terminal, as a person sees it (for colour and progress tests)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CNNCLI = str(Path(sys.executable).parent / "cnncli")
+SGR = re.compile(rb"\x1b\[([0-9;]*)m")  # Select Graphic Rendition: colours, bold, ...
+
+
+def run_on_pty(args: list[str], env: dict[str, str], timeout: float = 120) -> bytes:
+    """stdout and stderr of ``cnncli ARGS`` on one pseudo-terminal; the command must succeed."""
+    pty = pytest.importorskip("pty")
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([CNNCLI, *args], stdout=secondary, stderr=secondary, env=env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    assert proc.wait(timeout=timeout) == 0
+    return b"".join(chunks)
+
+
+def colour_codes(output: bytes) -> set[str]:
+    """SGR parameters that set a colour (30-38, 40-48, 90-97, 100-107), ignoring bold/dim."""
+    codes = {c for params in SGR.findall(output) for c in params.decode().split(";") if c}
+    return {c for c in codes if 30 <= int(c) <= 48 or 90 <= int(c) <= 107}
