@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.terminal import CNNCLI, colour_codes, run_on_pty
+from tests.terminal import CNNCLI, SGR, colour_codes, run_on_pty
 
 BIN = Path(sys.executable).parent
 
