@@ -78,13 +78,13 @@ def big_image(folder: Path, side: int = 1024) -> Path:
     return path
 
 
-def test_a_reader_that_left_ends_the_command_quietly_and_not_with_0(tmp_path) -> None:
-    source = big_image(tmp_path)
+def _with_the_reader_gone(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``cnncli ARGS`` writing into a pipe whose reader left before the first byte."""
     read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before the first byte is written
+    os.close(read_end)
     try:
-        done = subprocess.run(
-            [CNNCLI, "pool", "--k", "1", str(source), "-"],
+        return subprocess.run(
+            [CNNCLI, *args],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
@@ -93,24 +93,16 @@ def test_a_reader_that_left_ends_the_command_quietly_and_not_with_0(tmp_path) ->
         )
     finally:
         os.close(write_end)
+
+
+def test_a_reader_that_left_ends_the_command_quietly_and_not_with_0(tmp_path) -> None:
+    done = _with_the_reader_gone(["pool", "--k", "1", str(big_image(tmp_path)), "-"])
     assert done.returncode == 141
     assert done.stderr == ""
 
 
 def test_a_calculator_whose_reader_left_is_quiet_and_not_0() -> None:
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        done = subprocess.run(
-            [CNNCLI, "summary", "myconvnet"],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(write_end)
+    done = _with_the_reader_gone(["summary", "myconvnet"])
     assert done.returncode == 141
     assert done.stderr == ""
 
