@@ -52,6 +52,23 @@ def test_console_script_is_installed() -> None:
     assert __version__ in proc.stdout
 
 
+def heavy_modules_loaded(args: list[str], heavy: tuple[str, ...]) -> list[str]:
+    """Which of ``heavy`` a fresh interpreter has imported after ``cnncli ARGS`` succeeded."""
+    code = (
+        "import sys\n"
+        "from cnncli.cli import app\n"
+        "try:\n"
+        f"    app({args!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = proc.stdout.rsplit("HEAVY=", 1)[1].strip()
+    return loaded.split(",") if loaded else []
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -64,15 +81,4 @@ def test_console_script_is_installed() -> None:
 )
 def test_calculators_import_no_heavy_modules(args) -> None:
     """Start-up time is a feature: numbers in, numbers out, without numpy/scipy/Pillow."""
-    code = (
-        "import sys\n"
-        "from cnncli.cli import app\n"
-        "try:\n"
-        f"    app({args!r})\n"
-        "except SystemExit as exit:\n"
-        "    assert not exit.code, exit.code\n"
-        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch') if m in sys.modules]\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.endswith("HEAVY=\n")
+    assert heavy_modules_loaded(args, ("numpy", "scipy", "PIL", "torch")) == []

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.cli.test_app import heavy_modules_loaded
 from tests.core.test_modelfile import Trap, safetensors_bytes, torch_zip
 from tests.modelfiles import expected, golden_file
 
@@ -224,15 +225,4 @@ def test_a_bin_file_that_is_not_torch_keeps_its_old_meaning(run_cli, tmp_path: P
 def test_model_files_import_no_heavy_modules(args: list[str]) -> None:
     """The readers are standard library (json, struct, zipfile, pickle): no numpy."""
     args = [str(golden_file(a)) if a.startswith("tiny_cnn.") else a for a in args]
-    code = (
-        "import sys\n"
-        "from cnncli.cli import app\n"
-        "try:\n"
-        f"    app({args!r})\n"
-        "except SystemExit as exit:\n"
-        "    assert not exit.code, exit.code\n"
-        "heavy = [m for m in ('numpy', 'scipy', 'PIL', 'torch', 'onnx') if m in sys.modules]\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.endswith("HEAVY=\n")
+    assert heavy_modules_loaded(args, ("numpy", "scipy", "PIL", "torch", "onnx")) == []
