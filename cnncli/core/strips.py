@@ -9,8 +9,10 @@ exists: peak memory is the decoded input, the output and a few strips per thread
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from math import prod
 
 import numpy as np
 
@@ -59,6 +61,25 @@ def map_strips(
     with ThreadPoolExecutor(max_workers=min(jobs, len(bounds))) as pool:
         # list() re-raises the first exception from a worker.
         list(pool.map(lambda b: compute(*b), bounds))
+
+
+_SCRATCH = threading.local()
+
+
+def scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+    """This thread's work array ``name``, reused from strip to strip (and image to image).
+
+    A fresh array per strip is fresh memory to the kernel: mapping a megabyte page by page
+    costs about as much as a filter pass over it (measured 0.65 ms/MB on a VM), and
+    glibc returns large blocks as soon as they are freed. The contents are garbage.
+    Arrays live as long as their thread; each name holds the largest shape asked for.
+    """
+    arrays: dict[str, np.ndarray] = _SCRATCH.__dict__.setdefault("arrays", {})
+    size = prod(shape)
+    array = arrays.get(name)
+    if array is None or array.size < size or array.dtype != dtype:
+        array = arrays[name] = np.empty(size, dtype=dtype)
+    return array[:size].reshape(shape)
 
 
 def edge_padded_rows(image: np.ndarray, start: int, stop: int) -> np.ndarray:

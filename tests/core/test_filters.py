@@ -244,3 +244,31 @@ def test_smoothing_images_smaller_than_the_kernel(mode: str, shape: tuple[int, i
     expected = ndimage.gaussian_filter(image.astype("float64"), (5.0, 3.0), mode=mode, cval=9.0)
     got = gaussian_smooth(image, (5.0, 3.0), mode=mode, cval=9.0, jobs=3)
     assert max_abs_diff(got, expected) <= 1e-3
+
+
+@pytest.mark.parametrize("width", [1, 31, 32, 33, 95])
+def test_smoothing_ignores_whatever_its_reused_work_arrays_held(width: int) -> None:
+    """Work arrays are reused from strip to strip: stale NaNs in them must change nothing,
+    including in the columns past the last full tile of the horizontal pass."""
+    from cnncli.core.strips import _SCRATCH
+
+    image = RNG.integers(0, 256, (150, width)).astype(np.uint8)
+    expected = seed_smooth(image, 2.0)
+    gaussian_smooth(image, (2.0,), jobs=1)  # this thread now holds the work arrays
+    arrays = _SCRATCH.__dict__["arrays"]
+    for name in list(arrays):
+        arrays[name] = np.full(arrays[name].size * 4, np.nan, dtype=np.float32)
+    got = gaussian_smooth(image, (2.0,), jobs=1)
+    assert max_abs_diff(got, expected) <= 1e-3
+
+
+def test_smoothing_in_thin_strips_gives_the_one_strip_bytes(monkeypatch) -> None:
+    """Six strips of 48 rows (three row tiles) and a last one of 17."""
+    import cnncli.core.smoothing as smoothing
+
+    one_strip = gaussian_smooth(ODD_TALL, (3.0,), jobs=1)
+    monkeypatch.setattr(smoothing, "_MIN_STRIP_ROWS", 1)
+    assert [b - a for a, b in strip_bounds(257, 31, 7, align=16)] == [48] * 5 + [17]
+    out = np.empty(ODD_TALL.shape, dtype=np.float32)
+    gaussian_smooth(ODD_TALL, (3.0,), jobs=7, out=out)
+    assert np.array_equal(out, one_strip)
