@@ -179,3 +179,37 @@ def test_pixels_copied_in_bands_equal_pillows_array(monkeypatch, tmp_path, mode)
     monkeypatch.setattr(imageio, "_PIXEL_BAND_BYTES", 100)  # bands of a few rows, last one short
     got, _ = read_image(path)
     assert np.array_equal(got, np.asarray(Image.open(path)))
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [("L", "PNG"), ("L", "TIFF"), ("L", "PPM"), ("L", "BMP"), ("I;16", "PNG"), ("I;16", "TIFF")],
+)
+def test_gray_decoded_straight_into_the_array_equals_pillows(monkeypatch, tmp_path, mode, fmt):
+    """8- and 16-bit gray are decoded into our array, not copied out of Pillow after."""
+    rng = np.random.default_rng(5)
+    dtype = np.uint16 if mode == "I;16" else np.uint8
+    stored = rng.integers(0, np.iinfo(dtype).max + 1, (61, 37)).astype(dtype)
+    path = tmp_path / f"in.{fmt.lower()}"
+    Image.fromarray(stored).save(path, format=fmt)
+    copied: list[str] = []
+    monkeypatch.setattr(imageio, "_pixels", lambda image: copied.append(image.mode))
+    got, meta = read_image(path)
+    assert copied == []  # the decoder's own output is what came back
+    assert got.dtype == dtype and np.array_equal(got, np.asarray(Image.open(path)))
+    assert meta.bits == (16 if mode == "I;16" else 8)
+
+
+def test_gray_with_an_orientation_is_transposed_not_returned_as_decoded(tmp_path) -> None:
+    """A rotation gives Pillow new pixels: those are returned, not the array decoded into."""
+    path = tmp_path / "rotated.png"
+    stored = Image.fromarray(RNG.integers(0, 256, (40, 70)).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    stored.save(path, exif=exif)
+    got, _ = read_image(path)
+    from PIL import ImageOps
+
+    with Image.open(path) as opened:
+        assert np.array_equal(got, np.asarray(ImageOps.exif_transpose(opened)))
+    assert got.shape == (70, 40)
