@@ -619,8 +619,10 @@ def _run_images(
     A batch gives each file a share of the threads, so a few large images still use
     every core and many small ones run side by side.
     """
+    from cnncli.allocator import keep_freed_memory
     from cnncli.pipeline import run_filter, single_job
 
+    keep_freed_memory()
     paths = paths or []
     options = run.io_options()
     batch = run.batch_options()
@@ -651,8 +653,10 @@ def _run_images(
         check_format_extension(job.dest, options.format)  # once, before any file is read
     execution = choose_execution(plan, batch.scheduler, jobs)
     plan = execution.jobs
-    work = partial(
-        run_filter, apply=apply, options=options, luminance=luminance, threads=execution.threads
+    work = execution.wrap(
+        partial(
+            run_filter, apply=apply, options=options, luminance=luminance, threads=execution.threads
+        )
     )
     started = time.perf_counter()
     try:

@@ -155,3 +155,90 @@ def test_a_file_too_big_for_memory_is_a_user_error_not_a_bug(tmp_path) -> None:
     (failure,) = report.failures
     assert failure.status == FAILED and failure.message == "out of memory"
     assert not failure.internal
+
+
+def test_no_more_files_compute_at_once_than_there_are_slots(tmp_path) -> None:
+    """Eight threads, two slots: a file computes from its start to its disk wait."""
+    import threading
+    import time
+
+    from cnncli.batch import ComputeSlots
+    from cnncli.files import atomic_write_bytes
+
+    lock = threading.Lock()
+    computing, peak = 0, 0
+
+    def work(source: Path, dest: Path) -> None:
+        nonlocal computing, peak
+        with lock:
+            computing += 1
+            peak = max(peak, computing)
+        time.sleep(0.002)  # lets the other threads run: without slots they would join in
+        with lock:
+            computing -= 1
+        atomic_write_bytes(dest, b"done")  # the disk wait gives the slot back
+
+    slotted = ComputeSlots(2).wrap(work)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: slotted(Path("in"), tmp_path / f"{i}.out"), range(64)))
+    assert peak <= 2
+    assert len(list(tmp_path.iterdir())) == 64
+
+
+def test_a_file_waiting_for_the_disk_lets_another_compute(tmp_path, monkeypatch) -> None:
+    """One slot: the first file's fsync waits for the second file to start, which only
+    its slot, given back at the disk wait, lets happen (otherwise: a deadlock, caught)."""
+    import threading
+
+    from cnncli.batch import ComputeSlots
+    from cnncli.files import atomic_write_bytes
+
+    second_started = threading.Event()
+    real_fsync = os.fsync
+
+    def fsync_after_the_second_starts(fd: int) -> None:
+        if not second_started.wait(timeout=60):  # a guard against a hang, not a timing
+            raise AssertionError("the second file never started: the slot was kept")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_after_the_second_starts)
+
+    def work(source: Path, dest: Path) -> None:
+        if source.name == "second":
+            second_started.set()
+        atomic_write_bytes(dest, source.name.encode())
+
+    slotted = ComputeSlots(1).wrap(work)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(slotted, Path("first"), tmp_path / "1.out")
+        second_started_wait = pool.submit(slotted, Path("second"), tmp_path / "2.out")
+        first.result(timeout=120)
+        second_started_wait.result(timeout=120)
+    assert (tmp_path / "1.out").read_bytes() == b"first"
+
+
+def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatch) -> None:
+    """New files get 0o666 less the umask, which is read once (reading it means setting it:
+    two threads doing that at once could leave it at 0) and left as it was."""
+    import cnncli.files as files
+    from cnncli.files import atomic_write_bytes
+
+    monkeypatch.setattr(files, "_umask", None)  # as at the start of a run
+    before = os.umask(0o027)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: atomic_write_bytes(tmp_path / f"{i}", b"x"), range(200)))
+        still = os.umask(0o027)
+        assert still == 0o027
+    finally:
+        os.umask(before)
+    modes = {(tmp_path / f"{i}").stat().st_mode & 0o777 for i in range(200)}
+    assert modes == {0o640}
+
+
+def test_glibc_is_told_to_keep_freed_memory() -> None:
+    import platform
+
+    from cnncli.allocator import keep_freed_memory
+
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
