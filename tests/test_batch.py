@@ -242,3 +242,68 @@ def test_glibc_is_told_to_keep_freed_memory() -> None:
     from cnncli.allocator import keep_freed_memory
 
     assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_forked_workers_run_a_closure_and_report_every_outcome(tmp_path) -> None:
+    """The work is a closure (as the CLI's filters are): the workers inherit it by fork,
+    only paths and outcomes cross between the processes."""
+    from cnncli.batch import ForkedWorkers
+
+    parent = os.getpid()
+    for name in ("a", "b", "c", "d", "e"):
+        (tmp_path / f"{name}.png").write_bytes(name.encode())
+    (tmp_path / "e.png").write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def work(source: Path, dest: Path) -> str | None:  # a closure over `parent`
+        assert os.getpid() != parent, "ran in the parent"
+        data = source.read_bytes()
+        if not data:
+            raise UserError(f"{source.name}: empty")
+        dest.write_bytes(data * 2)
+        return None
+
+    jobs = plan_jobs([str(tmp_path / f"{n}.png") for n in "abcde"], out)
+    forked = ForkedWorkers(2)
+    wrapped = forked.wrap(work)
+    with forked as executor:
+        report = run_batch(jobs, wrapped, executor)
+    assert (report.written, report.failed) == (4, 1)
+    assert report.failures[0].message == "e.png: empty"
+    assert (out / "c.png").read_bytes() == b"cc"
+
+
+def test_the_cli_batch_on_forked_workers_gives_the_single_file_bytes(tmp_path) -> None:
+    """Outputs of a batch spread over processes are those of one file at a time."""
+    from functools import partial
+
+    import numpy as np
+    from PIL import Image
+
+    from cnncli.batch import ForkedWorkers
+    from cnncli.core.edges import SOBEL
+    from cnncli.core.enums import EdgeOutput
+    from cnncli.core.tone import Tone
+    from cnncli.pipeline import IOOptions, edge_filter_for, run_filter
+
+    rng = np.random.default_rng(9)
+    inputs = []
+    for i in range(6):
+        path = tmp_path / f"in{i}.png"
+        Image.fromarray(rng.integers(0, 256, (33 + i, 47)).astype(np.uint8)).save(path)
+        inputs.append(str(path))
+    apply = edge_filter_for(SOBEL, output=EdgeOutput.MAGNITUDE, tone=Tone(), per_channel=False)
+    work = partial(run_filter, apply=apply, options=IOOptions(), luminance=True, threads=1)
+    for source in inputs:
+        work(source, tmp_path / f"one-{Path(source).name}")
+    forked = ForkedWorkers(2)
+    wrapped = forked.wrap(work)
+    out = tmp_path / "out"
+    out.mkdir()
+    with forked as executor:
+        report = run_batch(plan_jobs(inputs, out), wrapped, executor)
+    assert report.written == 6
+    for source in inputs:
+        name = Path(source).name
+        assert (out / name).read_bytes() == (tmp_path / f"one-{name}").read_bytes()

@@ -294,3 +294,49 @@ def test_sample_in_batch_mode(run_cli, tmp_path) -> None:
     extra = run_cli("sobel", "--sample", "x.png", "--out-dir", str(tmp_path))
     assert extra.exit_code == 2
     assert "with --sample and --out-dir give no other paths" in extra.stderr
+
+
+# Ctrl-C once the output of img003 is complete, from whichever worker process writes it,
+# to the whole process group as a terminal sends it (the test runs it in a session of its
+# own): the parent's group is taken before the workers are forked.
+FORKED_LAUNCHER = """
+import os, signal, sys
+import cnncli.imageio as imageio
+from cnncli.cli import main
+
+GROUP = os.getpgid(0)
+real_write = imageio.write_output
+
+def write_then_interrupt(dest, *args, **kwargs):
+    real_write(dest, *args, **kwargs)
+    if os.path.basename(str(dest)) == "img003.png":
+        os.killpg(GROUP, signal.SIGINT)
+
+imageio.write_output = write_then_interrupt
+sys.argv = ["cnncli", *sys.argv[1:]]
+main()
+"""
+
+
+def test_interrupted_batch_on_worker_processes_leaves_whole_files_and_resumes(tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 16, size=(60, 80))]
+    out = tmp_path / "out"
+    args = ["sobel", *inputs, "--out-dir", str(out), "-j", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-c", FORKED_LAUNCHER, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "interrupted" in proc.stderr
+    done = sorted(out.iterdir())
+    assert 1 <= len(done) < len(inputs)
+    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in done)  # no .part
+    for path in done:
+        assert load(path).shape == (60, 80)
+    rerun = subprocess.run([CNNCLI, *args, "--skip-existing"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list(out.iterdir())) == len(inputs)
+    assert f"{len(done)} skipped" in rerun.stderr
