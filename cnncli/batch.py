@@ -2,22 +2,25 @@
 
 A failed file is reported and the batch goes on; outputs are written atomically by the
 filter, so an interrupted batch leaves only finished files and ``--skip-existing``
-resumes it. The executor is any :class:`concurrent.futures.Executor` (threads here, a
-Dask cluster's executor for ``--scheduler``), so how files are spread stays out of this
-module. Knows nothing of terminals: the caller passes ``on_outcome`` to show progress.
+resumes it. The executor is any :class:`concurrent.futures.Executor` (forked worker
+processes or threads here, a Dask cluster's executor for ``--scheduler``): how files are
+spread stays out of :func:`run_batch`. Knows nothing of terminals: the caller passes
+``on_outcome`` to show progress.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import string
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnncli.core.cpus import cpu_count
 from cnncli.core.enums import BatchStatus
@@ -26,7 +29,7 @@ from cnncli.defaults import DEFAULT_NAME
 from cnncli.files import STDIO
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
     from contextlib import AbstractContextManager
 
 # (input path, output path) -> the filter's warning or None; raises UserError on a bad file.
@@ -46,7 +49,7 @@ class BatchOptions:
     name: str = DEFAULT_NAME
     skip_existing: bool = False
     quiet: bool = False
-    scheduler: str | None = None  # a Dask scheduler's address, or "local"; None: threads
+    scheduler: str | None = None  # a Dask scheduler's address, or "local"; None: here
 
     def check_single(self) -> None:
         """Refuse batch-only options without ``--out-dir`` rather than ignore them."""
@@ -190,117 +193,159 @@ def run_job(job: Job, work: FileWork, skip_if: Callable[[Path], bool] | None = N
 
 
 def thread_executor(workers: int | None) -> ThreadPoolExecutor:
-    """Threads suffice: numpy, scipy and Pillow's codecs release the GIL on the heavy parts."""
+    """Threads: for a few large files (numpy, Pillow and zlib release the GIL on the heavy
+    parts), and where worker processes cannot be forked."""
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=workers or cpu_count())
 
 
-class ComputeSlots:
-    """At most ``count`` files use the CPU at once; a file waiting for the disk does not count.
-
-    Each output is fsynced before it is renamed into place, and a fsync is a wait of
-    about a millisecond: on a batch of small images, a quarter of each file's time. A
-    batch therefore runs twice as many threads as it has slots; a file holds its slot
-    until its output is written and waiting for the disk (:func:`cnncli.files.on_disk_wait`),
-    then another file computes meanwhile. More threads computing at once would only fight
-    over the cores and the GIL.
-    """
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self._free = threading.Semaphore(count)
-
-    def wrap(self, work: FileWork) -> FileWork:
-        """``work`` run in a slot, which it gives back when it waits for the disk."""
-        from cnncli.files import on_disk_wait
-
-        def in_slot(source: Path, dest: Path) -> str | None:
-            self._free.acquire()
-            held = True
-
-            def give_back() -> None:  # once: at the disk wait, or when the file is done
-                nonlocal held
-                if held:
-                    held = False
-                    self._free.release()
-
-            try:
-                with on_disk_wait(give_back):
-                    return work(source, dest)
-            finally:
-                give_back()
-
-        return in_slot
-
-
 # The work a forked worker process runs: set by the initializer, inherited, never pickled.
 _FORKED_WORK: FileWork | None = None
+# Set when the batch ends (Ctrl-C included): files already queued to a worker do not start.
+_FORKED_STOP: Any = None
 
 
-def _start_forked_worker(work: FileWork) -> None:
-    """In each worker: Ctrl-C is the parent's to handle (a file being written finishes,
-    as on threads), and the work comes from the parent's memory, closures and all."""
-    global _FORKED_WORK
+def _start_forked_worker(work: FileWork, stop: Any, parent: int) -> None:
+    """In each worker: Ctrl-C is the parent's to handle (the files being written finish,
+    as on threads); SIGTERM, or the parent dying, ends it through ``finally`` blocks, so no
+    ``.part`` file is left; the work comes from the parent's memory, closures and all."""
+    global _FORKED_WORK, _FORKED_STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _FORKED_WORK = work
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _end_with_parent(parent)
+    _FORKED_WORK, _FORKED_STOP = work, stop
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _end_with_parent(parent: int) -> None:
+    """SIGTERM this worker when its parent dies (Linux's PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not glibc: an orphan then waits for its queue
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        raise SystemExit(0)
 
 
 def _forked_work(source: Path, dest: Path) -> str | None:
     """What the parent submits for each file: a module function, pickled by its name."""
-    assert _FORKED_WORK is not None, "runs only in a worker started by ForkedWorkers"
-    return _FORKED_WORK(source, dest)
+    from concurrent.futures import CancelledError
+
+    if _FORKED_STOP is not None and _FORKED_STOP.is_set():
+        raise CancelledError  # queued before Ctrl-C, reached after it: not started
+    assert _FORKED_WORK is not None, "runs only where ForkedWorkers installed the work"
+    try:
+        return _FORKED_WORK(source, dest)
+    except SystemExit as stopped:  # SIGTERM mid-file: the temporary file is gone; now end,
+        os._exit(stopped.code if isinstance(stopped.code, int) else 1)  # not the next file
 
 
-class ForkedWorkers:
+class ForkedWorkers(Executor):
     """A process per core, each filtering one file at a time: for batches of many files.
 
     Threads in one process share its interpreter lock: a small image's work is some 40
     numpy, Pillow and zlib calls and 30 system calls, each of which hands that lock over
     (34 context switches an image, measured), so two threads did not run even 1.4 times
-    as fast as one. Processes do not share it. On Linux only (``fork``: the workers get
-    the filter as built, nothing is pickled but paths and outcomes). All workers are
-    started on entering, before a progress bar's thread exists: ``fork`` copies only the
-    calling thread, and a lock another thread held would stay locked in the child.
+    as fast as one. Processes do not share it. ``fork`` gives the workers the filter as
+    built: only paths and outcomes are pickled. All workers are started on entering, with
+    SIGINT blocked, before a progress bar's thread exists (``fork`` copies only the calling
+    thread: a lock another thread held would stay locked in the child). Where forking is
+    not safe or fails, the same work runs on threads.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._work: FileWork | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._inner: Executor | None = None
+        self._stop: Any = None
 
     def wrap(self, work: FileWork) -> FileWork:
         self._work = work
         return _forked_work
 
-    def __enter__(self) -> Executor:
+    def __enter__(self) -> ForkedWorkers:
+        global _FORKED_WORK
+        assert self._work is not None, "wrap the work before entering"
+        if threading.active_count() == 1:
+            try:
+                self._inner = self._start_processes(self._work)
+            except (OSError, RuntimeError):  # no fork now (a process limit, memory)
+                self._inner = None
+        if self._inner is None:
+            _FORKED_WORK = self._work
+            self._inner = thread_executor(self.workers)
+        return self
+
+    def _start_processes(self, work: FileWork) -> Executor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        assert self._work is not None, "wrap the work before entering"
-        self._pool = ProcessPoolExecutor(
+        context = multiprocessing.get_context("fork")
+        self._stop = context.Event()
+        for stream in (sys.stdout, sys.stderr):  # else each child flushes it again at exit
+            if stream is not None:
+                stream.flush()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        pool = ProcessPoolExecutor(
             self.workers,
-            mp_context=multiprocessing.get_context("fork"),
+            mp_context=context,
             initializer=_start_forked_worker,
-            initargs=(self._work,),
+            initargs=(work, self._stop, os.getpid()),
         )
-        self._pool.submit(int).result()  # forks every worker now (the fork context does)
-        return self._pool
+        try:
+            pool.submit(int).result()  # forks every worker now (the fork context does)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C comes now
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        return pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        assert self._inner is not None, "enter before submitting"
+        return self._inner.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._inner is not None:
+            self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def __exit__(self, *exc_info: object) -> None:
-        assert self._pool is not None
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.shutdown(wait=True, cancel_futures=True)
+
+    def raise_if_lost(self, exc: BaseException) -> None:
+        """A worker that died (killed for memory, a crash in a codec) breaks the pool: every
+        file not reported is lost with it. One error says so, not a line per file."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if isinstance(exc, BrokenProcessPool):
+            raise UserError(
+                "a worker process died mid-batch (killed, perhaps for lack of memory); "
+                "the files not reported as written were not processed",
+                hint="the outputs written are whole: rerun with --skip-existing",
+            )
 
 
 def can_fork() -> bool:
-    return sys.platform == "linux"
+    """Linux, where ``fork`` is safe for this; Python 3.11+, whose process pool forks
+    every worker at the first task (earlier ones forked on demand, mid-batch)."""
+    return sys.platform == "linux" and sys.version_info >= (3, 11)
 
 
 @dataclass(frozen=True)
 class Execution:
     """Where a batch runs: the jobs as the executor needs them, each file's thread share,
-    the executor to enter (threads or processes here, or a Dask cluster), and how the
-    work is wrapped for it (in a compute slot; as a function forked workers inherit)."""
+    the executor to enter (processes or threads here, or a Dask cluster), and how the work
+    is wrapped for it (as a function forked workers inherit)."""
 
     jobs: list[Job]
     threads: int
@@ -312,8 +357,8 @@ class Execution:
 
 
 def choose_execution(jobs: list[Job], scheduler: str | None, workers: int | None) -> Execution:
-    """Processes (or threads) on this machine, each file getting a share of the cores so
-    that a few large images still use every one; or a Dask cluster, a thread per file."""
+    """Worker processes (or threads) on this machine, each file getting a share of the
+    cores so that a few large images still use every one; or a Dask cluster."""
     if scheduler is not None:
         from cnncli.cluster import dask_executor
 
@@ -323,9 +368,7 @@ def choose_execution(jobs: list[Job], scheduler: str | None, workers: int | None
     if threads == 1 and count > 1 and can_fork():
         forked = ForkedWorkers(min(count, len(jobs)))
         return Execution(jobs, 1, forked, forked.wrap)
-    slots = ComputeSlots(count)
-    waiting = min(2 * count, max(count, len(jobs)))  # files may also wait on the disk
-    return Execution(jobs, threads, thread_executor(waiting), slots.wrap)
+    return Execution(jobs, threads, thread_executor(count))
 
 
 def run_batch(

@@ -22,9 +22,8 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -356,8 +355,6 @@ def atomic_write_bytes(
     try:
         try:
             write_all(fd, data, shown)
-            if (waiting := _DISK_WAIT.get()) is not None:
-                waiting()
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -375,28 +372,14 @@ def atomic_write_bytes(
         tmp.unlink(missing_ok=True)
 
 
-# Called before each fsync: the writer is done with the CPU and now only waits on the disk.
-_DISK_WAIT: ContextVar[Callable[[], None] | None] = ContextVar("disk_wait", default=None)
-
-
-@contextmanager
-def on_disk_wait(callback: Callable[[], None]) -> Iterator[None]:
-    """Call ``callback`` (in this thread) when a write starts waiting for the disk: a
-    batch then lets another file use the CPU meanwhile (see :mod:`cnncli.batch`)."""
-    token = _DISK_WAIT.set(callback)
-    try:
-        yield
-    finally:
-        _DISK_WAIT.reset(token)
-
-
 _UMASK_LOCK = threading.Lock()
 _umask: int | None = None
 
 
 def process_umask() -> int:
-    """The process's umask, read once: reading it means setting it, which two threads
-    doing at once could leave at 0 for the rest of the run (world-writable outputs)."""
+    """The process's umask, read once and kept for the life of the process (cnncli never
+    changes it): reading it means setting it, which two threads doing at once could leave
+    at 0 for the rest of the run (world-writable outputs)."""
     global _umask
     with _UMASK_LOCK:
         if _umask is None:

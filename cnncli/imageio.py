@@ -118,6 +118,7 @@ def read_image(
                 # Gray already, 8 or 16 bits: what _normalise_mode would return, uncopied.
                 array, bits = direct[0], 16 if opened.mode == "I;16" else 8
             else:
+                direct = None  # transposed or converted: the array decoded into can go
                 image, bits = _normalise_mode(opened, luminance)
                 array = _pixels(image)
     except UserError:
@@ -146,6 +147,7 @@ def read_image(
 
 # Modes whose pixels Pillow can decode straight into a numpy array's memory, and its dtype.
 _DIRECT_MODES = {"L": "uint8", "I;16": "<u2"}
+_TIFF_ORIENTATION = 274
 
 
 def _decode_target(image: Image.Image) -> tuple[np.ndarray, Any] | None:
@@ -163,8 +165,11 @@ def _decode_target(image: Image.Image) -> tuple[np.ndarray, Any] | None:
     dtype = _DIRECT_MODES.get(image.mode)
     if dtype is None or image.format not in ("PNG", "TIFF", "PPM", "BMP"):
         return None
+    if image.format == "TIFF" and getattr(image, "tag_v2", {}).get(_TIFF_ORIENTATION, 1) != 1:
+        return None  # Pillow decodes a rotated TIFF at its stored size, not image.size
     width, height = image.size
-    array = np.empty((height, width), dtype=dtype)
+    # Zeros, as Pillow's own image starts: rows a truncated file never reaches stay black.
+    array = np.zeros((height, width), dtype=dtype)
     mapped = PILImage.frombuffer(image.mode, image.size, array, "raw", image.mode, 0, 1)
     image.im = mapped.im
     return array, mapped.im

@@ -80,8 +80,8 @@ class ImageRun:
         typer.Option(
             "-j",
             "--jobs",
-            help="Threads (in batch mode: files at once; with --scheduler local: worker "
-            "processes); default: all cores.",
+            help="Threads for one image; in batch mode, files at once (worker processes on "
+            "Linux); with --scheduler local, Dask worker processes. Default: all cores.",
         ),
     ] = None
     out_dir: Annotated[

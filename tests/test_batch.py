@@ -157,153 +157,133 @@ def test_a_file_too_big_for_memory_is_a_user_error_not_a_bug(tmp_path) -> None:
     assert not failure.internal
 
 
-def test_no_more_files_compute_at_once_than_there_are_slots(tmp_path) -> None:
-    """Eight threads, two slots: a file computes from its start to its disk wait."""
-    import threading
-    import time
+# The forked-worker tests run in an interpreter of their own: pytest's may have threads
+# (a test's Dask cluster), with which ForkedWorkers rightly falls back to threads.
+FORKED_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
+from cnncli.core.errors import UserError
 
-    from cnncli.batch import ComputeSlots
-    from cnncli.files import atomic_write_bytes
+folder = Path(sys.argv[1])
+parent = os.getpid()
+inputs = sorted(str(p) for p in folder.glob("*.in"))
+out = folder / "out"
+out.mkdir()
 
-    lock = threading.Lock()
-    computing, peak = 0, 0
+def work(source, dest):  # a closure over `parent`: inherited by fork, never pickled
+    data = Path(source).read_bytes()
+    if data == b"die":
+        os._exit(3)  # a worker lost mid-file (the OOM killer, a crash in a codec)
+    if not data:
+        raise UserError(f"{Path(source).name}: empty")
+    Path(dest).write_text(f"{os.getpid()} {data.decode()}")
+    return None
 
-    def work(source: Path, dest: Path) -> None:
-        nonlocal computing, peak
-        with lock:
-            computing += 1
-            peak = max(peak, computing)
-        time.sleep(0.002)  # lets the other threads run: without slots they would join in
-        with lock:
-            computing -= 1
-        atomic_write_bytes(dest, b"done")  # the disk wait gives the slot back
-
-    slotted = ComputeSlots(2).wrap(work)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: slotted(Path("in"), tmp_path / f"{i}.out"), range(64)))
-    assert peak <= 2
-    assert len(list(tmp_path.iterdir())) == 64
-
-
-def test_a_file_waiting_for_the_disk_lets_another_compute(tmp_path, monkeypatch) -> None:
-    """One slot: the first file's fsync waits for the second file to start, which only
-    its slot, given back at the disk wait, lets happen (otherwise: a deadlock, caught)."""
-    import threading
-
-    from cnncli.batch import ComputeSlots
-    from cnncli.files import atomic_write_bytes
-
-    second_started = threading.Event()
-    real_fsync = os.fsync
-
-    def fsync_after_the_second_starts(fd: int) -> None:
-        if not second_started.wait(timeout=60):  # a guard against a hang, not a timing
-            raise AssertionError("the second file never started: the slot was kept")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync_after_the_second_starts)
-
-    def work(source: Path, dest: Path) -> None:
-        if source.name == "second":
-            second_started.set()
-        atomic_write_bytes(dest, source.name.encode())
-
-    slotted = ComputeSlots(1).wrap(work)
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(slotted, Path("first"), tmp_path / "1.out")
-        second_started_wait = pool.submit(slotted, Path("second"), tmp_path / "2.out")
-        first.result(timeout=120)
-        second_started_wait.result(timeout=120)
-    assert (tmp_path / "1.out").read_bytes() == b"first"
+forked = ForkedWorkers(2)
+wrapped = forked.wrap(work)
+try:
+    with forked as executor:
+        report = run_batch(plan_jobs(inputs, out), wrapped, executor)
+except UserError as exc:
+    print(json.dumps({"error": str(exc)}))
+else:
+    pids = {p.read_text().split()[0] for p in out.iterdir()}
+    print(json.dumps({
+        "written": report.written,
+        "failures": [o.message for o in report.failures],
+        "in_parent": str(parent) in pids,
+        "workers": len(pids),
+    }))
+"""
 
 
-def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatch) -> None:
-    """New files get 0o666 less the umask, which is read once (reading it means setting it:
-    two threads doing that at once could leave it at 0) and left as it was."""
-    import cnncli.files as files
-    from cnncli.files import atomic_write_bytes
+def _run_forked(folder: Path, contents: dict[str, bytes]) -> dict[str, object]:
+    import json
+    import subprocess
+    import sys
 
-    monkeypatch.setattr(files, "_umask", None)  # as at the start of a run
-    before = os.umask(0o027)
-    try:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: atomic_write_bytes(tmp_path / f"{i}", b"x"), range(200)))
-        still = os.umask(0o027)
-        assert still == 0o027
-    finally:
-        os.umask(before)
-    modes = {(tmp_path / f"{i}").stat().st_mode & 0o777 for i in range(200)}
-    assert modes == {0o640}
-
-
-def test_glibc_is_told_to_keep_freed_memory() -> None:
-    import platform
-
-    from cnncli.allocator import keep_freed_memory
-
-    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+    for name, data in contents.items():
+        (folder / f"{name}.in").write_bytes(data)
+    result = subprocess.run(
+        [sys.executable, "-c", FORKED_SCRIPT, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def test_forked_workers_run_a_closure_and_report_every_outcome(tmp_path) -> None:
-    """The work is a closure (as the CLI's filters are): the workers inherit it by fork,
-    only paths and outcomes cross between the processes."""
+    """Twelve files on two worker processes; one is empty (a user error)."""
+    contents = {f"f{i:02d}": f"{i}".encode() for i in range(12)}
+    contents["f05"] = b""
+    got = _run_forked(tmp_path, contents)
+    assert got == {
+        "written": 11,
+        "failures": ["f05.in: empty"],
+        "in_parent": False,
+        "workers": 2,
+    }
+
+
+def test_a_dead_worker_process_is_one_error_not_a_line_per_file(tmp_path) -> None:
+    contents = {f"f{i:02d}": f"{i}".encode() for i in range(40)}
+    contents["f03"] = b"die"
+    got = _run_forked(tmp_path, contents)
+    assert got == {
+        "error": "a worker process died mid-batch (killed, perhaps for lack of memory); "
+        "the files not reported as written were not processed "
+        "(hint: the outputs written are whole: rerun with --skip-existing)"
+    }
+    assert not list((tmp_path / "out").glob(".*.part"))
+
+
+def test_where_forking_fails_the_batch_runs_on_threads(tmp_path, monkeypatch) -> None:
     from cnncli.batch import ForkedWorkers
 
-    parent = os.getpid()
-    for name in ("a", "b", "c", "d", "e"):
-        (tmp_path / f"{name}.png").write_bytes(name.encode())
-    (tmp_path / "e.png").write_bytes(b"")
+    def no_fork(self, work):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(ForkedWorkers, "_start_processes", no_fork)
+    for name in "abc":
+        (tmp_path / f"{name}.in").write_bytes(name.encode())
     out = tmp_path / "out"
     out.mkdir()
 
-    def work(source: Path, dest: Path) -> str | None:  # a closure over `parent`
-        assert os.getpid() != parent, "ran in the parent"
-        data = source.read_bytes()
-        if not data:
-            raise UserError(f"{source.name}: empty")
-        dest.write_bytes(data * 2)
-        return None
+    def work(source: Path, dest: Path) -> None:
+        dest.write_bytes(source.read_bytes() * 2)
 
-    jobs = plan_jobs([str(tmp_path / f"{n}.png") for n in "abcde"], out)
     forked = ForkedWorkers(2)
     wrapped = forked.wrap(work)
     with forked as executor:
-        report = run_batch(jobs, wrapped, executor)
-    assert (report.written, report.failed) == (4, 1)
-    assert report.failures[0].message == "e.png: empty"
-    assert (out / "c.png").read_bytes() == b"cc"
+        report = run_batch(
+            plan_jobs([str(tmp_path / f"{n}.in") for n in "abc"], out), wrapped, executor
+        )
+    assert report.written == 3 and (out / "b.in").read_bytes() == b"bb"
 
 
-def test_the_cli_batch_on_forked_workers_gives_the_single_file_bytes(tmp_path) -> None:
-    """Outputs of a batch spread over processes are those of one file at a time."""
-    from functools import partial
+@pytest.mark.parametrize(
+    ("files", "workers", "kind", "threads"),
+    [
+        (500, 2, "ForkedWorkers", 1),
+        (3, 2, "ForkedWorkers", 1),
+        (1, 2, "ThreadPoolExecutor", 2),
+        (500, 1, "ThreadPoolExecutor", 1),
+        (2, 8, "ThreadPoolExecutor", 4),
+    ],
+)
+def test_many_files_go_to_worker_processes_a_few_large_ones_to_threads(
+    monkeypatch, files, workers, kind, threads
+) -> None:
+    import cnncli.batch as batch
+    from cnncli.batch import choose_execution
 
-    import numpy as np
-    from PIL import Image
-
-    from cnncli.batch import ForkedWorkers
-    from cnncli.core.edges import SOBEL
-    from cnncli.core.enums import EdgeOutput
-    from cnncli.core.tone import Tone
-    from cnncli.pipeline import IOOptions, edge_filter_for, run_filter
-
-    rng = np.random.default_rng(9)
-    inputs = []
-    for i in range(6):
-        path = tmp_path / f"in{i}.png"
-        Image.fromarray(rng.integers(0, 256, (33 + i, 47)).astype(np.uint8)).save(path)
-        inputs.append(str(path))
-    apply = edge_filter_for(SOBEL, output=EdgeOutput.MAGNITUDE, tone=Tone(), per_channel=False)
-    work = partial(run_filter, apply=apply, options=IOOptions(), luminance=True, threads=1)
-    for source in inputs:
-        work(source, tmp_path / f"one-{Path(source).name}")
-    forked = ForkedWorkers(2)
-    wrapped = forked.wrap(work)
-    out = tmp_path / "out"
-    out.mkdir()
-    with forked as executor:
-        report = run_batch(plan_jobs(inputs, out), wrapped, executor)
-    assert report.written == 6
-    for source in inputs:
-        name = Path(source).name
-        assert (out / name).read_bytes() == (tmp_path / f"one-{name}").read_bytes()
+    monkeypatch.setattr(batch, "can_fork", lambda: True)
+    jobs = [Job(Path(f"{i}.png"), Path(f"o/{i}.png")) for i in range(files)]
+    execution = choose_execution(jobs, None, workers)
+    assert type(execution.executor).__name__ == kind
+    assert execution.threads == threads
+    if kind == "ThreadPoolExecutor":
+        execution.executor.__exit__(None, None, None)

@@ -156,7 +156,8 @@ def _smooth_plane(
         result = _horizontal_pass(padded, wx)
         store(result[:, :width], target[start:stop])
 
-    map_strips(compute, height, width, jobs, min_rows=_MIN_STRIP_ROWS, align=_ROW_TILE)
+    min_rows = min(_MIN_STRIP_ROWS, -(-height // jobs))
+    map_strips(compute, height, width, jobs, min_rows=min_rows, align=_ROW_TILE)
 
 
 def _extended_rows(
@@ -186,8 +187,10 @@ def _extended_rows(
 _ROW_TILE = 16
 _COLUMN_TILE = 32
 # Thin strips of a wide image convert their halo rows again and again (a strip of r rows
-# reads r + 2 * radius): at least this many rows keeps that small.
+# reads r + 2 * radius): at least this many rows keeps that small (but every core gets one).
 _MIN_STRIP_ROWS = 64
+# The most float32s the horizontal pass gathers at once (16 MB).
+_GATHER_FLOATS = 1 << 22
 
 
 def band_matrix(weights: np.ndarray, tile: int) -> np.ndarray:
@@ -215,24 +218,31 @@ def _vertical_pass(block: np.ndarray, weights: np.ndarray, out: np.ndarray) -> N
 
 
 def _horizontal_pass(padded: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``out[:, j] = sum_k weights[k] * padded[:, j + k]``, in one matrix product a strip.
+    """``out[:, j] = sum_k weights[k] * padded[:, j + k]``, a few matrix products a strip.
 
     Each column tile with the columns its kernel reaches is copied into a row of its own,
     (rows x tiles, tile + 2r): one product with the band then gives every tile, laid out
     as the output's rows. A product per tile instead costs a BLAS call for a few rows
-    each, which on wide images (thin strips) took four times as long. ``padded`` is
+    each, which on wide images took four times as long. The copies are
+    ``(tile + 2r) / tile`` times the strip, so a wide kernel (sigma in the tens) takes
+    the rows in groups of at most ``_GATHER_FLOATS``. ``padded`` is
     ``(rows, tiles * _COLUMN_TILE + 2r)``; returns ``(rows, tiles * _COLUMN_TILE)``.
     """
     span = len(weights) + _COLUMN_TILE - 1
     rows, tiles = padded.shape[0], (padded.shape[1] - len(weights) + 1) // _COLUMN_TILE
-    windows = as_strided(
-        padded,
-        shape=(rows, tiles, span),
-        strides=(padded.strides[0], _COLUMN_TILE * padded.itemsize, padded.itemsize),
-        writeable=False,
-    )
-    gathered = scratch("gathered", (rows * tiles, span))
-    np.copyto(gathered.reshape(rows, tiles, span), windows)
+    band = band_matrix(weights, _COLUMN_TILE)
     out = scratch("horizontal", (rows, tiles * _COLUMN_TILE))
-    np.matmul(gathered, band_matrix(weights, _COLUMN_TILE), out=out.reshape(-1, _COLUMN_TILE))
+    step = max(1, min(rows, _GATHER_FLOATS // (tiles * span)))
+    for top in range(0, rows, step):
+        part = padded[top : top + step]
+        n = part.shape[0]
+        windows = as_strided(
+            part,
+            shape=(n, tiles, span),
+            strides=(part.strides[0], _COLUMN_TILE * part.itemsize, part.itemsize),
+            writeable=False,
+        )
+        gathered = scratch("gathered", (n * tiles, span))
+        np.copyto(gathered.reshape(n, tiles, span), windows)
+        np.matmul(gathered, band, out=out[top : top + n].reshape(-1, _COLUMN_TILE))
     return out

@@ -64,6 +64,8 @@ def map_strips(
 
 
 _SCRATCH = threading.local()
+# The largest work array kept for reuse (8 M elements, 32 MB of float32).
+_SCRATCH_KEPT = 1 << 23
 
 
 def scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
@@ -72,13 +74,16 @@ def scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.n
     A fresh array per strip is fresh memory to the kernel: mapping a megabyte page by page
     costs about as much as a filter pass over it (measured 0.65 ms/MB on a VM), and
     glibc returns large blocks as soon as they are freed. The contents are garbage.
-    Arrays live as long as their thread; each name holds the largest shape asked for.
+    Arrays up to ``_SCRATCH_KEPT`` elements live as long as their thread (a batch's
+    worker, from image to image); each name holds the largest shape asked for.
     """
     arrays: dict[str, np.ndarray] = _SCRATCH.__dict__.setdefault("arrays", {})
     size = prod(shape)
     array = arrays.get(name)
     if array is None or array.size < size or array.dtype != dtype:
-        array = arrays[name] = np.empty(size, dtype=dtype)
+        array = np.empty(size, dtype=dtype)
+        if size <= _SCRATCH_KEPT:  # a huge strip is rare: not worth keeping for the thread
+            arrays[name] = array
     return array[:size].reshape(shape)
 
 

@@ -263,7 +263,7 @@ def test_smoothing_ignores_whatever_its_reused_work_arrays_held(width: int) -> N
 
 
 def test_smoothing_in_thin_strips_gives_the_one_strip_bytes(monkeypatch) -> None:
-    """Six strips of 48 rows (three row tiles) and a last one of 17."""
+    """Five strips of 48 rows (three row tiles) and a last one of 17."""
     import cnncli.core.smoothing as smoothing
 
     one_strip = gaussian_smooth(ODD_TALL, (3.0,), jobs=1)
@@ -272,3 +272,14 @@ def test_smoothing_in_thin_strips_gives_the_one_strip_bytes(monkeypatch) -> None
     out = np.empty(ODD_TALL.shape, dtype=np.float32)
     gaussian_smooth(ODD_TALL, (3.0,), jobs=7, out=out)
     assert np.array_equal(out, one_strip)
+
+
+def test_a_wide_kernel_is_gathered_a_few_rows_at_a_time(monkeypatch) -> None:
+    """Sigma 20: each column tile takes 32 + 160 columns; the rows go in groups of one or
+    two (a tiny gathering limit) and give scipy's result all the same."""
+    import cnncli.core.smoothing as smoothing
+
+    image = RNG.integers(0, 256, (90, 250)).astype(np.uint8)
+    monkeypatch.setattr(smoothing, "_GATHER_FLOATS", 8 * 192 + 1)
+    got = gaussian_smooth(image, (20.0,), jobs=2)
+    assert max_abs_diff(got, seed_smooth(image, 20.0)) <= 1e-3
