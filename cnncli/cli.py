@@ -664,7 +664,12 @@ def _run_images(
             make_out_dir(batch.out_dir)
             with batch_progress(len(plan), label, bar=not batch.quiet) as on_outcome:
                 report = run_batch(
-                    plan, work, executor, skip_existing=batch.skip_existing, on_outcome=on_outcome
+                    plan,
+                    work,
+                    executor,
+                    skip_existing=batch.skip_existing,
+                    on_outcome=on_outcome,
+                    per_task=execution.per_task,
                 )
     except KeyboardInterrupt:  # before run_batch took over (cluster start-up, say)
         _interrupted(label, plan, batch)

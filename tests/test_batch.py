@@ -265,17 +265,18 @@ def test_where_forking_fails_the_batch_runs_on_threads(tmp_path, monkeypatch) ->
 
 
 @pytest.mark.parametrize(
-    ("files", "workers", "kind", "threads"),
+    ("files", "workers", "kind", "threads", "per_task"),
     [
-        (500, 2, "ForkedWorkers", 1),
-        (3, 2, "ForkedWorkers", 1),
-        (1, 2, "ThreadPoolExecutor", 2),
-        (500, 1, "ThreadPoolExecutor", 1),
-        (2, 8, "ThreadPoolExecutor", 4),
+        (500, 2, "ForkedWorkers", 1, 8),
+        (40, 2, "ForkedWorkers", 1, 2),
+        (3, 2, "ForkedWorkers", 1, 1),
+        (1, 2, "ThreadPoolExecutor", 2, 1),
+        (500, 1, "ThreadPoolExecutor", 1, 1),
+        (2, 8, "ThreadPoolExecutor", 4, 1),
     ],
 )
 def test_many_files_go_to_worker_processes_a_few_large_ones_to_threads(
-    monkeypatch, files, workers, kind, threads
+    monkeypatch, files, workers, kind, threads, per_task
 ) -> None:
     import cnncli.batch as batch
     from cnncli.batch import choose_execution
@@ -284,6 +285,29 @@ def test_many_files_go_to_worker_processes_a_few_large_ones_to_threads(
     jobs = [Job(Path(f"{i}.png"), Path(f"o/{i}.png")) for i in range(files)]
     execution = choose_execution(jobs, None, workers)
     assert type(execution.executor).__name__ == kind
-    assert execution.threads == threads
+    assert (execution.threads, execution.per_task) == (threads, per_task)
     if kind == "ThreadPoolExecutor":
         execution.executor.__exit__(None, None, None)
+
+
+def test_files_sent_in_groups_are_each_reported(tmp_path) -> None:
+    """Seven files in tasks of three (the last of one): seven outcomes, each its own."""
+    for i in range(7):
+        (tmp_path / f"{i}.png").write_bytes(b"" if i == 4 else b"x")
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = plan_jobs([str(tmp_path / f"{i}.png") for i in range(7)], out)
+    seen: list = []
+    with ThreadPoolExecutor(2) as executor:
+        report = run_batch(jobs, _copy, executor, on_outcome=seen.append, per_task=3)
+    assert sorted(o.job.source.name for o in seen) == [f"{i}.png" for i in range(7)]
+    assert (report.written, report.warnings, report.failed) == (7, 1, 0)
+    assert len(list(out.iterdir())) == 7
+
+
+def test_a_lost_task_of_several_files_fails_each_of_them(tmp_path) -> None:
+    jobs = [Job(tmp_path / f"{i}.png", tmp_path / "o" / f"{i}.png") for i in range(5)]
+    report = run_batch(jobs, _copy, _Cancelling(), per_task=2)
+    assert report.failed == 5
+    assert {f.job.source.name for f in report.failures} == {f"{i}.png" for i in range(5)}
+    assert all(f.message == "not processed: CancelledError" for f in report.failures)
