@@ -40,9 +40,6 @@ bench: install
 	  && ( $(BENCH_VENV)/bin/python -c 'import cv2' 2>/dev/null \
 	       || $(BENCH_VENV)/bin/python -m pip install --quiet opencv-python-headless ) \
 	  || echo "bench: no OpenCV (could not set up $(BENCH_VENV)); its rows will be skipped"
-	@# Bytecode, as an installed package has it: the editable install leaves compiling to the
-	@# first import, which PYTHONDONTWRITEBYTECODE (set on some machines) makes every import.
-	$(BIN)/python -m compileall -q cnncli
 	$(BIN)/python bench/run_bench.py --opencv-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 # The website: generated pictures and command reference, then a strict offline build into site/.
