@@ -340,3 +340,46 @@ def test_interrupted_batch_on_worker_processes_leaves_whole_files_and_resumes(tm
     assert rerun.returncode == 0, rerun.stderr
     assert len(list(out.iterdir())) == len(inputs)
     assert f"{len(done)} skipped" in rerun.stderr
+
+
+# Each output's writer appends its pid to a log: which processes did the work.
+PID_LAUNCHER = """
+import os, sys
+import cnncli.imageio as imageio
+from cnncli.cli import main
+
+LOG = sys.argv.pop(1)
+real_write = imageio.write_output
+
+def write_and_log(dest, *args, **kwargs):
+    real_write(dest, *args, **kwargs)
+    with open(LOG, "a") as log:
+        log.write(f"{os.getpid()}\\n")
+
+imageio.write_output = write_and_log
+print(os.getpid(), file=sys.stderr)
+sys.argv = ["cnncli", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_batch_of_many_files_runs_in_worker_processes(tmp_path) -> None:
+    inputs = [str(p) for p in make_images(tmp_path / "in", 12)]
+    log = tmp_path / "pids.log"
+    args = ["sobel", *inputs, "--out-dir", str(tmp_path / "out"), "-j", "2", "--quiet"]
+    proc = subprocess.run(
+        [sys.executable, "-c", PID_LAUNCHER, str(log), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    parent = proc.stderr.splitlines()[0]
+    writers = log.read_text().split()
+    assert len(writers) == 12
+    assert parent not in writers and 1 <= len(set(writers)) <= 2
+    for source in inputs:
+        name = Path(source).name
+        single = tmp_path / f"one-{name}"
+        assert subprocess.run([CNNCLI, "sobel", source, str(single)]).returncode == 0
+        assert (tmp_path / "out" / name).read_bytes() == single.read_bytes()
