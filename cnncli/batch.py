@@ -272,15 +272,16 @@ class ForkedWorkers(Executor):
         return _forked_work
 
     def __enter__(self) -> ForkedWorkers:
-        global _FORKED_WORK
+        global _FORKED_WORK, _FORKED_STOP
         assert self._work is not None, "wrap the work before entering"
         if threading.active_count() == 1:
             try:
                 self._inner = self._start_processes(self._work)
             except (OSError, RuntimeError):  # no fork now (a process limit, memory)
                 self._inner = None
-        if self._inner is None:
-            _FORKED_WORK = self._work
+        if self._inner is None:  # threads of this process run _forked_work instead
+            self._stop = threading.Event()
+            _FORKED_WORK, _FORKED_STOP = self._work, self._stop
             self._inner = thread_executor(self.workers)
         return self
 
