@@ -10,6 +10,7 @@ spread stays out of :func:`run_batch`. Knows nothing of terminals: the caller pa
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import string
@@ -29,6 +30,7 @@ from cnncli.defaults import DEFAULT_NAME
 from cnncli.files import STDIO
 
 if TYPE_CHECKING:
+    import ctypes
     from concurrent.futures import Future, ThreadPoolExecutor
     from contextlib import AbstractContextManager
 
@@ -200,22 +202,22 @@ def thread_executor(workers: int | None) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers or cpu_count())
 
 
-# The work a forked worker process runs: set by the initializer, inherited, never pickled.
-_FORKED_WORK: FileWork | None = None
-# Set when the batch ends (Ctrl-C included): files already queued to a worker do not start.
-_FORKED_STOP: Any = None
+# Each ForkedWorkers' work and stop flag, by its token: installed in its worker processes
+# by the initializer (inherited, never pickled), or here while it runs on threads. Keyed,
+# so that two batches in one process (library use) never run each other's work.
+_INSTALLED: dict[int, tuple[FileWork, ctypes.c_bool]] = {}
+_TOKENS = itertools.count()
 
 
-def _start_forked_worker(work: FileWork, stop: Any, parent: int) -> None:
+def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent: int) -> None:
     """In each worker: Ctrl-C is the parent's to handle (the files being written finish,
     as on threads); SIGTERM, or the parent dying, ends it through ``finally`` blocks, so no
     ``.part`` file is left; the work comes from the parent's memory, closures and all."""
-    global _FORKED_WORK, _FORKED_STOP
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _end_with_parent(parent)
-    _FORKED_WORK, _FORKED_STOP = work, stop
+    _INSTALLED[token] = (work, stop)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -235,17 +237,24 @@ def _end_with_parent(parent: int) -> None:
         raise SystemExit(0)
 
 
-def _forked_work(source: Path, dest: Path) -> str | None:
-    """What the parent submits for each file: a module function, pickled by its name."""
+def _forked_work(token: int, source: Path, dest: Path) -> str | None:
+    """What the parent submits for each file: a module function and a token, pickled."""
     from concurrent.futures import CancelledError
 
-    if _FORKED_STOP is not None and _FORKED_STOP.is_set():
+    work, stop = _INSTALLED[token]
+    if stop.value:
         raise CancelledError  # queued before Ctrl-C, reached after it: not started
-    assert _FORKED_WORK is not None, "runs only where ForkedWorkers installed the work"
+    return work(source, dest)
+
+
+def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
+    """A task in a worker process. SIGTERM mid-task (mid-file, or in the skip check) has
+    unwound the temporary file; the process now ends, so that the parent sees a lost
+    worker: the pool would otherwise send SystemExit back as the task's result."""
     try:
-        return _FORKED_WORK(source, dest)
-    except SystemExit as stopped:  # SIGTERM mid-file: the temporary file is gone; now end,
-        os._exit(stopped.code if isinstance(stopped.code, int) else 1)  # not the next file
+        return fn(*args)
+    except SystemExit as stopped:
+        os._exit(stopped.code if isinstance(stopped.code, int) else 1)
 
 
 class ForkedWorkers(Executor):
@@ -263,62 +272,86 @@ class ForkedWorkers(Executor):
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self._token = next(_TOKENS)
         self._work: FileWork | None = None
         self._inner: Executor | None = None
-        self._stop: Any = None
+        self._processes = False
+        # Set when the batch ends (Ctrl-C included): files queued to a worker do not start.
+        # Shared memory without a lock: a worker killed while reading it cannot block the
+        # parent setting it (a multiprocessing Event's lock would stay held).
+        self._stop: ctypes.c_bool | None = None
 
     def wrap(self, work: FileWork) -> FileWork:
+        from functools import partial
+
         self._work = work
-        return _forked_work
+        return partial(_forked_work, self._token)
 
     def __enter__(self) -> ForkedWorkers:
-        global _FORKED_WORK, _FORKED_STOP
         assert self._work is not None, "wrap the work before entering"
         if threading.active_count() == 1:
             try:
                 self._inner = self._start_processes(self._work)
+                self._processes = True
             except (OSError, RuntimeError):  # no fork now (a process limit, memory)
                 self._inner = None
         if self._inner is None:  # threads of this process run _forked_work instead
-            self._stop = threading.Event()
-            _FORKED_WORK, _FORKED_STOP = self._work, self._stop
+            import ctypes
+
+            self._stop = ctypes.c_bool(False)
+            _INSTALLED[self._token] = (self._work, self._stop)
             self._inner = thread_executor(self.workers)
         return self
 
     def _start_processes(self, work: FileWork) -> Executor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from ctypes import c_bool
 
         context = multiprocessing.get_context("fork")
-        self._stop = context.Event()
+        self._stop = context.RawValue(c_bool, False)
         for stream in (sys.stdout, sys.stderr):  # else each child flushes it again at exit
             if stream is not None:
                 stream.flush()
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        pool = ProcessPoolExecutor(
-            self.workers,
-            mp_context=context,
-            initializer=_start_forked_worker,
-            initargs=(work, self._stop, os.getpid()),
-        )
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        pool: ProcessPoolExecutor | None = None
         try:
+            pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=_start_forked_worker,
+                initargs=(self._token, work, self._stop, os.getpid()),
+            )
             pool.submit(int).result()  # forks every worker now (the fork context does)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a Ctrl-C comes now
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C comes now
         except BaseException:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-            pool.shutdown(wait=True, cancel_futures=True)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            if pool is not None:
+                # A fork that failed midway leaves the workers already forked waiting on
+                # their queue, and the interpreter's exit waiting for them: end them.
+                forked = list((pool._processes or {}).values())
+                pool.shutdown(wait=True, cancel_futures=True)
+                for process in forked:
+                    process.terminate()
+                    process.join()
             raise
         return pool
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         assert self._inner is not None, "enter before submitting"
-        return self._inner.submit(fn, *args, **kwargs)
+        if not self._processes:
+            return self._inner.submit(fn, *args, **kwargs)
+        from functools import partial
+
+        return self._inner.submit(_in_worker, partial(fn, **kwargs), *args)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._stop is not None:
-            self._stop.set()
+            self._stop.value = True
         if self._inner is not None:
             self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            _INSTALLED.pop(self._token, None)
 
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown(wait=True, cancel_futures=True)
@@ -331,7 +364,7 @@ class ForkedWorkers(Executor):
         if isinstance(exc, BrokenProcessPool):
             raise UserError(
                 "a worker process died mid-batch (killed, perhaps for lack of memory); "
-                "the files not reported as written were not processed",
+                "files not reported as written may not have been processed",
                 hint="the outputs written are whole: rerun with --skip-existing",
             )
 

@@ -234,7 +234,7 @@ def test_a_dead_worker_process_is_one_error_not_a_line_per_file(tmp_path) -> Non
     got = _run_forked(tmp_path, contents)
     assert got == {
         "error": "a worker process died mid-batch (killed, perhaps for lack of memory); "
-        "the files not reported as written were not processed "
+        "files not reported as written may not have been processed "
         "(hint: the outputs written are whole: rerun with --skip-existing)"
     }
     assert not list((tmp_path / "out").glob(".*.part"))
@@ -311,3 +311,132 @@ def test_a_lost_task_of_several_files_fails_each_of_them(tmp_path) -> None:
     assert report.failed == 5
     assert {f.job.source.name for f in report.failures} == {f"{i}.png" for i in range(5)}
     assert all(f.message == "not processed: CancelledError" for f in report.failures)
+
+
+def _run_script(code: str, folder: Path) -> str:
+    """``code`` in an interpreter of its own (argv[1]: ``folder``); its stdout."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_pool_that_cannot_be_made_leaves_ctrl_c_working(tmp_path) -> None:
+    """SIGINT is blocked while workers are forked; a failure there must unblock it."""
+    code = """
+import signal, concurrent.futures
+from cnncli.batch import ForkedWorkers
+
+class NoPool:
+    def __init__(self, *args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+concurrent.futures.ProcessPoolExecutor = NoPool
+forked = ForkedWorkers(2)
+forked.wrap(lambda source, dest: None)
+with forked:
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    print(type(forked._inner).__name__, signal.SIGINT in blocked)
+"""
+    assert _run_script(code, tmp_path).split() == ["ThreadPoolExecutor", "False"]
+
+
+def test_a_fork_failing_midway_leaves_no_worker_behind(tmp_path) -> None:
+    """The second fork fails: the batch runs on threads, the first worker is ended, and
+    the interpreter exits (it waited for that worker for ever before)."""
+    code = """
+import os, sys
+from pathlib import Path
+from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
+
+real_fork, forks = os.fork, []
+def fork_once():
+    forks.append(1)
+    if len(forks) == 2:
+        raise OSError(11, "Resource temporarily unavailable")
+    return real_fork()
+os.fork = fork_once
+folder = Path(sys.argv[1])
+(folder / "out").mkdir()
+for i in range(4):
+    (folder / f"{i}.in").write_bytes(b"x")
+forked = ForkedWorkers(3)
+work = forked.wrap(lambda source, dest: Path(dest).write_bytes(b"y") and None)
+with forked as executor:
+    jobs = plan_jobs([str(folder / f"{i}.in") for i in range(4)], folder / "out")
+    report = run_batch(jobs, work, executor)
+import multiprocessing
+print(type(forked._inner).__name__, report.written, len(multiprocessing.active_children()))
+"""
+    assert _run_script(code, tmp_path).split() == ["ThreadPoolExecutor", "4", "0"]
+
+
+def test_two_batches_at_once_in_one_process_each_run_their_own_filter(tmp_path) -> None:
+    """Library use: two threads, two batches (on threads, as other threads exist)."""
+    code = """
+import sys, threading
+from pathlib import Path
+from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
+
+folder = Path(sys.argv[1])
+both_in = threading.Barrier(2)
+reports = {}
+def batch(tag):
+    (folder / tag).mkdir()
+    (folder / f"out{tag}").mkdir()
+    for i in range(20):
+        (folder / tag / f"{i}.in").write_bytes(b"x")
+    forked = ForkedWorkers(2)
+    work = forked.wrap(lambda source, dest: Path(dest).write_text(tag) and None)
+    with forked as executor:
+        both_in.wait()
+        jobs = plan_jobs([str(folder / tag / f"{i}.in") for i in range(20)], folder / f"out{tag}")
+        reports[tag] = run_batch(jobs, work, executor)
+threads = [threading.Thread(target=batch, args=(tag,)) for tag in "AB"]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+for tag in "AB":
+    written = sorted({p.read_text() for p in (folder / f"out{tag}").iterdir()})
+    print(tag, reports[tag].written, reports[tag].failed, "".join(written))
+"""
+    assert _run_script(code, tmp_path).splitlines() == ["A 20 0 A", "B 20 0 B"]
+
+
+def test_sigterm_to_a_worker_outside_a_file_is_one_error_in_the_parent(tmp_path) -> None:
+    """SIGTERM while a worker checks an existing output (--skip-existing): the worker
+    ends, and the parent reports a lost worker, not a SystemExit of its own."""
+    code = """
+import os, signal, sys
+from pathlib import Path
+from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
+from cnncli.core.errors import UserError
+
+folder = Path(sys.argv[1])
+(folder / "out").mkdir()
+inputs = []
+for i in range(8):
+    (folder / f"f{i}.in").write_bytes(b"x")
+    inputs.append(str(folder / f"f{i}.in"))
+def complete(dest):
+    if dest.name == "f3.in":
+        os.kill(os.getpid(), signal.SIGTERM)
+    return False
+forked = ForkedWorkers(2)
+work = forked.wrap(lambda source, dest: Path(dest).write_bytes(b"y") and None)
+try:
+    with forked as executor:
+        run_batch(plan_jobs(inputs, folder / "out"), work, executor, skip_existing=True,
+                  complete=complete)
+except UserError as exc:
+    print("error:", str(exc).split(";")[0])
+"""
+    assert (
+        _run_script(code, tmp_path).strip()
+        == "error: a worker process died mid-batch (killed, perhaps for lack of memory)"
+    )
