@@ -198,21 +198,24 @@ else:
 """
 
 
-def _run_forked(folder: Path, contents: dict[str, bytes]) -> dict[str, object]:
-    import json
+def _run_script(code: str, folder: Path) -> str:
+    """``code`` in an interpreter of its own (argv[1]: ``folder``); its stdout."""
     import subprocess
     import sys
 
-    for name, data in contents.items():
-        (folder / f"{name}.in").write_bytes(data)
     result = subprocess.run(
-        [sys.executable, "-c", FORKED_SCRIPT, str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return result.stdout
+
+
+def _run_forked(folder: Path, contents: dict[str, bytes]) -> dict[str, object]:
+    import json
+
+    for name, data in contents.items():
+        (folder / f"{name}.in").write_bytes(data)
+    return json.loads(_run_script(FORKED_SCRIPT, folder))  # type: ignore[no-any-return]
 
 
 def test_forked_workers_run_a_closure_and_report_every_outcome(tmp_path) -> None:
@@ -311,18 +314,6 @@ def test_a_lost_task_of_several_files_fails_each_of_them(tmp_path) -> None:
     assert report.failed == 5
     assert {f.job.source.name for f in report.failures} == {f"{i}.png" for i in range(5)}
     assert all(f.message == "not processed: CancelledError" for f in report.failures)
-
-
-def _run_script(code: str, folder: Path) -> str:
-    """``code`` in an interpreter of its own (argv[1]: ``folder``); its stdout."""
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_a_pool_that_cannot_be_made_leaves_ctrl_c_working(tmp_path) -> None:
