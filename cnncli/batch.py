@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -282,8 +283,6 @@ class ForkedWorkers(Executor):
         self._stop: ctypes.c_bool | None = None
 
     def wrap(self, work: FileWork) -> FileWork:
-        from functools import partial
-
         self._work = work
         return partial(_forked_work, self._token)
 
@@ -341,8 +340,6 @@ class ForkedWorkers(Executor):
         assert self._inner is not None, "enter before submitting"
         if not self._processes:
             return self._inner.submit(fn, *args, **kwargs)
-        from functools import partial
-
         return self._inner.submit(_in_worker, partial(fn, **kwargs), *args)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

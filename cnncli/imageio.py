@@ -147,7 +147,8 @@ def read_image(
 
 # Modes whose pixels Pillow can decode straight into a numpy array's memory, and its dtype.
 _DIRECT_MODES = {"L": "uint8", "I;16": "<u2"}
-_TIFF_ORIENTATION = 274
+# The EXIF (and TIFF) tag of the orientation in which a picture is to be viewed.
+_ORIENTATION_TAG = 0x0112
 
 
 def _decode_target(image: Image.Image) -> tuple[np.ndarray, Any] | None:
@@ -165,7 +166,7 @@ def _decode_target(image: Image.Image) -> tuple[np.ndarray, Any] | None:
     dtype = _DIRECT_MODES.get(image.mode)
     if dtype is None or image.format not in ("PNG", "TIFF", "PPM", "BMP"):
         return None
-    if image.format == "TIFF" and getattr(image, "tag_v2", {}).get(_TIFF_ORIENTATION, 1) != 1:
+    if image.format == "TIFF" and getattr(image, "tag_v2", {}).get(_ORIENTATION_TAG, 1) != 1:
         return None  # Pillow decodes a rotated TIFF at its stored size, not image.size
     width, height = image.size
     # Zeros, as Pillow's own image starts: rows a truncated file never reaches stay black.
@@ -381,7 +382,7 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
             info[key] = image.info[key]
     exif = image.getexif()
     if exif:
-        exif.pop(0x0112, None)  # orientation: already applied to the pixels
+        exif.pop(_ORIENTATION_TAG, None)  # already applied to the pixels
         info["exif"] = exif.tobytes()
     return info
 
