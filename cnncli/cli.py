@@ -619,7 +619,7 @@ def _run_images(
     A batch gives each file a share of the threads, so a few large images still use
     every core and many small ones run side by side.
     """
-    from cnncli.allocator import keep_freed_memory
+    from cnncli.libc import keep_freed_memory
     from cnncli.pipeline import run_filter, single_job
 
     keep_freed_memory()

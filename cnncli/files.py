@@ -4,7 +4,8 @@ Every failure is one ``UserError`` naming the file. Reading stops past a byte li
 ``/dev/zero`` or an endless pipe as input is an error, not an exhausted memory. Writing:
 
 - a regular file (or a new one) is written to a temporary file beside it, fsynced and
-  renamed into place, so a failure never leaves a half-written file or damages the old one;
+  renamed into place, so a failure never leaves a half-written file or damages the old one
+  (a batch's worker fsyncs the few files of a task together, :func:`grouped_writes`);
 - a symlink is followed and its target replaced that way (the link stays a link);
 - a character or block device or a FIFO is opened and written as it is (renaming a file
   over ``/dev/null`` would destroy it);
@@ -341,35 +342,137 @@ def write_through(path: Path, data: bytes | memoryview) -> None:
 def atomic_write_bytes(
     path: Path, data: bytes | memoryview, *, no_clobber: bool = False, name: str | None = None
 ) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    import tempfile
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``.
 
-    shown = name or str(path)
+    Within :func:`grouped_writes` the fsync and the rename wait for the group's commit.
+    """
+    output = _TemporaryOutput.create(path, name or str(path), no_clobber)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise UserError(
-            f"{shown}: cannot create a file in {path.parent} ({exc.strerror})"
-        ) from None
-    tmp = Path(tmp_name)
-    try:
+        output.write(data)
+    except BaseException:
+        output.discard()
+        raise
+    group = getattr(_GROUPS, "current", None)
+    if group is not None:
+        output.start_writeback()
+        group.pending.append(output)
+        return
+    output.install()
+
+
+class _TemporaryOutput:
+    """An output being written: a temporary file beside its destination, not yet renamed."""
+
+    def __init__(self, fd: int, tmp: Path, path: Path, shown: str, no_clobber: bool) -> None:
+        self.fd: int | None = fd
+        self.tmp = tmp
+        self.path = path
+        self.shown = shown
+        self.no_clobber = no_clobber
+
+    @classmethod
+    def create(cls, path: Path, shown: str, no_clobber: bool) -> _TemporaryOutput:
+        import tempfile
+
         try:
-            write_all(fd, data, shown)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _copy_permissions(path, tmp)
-        if no_clobber:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        except OSError as exc:
+            raise UserError(
+                f"{shown}: cannot create a file in {path.parent} ({exc.strerror})"
+            ) from None
+        return cls(fd, Path(tmp), path, shown, no_clobber)
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self.fd is not None
+        write_all(self.fd, data, self.shown)
+
+    def install(self) -> None:
+        """fsync, then give it the replaced file's mode and rename it into place (or link
+        it, with no-clobber: that fails if the name appeared meanwhile)."""
+        try:
             try:
-                os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
-            except FileExistsError:
-                raise UserError(f"{shown}: already exists (--no-clobber)") from None
-        else:
-            os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+                assert self.fd is not None
+                os.fsync(self.fd)
+            finally:
+                self._close()
+            _copy_permissions(self.path, self.tmp)
+            if self.no_clobber:
+                try:
+                    os.link(self.tmp, self.path)
+                except FileExistsError:
+                    raise UserError(f"{self.shown}: already exists (--no-clobber)") from None
+            else:
+                os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise UserError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def start_writeback(self) -> None:
+        from cnncli.libc import start_writeback
+
+        if self.fd is not None:
+            start_writeback(self.fd)
+
+    def discard(self) -> None:
+        self._close()
+        self.tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+
+class WriteGroup:
+    """Outputs written by :func:`grouped_writes`, waiting for :meth:`commit`."""
+
+    def __init__(self) -> None:
+        self.pending: list[_TemporaryOutput] = []
+
+    def commit(self) -> list[UserError | None]:
+        """fsync and rename each pending output, in order; each one's error, or None."""
+        results: list[UserError | None] = []
+        while self.pending:
+            output = self.pending.pop(0)
+            try:
+                output.install()
+            except UserError as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+        return results
+
+    def discard(self, start: int = 0) -> None:
+        """Remove the pending outputs from ``start`` on (a file that failed after writing)."""
+        for output in self.pending[start:]:
+            output.discard()
+        del self.pending[start:]
+
+
+_GROUPS = threading.local()
+
+
+@contextmanager
+def grouped_writes() -> Iterator[WriteGroup]:
+    """Outputs written in this thread meanwhile wait, written but not renamed, for one
+    commit: made durable together, then renamed into place one by one.
+
+    An fsync costs a journal commit, some 0.2 ms of waiting a file on this machine, where
+    a small image takes 2-3 ms to filter. Each output of the group is written to its
+    temporary file and its writeback started at once; at the commit, the first fsync
+    finds most of the data on its way and commits the journal for all of them, and the
+    others find little left to do. Every output is still fsynced, and so whole on disk,
+    before its name appears; one not committed (an error, SIGTERM) is removed.
+    """
+    group = WriteGroup()
+    outer = getattr(_GROUPS, "current", None)
+    _GROUPS.current = group
+    try:
+        yield group
     finally:
-        tmp.unlink(missing_ok=True)
+        _GROUPS.current = outer
+        group.discard()
 
 
 _UMASK_LOCK = threading.Lock()

@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cnncli.core.enums import OutputFormat
 from cnncli.core.errors import UserError
@@ -619,8 +619,11 @@ def _print_outcome(outcome: Outcome) -> None:
 def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[Outcome], None]]:
     """A callback for each finished file: errors and warnings as they happen, and a
     progress bar on stderr when ``bar`` and stderr is a terminal (never in a pipe or log)."""
+    if not (bar and _may_be_terminal(sys.stderr)):  # rich is not even imported (20 ms)
+        yield _print_outcome
+        return
     console = stderr_console()
-    if not (bar and console.is_terminal):
+    if not console.is_terminal:
         yield _print_outcome
         return
     from rich.progress import (
@@ -649,6 +652,17 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
             progress.advance(task)
 
         yield on_outcome
+
+
+def _may_be_terminal(stream: TextIO) -> bool:
+    """Whether rich could take ``stream`` for a terminal: a TTY, or one of the variables
+    by which rich is told it is (``TTY_COMPATIBLE``, ``FORCE_COLOR``). Rich decides."""
+    if os.environ.get("TTY_COMPATIBLE") or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def batch_summary(report: BatchReport, label: str, note: str = "") -> None:

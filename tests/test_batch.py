@@ -14,6 +14,7 @@ from cnncli.batch import (
     WRITTEN,
     BatchOptions,
     Job,
+    _resolver,
     absolute_jobs,
     output_name,
     plan_jobs,
@@ -62,6 +63,41 @@ def test_plan_keeps_input_order_and_refuses_clashes(tmp_path) -> None:
         plan_jobs(["x/a.png", "y/a.png"], tmp_path)
     with pytest.raises(UserError, match="no input files"):
         plan_jobs([], tmp_path)
+
+
+def test_paths_resolve_as_realpath_does(tmp_path, monkeypatch) -> None:
+    """The planner resolves each folder once; every kind of path still comes out as
+    os.path.realpath has it: links to files and folders, '..' after a link, dangling
+    links, names not there yet, absolute and relative paths."""
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "a.png").write_bytes(b"x")
+    (tmp_path / "link_dir").symlink_to(real / "sub")
+    (real / "sub" / "to_a.png").symlink_to(real / "a.png")
+    (real / "dangling.png").symlink_to(tmp_path / "nowhere" / "z.png")
+    monkeypatch.chdir(tmp_path)
+    paths = [
+        "real/a.png",
+        "link_dir/to_a.png",
+        "link_dir/../a.png",  # '..' after a link: the link's parent, not tmp_path
+        "link_dir/new.png",
+        "real/dangling.png",
+        "real/sub/..",
+        "./real/./a.png",
+        str(tmp_path / "link_dir" / "to_a.png"),
+        "missing/dir/file.png",
+    ]
+    resolve = _resolver()
+    for path in paths * 2:  # the second time round, from its folder cache
+        assert resolve(path) == os.path.realpath(path), path
+
+
+def test_an_output_that_is_an_input_through_a_link_is_refused(tmp_path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(b"x")
+    (tmp_path / "out").symlink_to(tmp_path / "in")
+    with pytest.raises(UserError, match="would overwrite an input file"):
+        plan_jobs([str(tmp_path / "in" / "a.png")], tmp_path / "out")
 
 
 def test_batch_only_options_need_an_out_dir() -> None:
@@ -431,3 +467,27 @@ except UserError as exc:
         _run_script(code, tmp_path).strip()
         == "error: a worker process died mid-batch (killed, perhaps for lack of memory)"
     )
+
+
+def test_a_task_of_several_files_reports_each_as_its_output_was_committed(tmp_path) -> None:
+    """Outputs of one task are synced together: a file that fails after writing leaves no
+    output, and one whose output cannot be put in place at the commit is failed."""
+    from cnncli.batch import run_jobs
+    from cnncli.files import atomic_write_bytes
+
+    def work(source: Path, dest: Path) -> None:
+        atomic_write_bytes(dest, source.name.encode(), no_clobber=True)
+        if source.name == "bad":
+            raise UserError("bad: broken after writing")
+        if source.name == "raced":
+            dest.write_bytes(b"someone else's")  # appears between the write and the commit
+
+    names = ("good", "bad", "raced", "last")
+    jobs = [Job(Path(name), tmp_path / f"{name}.out") for name in names]
+    outcomes = run_jobs(jobs, work, None)
+    assert [outcome.job for outcome in outcomes] == jobs
+    assert [outcome.status for outcome in outcomes] == [WRITTEN, FAILED, FAILED, WRITTEN]
+    assert "already exists" in (outcomes[2].message or "")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["good.out", "last.out", "raced.out"]
+    assert (tmp_path / "good.out").read_bytes() == b"good"
+    assert (tmp_path / "raced.out").read_bytes() == b"someone else's"

@@ -23,3 +23,96 @@ def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatc
         os.umask(before)
     modes = {(tmp_path / f"{i}").stat().st_mode & 0o777 for i in range(200)}
     assert modes == {0o640}
+
+
+def _listing(folder) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def test_grouped_writes_appear_only_at_the_commit_each_whole(tmp_path) -> None:
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    (tmp_path / "b").write_bytes(b"old")
+    os.chmod(tmp_path / "b", 0o600)
+    with grouped_writes() as group:
+        atomic_write_bytes(tmp_path / "a", b"first")
+        atomic_write_bytes(tmp_path / "b", b"second")
+        assert not (tmp_path / "a").exists()
+        assert (tmp_path / "b").read_bytes() == b"old"  # not replaced before the commit
+        assert group.commit() == [None, None]
+    assert (tmp_path / "a").read_bytes() == b"first"
+    assert (tmp_path / "b").read_bytes() == b"second"
+    assert (tmp_path / "b").stat().st_mode & 0o777 == 0o600  # the replaced file's mode
+    assert _listing(tmp_path) == ["a", "b"]  # no temporary file left
+
+
+def test_a_group_left_without_its_commit_leaves_nothing(tmp_path) -> None:
+    """An error, or SIGTERM's SystemExit, between the writes and the commit."""
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    (tmp_path / "b").write_bytes(b"old")
+    try:
+        with grouped_writes():
+            atomic_write_bytes(tmp_path / "a", b"first")
+            atomic_write_bytes(tmp_path / "b", b"second")
+            raise SystemExit(143)
+    except SystemExit:
+        pass
+    assert _listing(tmp_path) == ["b"]
+    assert (tmp_path / "b").read_bytes() == b"old"
+
+
+def test_a_commit_reports_each_outputs_own_error(tmp_path) -> None:
+    from cnncli.core.errors import UserError
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    with grouped_writes() as group:
+        atomic_write_bytes(tmp_path / "a", b"first", no_clobber=True)
+        atomic_write_bytes(tmp_path / "b", b"second", no_clobber=True)
+        (tmp_path / "a").write_bytes(b"appeared meanwhile")
+        first, second = group.commit()
+    assert isinstance(first, UserError) and "already exists" in str(first)
+    assert second is None
+    assert (tmp_path / "a").read_bytes() == b"appeared meanwhile"
+    assert (tmp_path / "b").read_bytes() == b"second"
+    assert _listing(tmp_path) == ["a", "b"]
+
+
+def test_discarded_outputs_of_a_group_are_removed(tmp_path) -> None:
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    with grouped_writes() as group:
+        atomic_write_bytes(tmp_path / "a", b"kept")
+        atomic_write_bytes(tmp_path / "b", b"dropped")
+        group.discard(1)
+        assert group.commit() == [None]
+    assert _listing(tmp_path) == ["a"]
+
+
+def test_each_grouped_output_is_fsynced_before_its_name_appears(tmp_path, monkeypatch) -> None:
+    """The guarantee of a single write, kept in a group: a crash or power cut after the
+    rename finds the file whole. The system calls are watched, not replaced."""
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    calls: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst) -> None:
+        calls.append(("replace", str(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with grouped_writes() as group:
+        for name in "abc":
+            atomic_write_bytes(tmp_path / name, name.encode())
+        assert calls == []  # nothing synced or renamed while the group is written
+        group.commit()
+    replaced = [path for kind, path in calls if kind == "replace"]
+    assert len(replaced) == 3
+    for path in replaced:
+        assert calls.index(("fsync", path)) < calls.index(("replace", path))

@@ -59,3 +59,37 @@ def test_plain_grid_is_rich_grid() -> None:
     console.print(grid)
     expected = [line.rstrip() for line in buffer.getvalue().splitlines()]
     assert [line.rstrip() for line in plain_grid(rows).splitlines()] == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "tty", "expected"),
+    [
+        ({}, False, False),
+        ({}, True, True),
+        ({"FORCE_COLOR": "1"}, False, True),
+        ({"FORCE_COLOR": ""}, False, False),  # set but empty: rich says no
+        ({"TTY_COMPATIBLE": "1"}, False, True),
+        ({"TTY_COMPATIBLE": "0"}, True, False),
+    ],
+)
+def test_rich_is_asked_about_a_terminal_wherever_it_could_say_yes(
+    env, tty, expected, monkeypatch
+) -> None:
+    """The check that spares a batch in a pipe rich's import: rich's own verdict is the
+    reference, and wherever rich would show a progress bar, the check lets it."""
+    from cnncli.render import _may_be_terminal
+
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    stream = Stream()
+    rich_says = Console(file=stream).is_terminal
+    assert rich_says == expected
+    if rich_says:
+        assert _may_be_terminal(stream)
