@@ -165,9 +165,14 @@ def _resolver() -> Callable[[str], str]:
     """``os.path.realpath``, each folder resolved once: a batch's paths share a few folders,
     and resolving every one of 500 files' paths afresh took 25 ms before the first file."""
     folders: dict[str, str] = {}
+    cwd: list[str] = []  # read once, and only for a relative path (it may have been deleted)
 
     def resolve(path: str) -> str:
-        head, name = os.path.split(os.path.join(os.getcwd(), path))
+        if not os.path.isabs(path):
+            if not cwd:
+                cwd.append(os.getcwd())
+            path = os.path.join(cwd[0], path)
+        head, name = os.path.split(path)
         if name in ("", ".", ".."):
             return os.path.realpath(path)
         if (real := folders.get(head)) is None:

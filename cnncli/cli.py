@@ -897,38 +897,21 @@ def _pool_images(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command in ``sys.argv``; ends in ``SystemExit``, as a Typer app does."""
+    _app_for(sys.argv[1:])()
+
+
+def console_main() -> None:
+    """The ``cnncli`` executable: :func:`main`, then the process ends at once
+    (:func:`cnncli.files.end_process`). ``python -m cnncli`` and callers of :func:`main`
+    (profilers, debuggers, tests) keep Python's ordinary ending."""
+    from cnncli.files import end_process
+
     try:
-        _app_for(sys.argv[1:])()
+        main()
     except SystemExit as done:
-        _end_process(done.code)
-    _end_process(0)
-
-
-def _end_process(code: str | int | None) -> NoReturn:
-    """Exit with ``code`` as Python would, without its teardown of every module and object.
-
-    Python's own exit frees each of the thousands of objects numpy, Pillow and Typer
-    created, one by one: 40-60 ms after an image command, 15-25 ms after a calculator,
-    while the kernel frees the whole process at once. The atexit handlers still run and
-    the standard streams are flushed first; anything unusual (another thread still
-    running, a code that is not a number, a stream that cannot be flushed) takes the
-    ordinary way out.
-    """
-    import atexit
-    import threading
-
-    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if isinstance(code, str) or threading.active_count() > 1 or run_exit_handlers is None:
-        sys.exit(code)
-    try:
-        run_exit_handlers()
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
-    except Exception:
-        sys.exit(code)
-    os._exit(code or 0)
+        end_process(done.code)
+    end_process(0)
 
 
 def _app_for(args: Sequence[str]) -> typer.Typer:

@@ -96,18 +96,22 @@ def one_line(message: str) -> str:
 
 
 def print_error(message: str) -> None:
-    sys.stderr.write(f"error: {one_line(message)}\n")
-    sys.stderr.flush()
+    _to_stderr(f"error: {one_line(message)}\n")
 
 
 def print_warning(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-    sys.stderr.flush()
+    _to_stderr(f"warning: {message}\n")
 
 
 def print_note(message: str) -> None:
-    sys.stderr.write(f"{message}\n")
-    sys.stderr.flush()
+    _to_stderr(f"{message}\n")
+
+
+def _to_stderr(text: str) -> None:
+    """Nowhere if stderr is closed (``2>&-``): the exit status still tells."""
+    if sys.stderr is not None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
 
 # Rich lays out a table cell by cell: about 400 rows a second. Past this many rows, or
@@ -654,13 +658,16 @@ def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[O
         yield on_outcome
 
 
-def _may_be_terminal(stream: TextIO) -> bool:
+def _may_be_terminal(stream: TextIO | None) -> bool:
     """Whether rich could take ``stream`` for a terminal: a TTY, or one of the variables
     by which rich is told it is (``TTY_COMPATIBLE``, ``FORCE_COLOR``). Rich decides."""
+    if stream is None:  # stderr closed (2>&-)
+        return False
     if os.environ.get("TTY_COMPATIBLE") or "FORCE_COLOR" in os.environ:
         return True
+    isatty = getattr(stream, "isatty", None)
     try:
-        return stream.isatty()
+        return bool(isatty()) if isatty is not None else False
     except ValueError:  # closed
         return False
 

@@ -92,6 +92,16 @@ def test_paths_resolve_as_realpath_does(tmp_path, monkeypatch) -> None:
         assert resolve(path) == os.path.realpath(path), path
 
 
+def test_absolute_paths_are_planned_from_a_deleted_working_directory(tmp_path, monkeypatch) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    (tmp_path / "a.png").write_bytes(b"x")
+    jobs = plan_jobs([str(tmp_path / "a.png")], tmp_path / "out")
+    assert jobs == [Job(tmp_path / "a.png", tmp_path / "out" / "a.png")]
+
+
 def test_an_output_that_is_an_input_through_a_link_is_refused(tmp_path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(b"x")

@@ -116,3 +116,50 @@ def test_each_grouped_output_is_fsynced_before_its_name_appears(tmp_path, monkey
     assert len(replaced) == 3
     for path in replaced:
         assert calls.index(("fsync", path)) < calls.index(("replace", path))
+
+
+def test_an_interruption_while_an_output_joins_its_group_leaves_nothing(
+    tmp_path, monkeypatch
+) -> None:
+    """SIGTERM (SystemExit in a worker) as writeback is started: the output is removed."""
+    import cnncli.libc as libc
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    def interrupted(fd: int) -> bool:
+        raise SystemExit(143)
+
+    monkeypatch.setattr(libc, "start_writeback", interrupted)
+    opened_before = len(os.listdir("/proc/self/fd"))
+    try:
+        with grouped_writes():
+            atomic_write_bytes(tmp_path / "a", b"first")
+    except SystemExit:
+        pass
+    assert _listing(tmp_path) == []
+    assert len(os.listdir("/proc/self/fd")) == opened_before  # its descriptor closed
+
+
+def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
+    tmp_path, monkeypatch
+) -> None:
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    real_replace = os.replace
+    replaced: list[str] = []
+
+    def replace_then_interrupt(src, dst) -> None:
+        real_replace(src, dst)
+        replaced.append(str(dst))
+        if len(replaced) == 2:
+            raise SystemExit(143)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    try:
+        with grouped_writes() as group:
+            for name in "abc":
+                atomic_write_bytes(tmp_path / name, name.encode())
+            group.commit()
+    except SystemExit:
+        pass
+    assert _listing(tmp_path) == ["a", "b"]
+    assert (tmp_path / "b").read_bytes() == b"b"

@@ -66,7 +66,9 @@ def test_readme_tour_runs_as_typed_in_a_fresh_clone(tmp_path: Path) -> None:
     log = tmp_path / "setup.log"
     # The control: before the set-up commands no cnncli is on the PATH.
     prelude = [f"command -v cnncli > {log} && exit 97"]
-    prelude += ['make() { command make -o .venv/.installed-stamp "$@"; }']  # the name it has in the Makefile
+    prelude += [
+        'make() { command make -o .venv/.installed-stamp "$@"; }'
+    ]  # the name it has in the Makefile
     prelude += [f"{command} >> {log} 2>&1 || exit 98" for command in setup_commands(readme)]
     steps = tuple(step for block in parse_blocks(readme, "README.md") for step in block.steps)
     results = run_block(Block("README.md", steps), clone, env=env, prelude="\n".join(prelude))

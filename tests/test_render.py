@@ -62,19 +62,17 @@ def test_plain_grid_is_rich_grid() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "tty", "expected"),
+    ("env", "tty"),
     [
-        ({}, False, False),
-        ({}, True, True),
-        ({"FORCE_COLOR": "1"}, False, True),
-        ({"FORCE_COLOR": ""}, False, False),  # set but empty: rich says no
-        ({"TTY_COMPATIBLE": "1"}, False, True),
-        ({"TTY_COMPATIBLE": "0"}, True, False),
+        ({}, False),
+        ({}, True),
+        ({"FORCE_COLOR": "1"}, False),
+        ({"FORCE_COLOR": ""}, False),
+        ({"TTY_COMPATIBLE": "1"}, False),
+        ({"TTY_COMPATIBLE": "0"}, True),
     ],
 )
-def test_rich_is_asked_about_a_terminal_wherever_it_could_say_yes(
-    env, tty, expected, monkeypatch
-) -> None:
+def test_rich_is_asked_about_a_terminal_wherever_it_could_say_yes(env, tty, monkeypatch) -> None:
     """The check that spares a batch in a pipe rich's import: rich's own verdict is the
     reference, and wherever rich would show a progress bar, the check lets it."""
     from cnncli.render import _may_be_terminal
@@ -89,7 +87,8 @@ def test_rich_is_asked_about_a_terminal_wherever_it_could_say_yes(
             return tty
 
     stream = Stream()
-    rich_says = Console(file=stream).is_terminal
-    assert rich_says == expected
-    if rich_says:
+    if Console(file=stream).is_terminal:  # rich's verdict, whichever version is installed
         assert _may_be_terminal(stream)
+    if not env and not tty:  # a pipe or a file: rich need not even be imported
+        assert not _may_be_terminal(stream)
+    assert not _may_be_terminal(None)  # stderr closed

@@ -384,3 +384,32 @@ def test_a_batch_of_many_files_runs_in_worker_processes(tmp_path) -> None:
         single = tmp_path / f"one-{name}"
         assert subprocess.run([CNNCLI, "sobel", source, str(single)]).returncode == 0
         assert (tmp_path / "out" / name).read_bytes() == single.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (("sobel", "{a}", "{b}", "--out-dir", "{out}"), 0),  # a batch: every file written
+        (("sobel", "{a}", "{out}/one.png"), 0),
+        (("sobel", "{missing}", "{out}/two.png"), 2),  # the mistake still exits 2
+        (("outsize", "--lin", "3", "--k", "9"), 2),
+    ],
+)
+def test_with_stderr_closed_the_exit_status_still_tells(tmp_path, args, status) -> None:
+    """``2>&-``: Python sets sys.stderr to None; nothing is said, the status is right."""
+    a, b = make_images(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    names = {"a": a, "b": b, "out": out, "missing": tmp_path / "missing.png"}
+    argv = [CNNCLI, *(arg.format(**names) for arg in args)]
+    done = subprocess.run(
+        argv,
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        close_fds=True,
+        pass_fds=(),
+        preexec_fn=lambda: os.close(2),
+    )
+    assert done.returncode == status
+    if args[-1] == "{out}":
+        assert sorted(p.name for p in out.iterdir()) == sorted([a.name, b.name])

@@ -1,7 +1,7 @@
-"""How the ``cnncli`` process ends: as Python would, without its teardown.
+"""How the ``cnncli`` executable ends: as Python would, without its teardown.
 
 Each test runs the entry point in an interpreter of its own and compares with the
-app run the ordinary way (``app()``, which leaves the ending to Python).
+app run the ordinary way (``main()``, which leaves the ending to Python).
 """
 
 from __future__ import annotations
@@ -11,8 +11,19 @@ import sys
 
 import pytest
 
-ENTRY = "import sys; from cnncli.cli import main; sys.argv[0] = 'cnncli'; main()"
-ORDINARY = "import sys; from cnncli.cli import app; sys.argv[0] = 'cnncli'; app()"
+ENTRY = "import sys; from cnncli.cli import console_main; sys.argv[0] = 'cnncli'; console_main()"
+ORDINARY = "import sys; from cnncli.cli import main; sys.argv[0] = 'cnncli'; main()"
+# An object that says when Python's teardown reaches it.
+NOISY = (
+    "import os, sys, types\n"
+    "class Noisy:\n"
+    "    def __del__(self):\n"
+    "        os.write(2, b'torn down\\n')\n"
+    "holder = types.ModuleType('holder')\n"
+    "holder.noisy = Noisy()\n"
+    "sys.modules['holder'] = holder\n"
+    "del holder\n"
+)
 
 
 def _run(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
@@ -38,6 +49,33 @@ def test_the_entry_point_ends_with_the_ordinary_output_and_code(args) -> None:
         ordinary.stdout,
         ordinary.stderr,
     )
+
+
+def test_the_executable_skips_the_teardown_the_ordinary_ending_does() -> None:
+    args = ("outsize", "--lin", "224", "--k", "11")
+    ordinary = _run(NOISY + ORDINARY.replace("; ", "\n"), *args)
+    fast = _run(NOISY + ENTRY.replace("; ", "\n"), *args)
+    assert ordinary.stdout == fast.stdout == "214\n"
+    assert ordinary.stderr == "torn down\n"  # the control: teardown is observable
+    assert fast.stderr == ""
+
+
+def test_a_profiler_keeps_the_ordinary_ending() -> None:
+    """cProfile, trace and debuggers write their results at the ordinary exit."""
+    code = NOISY + "sys.setprofile(lambda *args: None)\n" + ENTRY.replace("; ", "\n")
+    result = _run(code, "outsize", "--lin", "224", "--k", "11")
+    assert result.stdout == "214\n"
+    assert result.stderr == "torn down\n"
+
+
+@pytest.mark.parametrize("code", ["3.5", "'bye'", "256", "-1", "2**70", "None"])
+def test_exit_codes_python_would_treat_specially_end_as_python_ends_them(code) -> None:
+    """Click gives numbers 0-2; anything else ends as Python ends it (the message printed,
+    the status folded or refused)."""
+    rigged = f"import sys, cnncli.cli\ncnncli.cli.main = lambda: sys.exit({code})\n"
+    fast = _run(rigged + "cnncli.cli.console_main()\n")
+    ordinary = _run(rigged + "cnncli.cli.main()\n")
+    assert (fast.returncode, fast.stderr) == (ordinary.returncode, ordinary.stderr)
 
 
 def test_exit_handlers_still_run(tmp_path) -> None:
