@@ -482,21 +482,19 @@ def write_image(
     from cnncli import png
 
     fmt = output_format(dest, format)
-    image = _to_pil(array, Image)
-    if fmt in ("JPEG", "MPO") and image.mode not in ("L", "RGB"):
+    mode = _output_mode(array)
+    if fmt in ("JPEG", "MPO") and mode not in ("L", "RGB"):
         raise UserError(
-            f"{display_name(dest)}: JPEG cannot store {_describe(image.mode)}",
+            f"{display_name(dest)}: JPEG cannot store {_describe(mode)}",
             hint="write PNG or TIFF instead",
         )
-    mode = image.mode
     options = _save_options(fmt, mode, meta, compress_level)
     buffer = io.BytesIO()
     try:
         if png.fast_path_applies(fmt, mode, compress_level, array):
-            del image  # Pillow's copy of the pixels is not needed here
             png.write_png(array, mode, options, buffer, threads)
         else:
-            image.save(buffer, format=fmt, **options)
+            _to_pil(array, Image).save(buffer, format=fmt, **options)
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(
             f"{display_name(dest)}: cannot write {_describe(mode)} as {fmt} ({exc})"
@@ -513,6 +511,28 @@ def _describe(mode: str) -> str:
         "RGBA": "RGB with alpha",
         "I;16": "16-bit gray",
     }.get(mode, mode)
+
+
+# The Pillow mode of a uint8 array by its channels (what Image.fromarray infers).
+_MODE_BY_CHANNELS = {2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def _output_mode(array: np.ndarray) -> str:
+    """The Pillow mode :func:`_to_pil` gives ``array``, without making the image: the PNG
+    writer needs only the name (Pillow's image of a small output costs more than its
+    Sobel filter's last pass)."""
+    import numpy as np
+
+    if array.dtype == np.uint16 and array.ndim == 2:
+        return "I;16"
+    if array.dtype == np.uint8:
+        if array.ndim == 2:
+            return "L"
+        if array.ndim == 3 and array.shape[2] in _MODE_BY_CHANNELS:
+            return _MODE_BY_CHANNELS[array.shape[2]]
+    from PIL import Image
+
+    return _to_pil(array, Image).mode  # anything else: as Pillow has it (or refuses it)
 
 
 def _to_pil(array: np.ndarray, image_module: Any) -> Image.Image:

@@ -247,3 +247,22 @@ def test_a_rotated_gray_tiff_is_read_as_viewed(tmp_path, dtype, orientation, qua
     Image.fromarray(stored).save(path, tiffinfo={274: orientation})
     got, _ = read_image(path)
     assert np.array_equal(got, np.rot90(stored, quarter_turns))
+
+
+@pytest.mark.parametrize(
+    "shape_dtype",
+    [((5, 4), np.uint8), ((5, 4, 2), np.uint8), ((5, 4, 3), np.uint8), ((5, 4, 4), np.uint8)]
+    + [((5, 4), np.uint16), ((1, 1), np.uint8), ((3, 1, 3), np.uint8)],
+)
+def test_the_output_mode_is_the_one_pillow_gives_the_array(shape_dtype) -> None:
+    shape, dtype = shape_dtype
+    array = np.zeros(shape, dtype)
+    assert imageio._output_mode(array) == Image.fromarray(array).mode
+
+
+def test_a_16_bit_colour_output_is_still_refused(tmp_path) -> None:
+    from cnncli.core.errors import UserError
+
+    with pytest.raises(UserError, match="16-bit output is possible only for gray"):
+        write_image(np.zeros((4, 4, 3), np.uint16), tmp_path / "x.png", META)
+    assert not (tmp_path / "x.png").exists()

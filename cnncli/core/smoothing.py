@@ -16,6 +16,7 @@ scipy is not imported (it costs ~0.2 s at each start); the tests check against i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -133,8 +134,8 @@ def _smooth_plane(
     height, width = plane.shape
     if not plane.size:
         return
-    wy = gaussian_weights(sigmas[0], truncate) * scale  # scaling the weights is exact enough
-    wx = gaussian_weights(sigmas[1], truncate)
+    wy, vertical_band = _vertical_kernel(sigmas[0], truncate, scale)
+    wx, horizontal_band = _horizontal_kernel(sigmas[1], truncate)
     ry, rx = len(wy) // 2, len(wx) // 2
     rows = extended_indices(mode, height, ry, ry)
     cols = extended_indices(mode, width, rx, rx)
@@ -145,7 +146,7 @@ def _smooth_plane(
         n = stop - start
         block = _extended_rows(plane, rows, start - ry, stop + ry, np.float32(cval))
         padded = scratch("padded", (n, tiled_width + 2 * rx))
-        _vertical_pass(block, wy, padded[:, rx : rx + width])
+        _vertical_pass(block, vertical_band, padded[:, rx : rx + width])
         if cols is None:
             padded[:, :rx] = fill
             padded[:, rx + width :] = fill
@@ -153,7 +154,7 @@ def _smooth_plane(
             padded[:, :rx] = padded[:, rx + cols[:rx]]
             padded[:, rx + width : 2 * rx + width] = padded[:, rx + cols[rx + width :]]
             padded[:, 2 * rx + width :] = 0  # the last tile's unused columns: never stored
-        result = _horizontal_pass(padded, wx)
+        result = _horizontal_pass(padded, horizontal_band, len(wx))
         store(result[:, :width], target[start:stop])
 
     min_rows = min(_MIN_STRIP_ROWS, -(-height // jobs))
@@ -193,6 +194,27 @@ _MIN_STRIP_ROWS = 64
 _GATHER_FLOATS = 1 << 22
 
 
+@functools.lru_cache(maxsize=16)
+def _vertical_kernel(sigma: float, truncate: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The weights down the columns (times ``scale``: exact enough) and their band matrix,
+    transposed for the products: made once for all the strips and files of a run."""
+    weights = gaussian_weights(sigma, truncate) * scale
+    band = np.ascontiguousarray(band_matrix(weights, _ROW_TILE).T)
+    return _read_only(weights), _read_only(band)
+
+
+@functools.lru_cache(maxsize=16)
+def _horizontal_kernel(sigma: float, truncate: float) -> tuple[np.ndarray, np.ndarray]:
+    """The weights along the rows and their band matrix (see :func:`_horizontal_pass`)."""
+    weights = gaussian_weights(sigma, truncate)
+    return _read_only(weights), _read_only(band_matrix(weights, _COLUMN_TILE))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False  # shared by every call that asks for the same kernel
+    return array
+
+
 def band_matrix(weights: np.ndarray, tile: int) -> np.ndarray:
     """``K`` with ``(x @ K)[j] = sum_k weights[k] * x[j + k]``: a (tile + 2r) x tile band."""
     span = len(weights)
@@ -202,14 +224,14 @@ def band_matrix(weights: np.ndarray, tile: int) -> np.ndarray:
     return band
 
 
-def _vertical_pass(block: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
+def _vertical_pass(block: np.ndarray, band: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = sum_k weights[k] * block[i + k]`` over rows: one band matrix product per tile.
 
-    The tiles start every ``_ROW_TILE`` rows from the top of ``out``; strips start on
+    ``band`` is the transposed band matrix of the weights (:func:`_vertical_kernel`). The
+    tiles start every ``_ROW_TILE`` rows from the top of ``out``; strips start on
     multiples of it, so the products (and their rounding) are the whole image's.
     """
-    extra = len(weights) - 1
-    band = np.ascontiguousarray(band_matrix(weights, _ROW_TILE).T)
+    extra = band.shape[1] - _ROW_TILE
     for top in range(0, out.shape[0], _ROW_TILE):
         rows = min(_ROW_TILE, out.shape[0] - top)
         np.matmul(
@@ -217,7 +239,7 @@ def _vertical_pass(block: np.ndarray, weights: np.ndarray, out: np.ndarray) -> N
         )
 
 
-def _horizontal_pass(padded: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _horizontal_pass(padded: np.ndarray, band: np.ndarray, span_of_weights: int) -> np.ndarray:
     """``out[:, j] = sum_k weights[k] * padded[:, j + k]``, a few matrix products a strip.
 
     Each column tile with the columns its kernel reaches is copied into a row of its own,
@@ -227,10 +249,11 @@ def _horizontal_pass(padded: np.ndarray, weights: np.ndarray) -> np.ndarray:
     ``(tile + 2r) / tile`` times the strip, so a wide kernel (sigma in the tens) takes
     the rows in groups of at most ``_GATHER_FLOATS``. ``padded`` is
     ``(rows, tiles * _COLUMN_TILE + 2r)``; returns ``(rows, tiles * _COLUMN_TILE)``.
+    ``band`` is the weights' band matrix (:func:`_horizontal_kernel`), of
+    ``span_of_weights`` weights.
     """
-    span = len(weights) + _COLUMN_TILE - 1
-    rows, tiles = padded.shape[0], (padded.shape[1] - len(weights) + 1) // _COLUMN_TILE
-    band = band_matrix(weights, _COLUMN_TILE)
+    span = span_of_weights + _COLUMN_TILE - 1
+    rows, tiles = padded.shape[0], (padded.shape[1] - span_of_weights + 1) // _COLUMN_TILE
     out = scratch("horizontal", (rows, tiles * _COLUMN_TILE))
     step = max(1, min(rows, _GATHER_FLOATS // (tiles * span)))
     for top in range(0, rows, step):
