@@ -251,8 +251,15 @@ def test_a_rotated_gray_tiff_is_read_as_viewed(tmp_path, dtype, orientation, qua
 
 @pytest.mark.parametrize(
     "shape_dtype",
-    [((5, 4), np.uint8), ((5, 4, 2), np.uint8), ((5, 4, 3), np.uint8), ((5, 4, 4), np.uint8)]
-    + [((5, 4), np.uint16), ((1, 1), np.uint8), ((3, 1, 3), np.uint8)],
+    [
+        ((5, 4), np.uint8),
+        ((5, 4, 2), np.uint8),
+        ((5, 4, 3), np.uint8),
+        ((5, 4, 4), np.uint8),
+        ((5, 4), np.uint16),
+        ((1, 1), np.uint8),
+        ((3, 1, 3), np.uint8),
+    ],
 )
 def test_the_output_mode_is_the_one_pillow_gives_the_array(shape_dtype) -> None:
     shape, dtype = shape_dtype
