@@ -113,10 +113,10 @@ class CnncliGroup(TyperGroup):
         from cnncli.files import ReaderGone, checked_stdout, locked_stderr
 
         debug = _debug_requested(args)
-        if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
-            sys.exit(0)
         try:
             with checked_stdout(), locked_stderr():  # stdout checked; see files.py
+                if _named_shell_completion(sys.argv[1:] if args is None else list(args)):
+                    sys.exit(0)
                 rv = super().main(
                     args=args,
                     prog_name=prog_name,

@@ -142,18 +142,22 @@ def test_an_interruption_while_an_output_joins_its_group_leaves_nothing(
 def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
     tmp_path, monkeypatch
 ) -> None:
+    """SIGTERM as the second of three outputs is about to be installed: the first stays,
+    the other two are removed with their descriptors."""
+    import cnncli.files as files
     from cnncli.files import atomic_write_bytes, grouped_writes
 
-    real_replace = os.replace
-    replaced: list[str] = []
+    real_install = files._TemporaryOutput.install
+    installing: list[str] = []
 
-    def replace_then_interrupt(src, dst) -> None:
-        real_replace(src, dst)
-        replaced.append(str(dst))
-        if len(replaced) == 2:
+    def install_unless_second(self) -> None:
+        installing.append(self.path.name)
+        if len(installing) == 2:
             raise SystemExit(143)
+        real_install(self)
 
-    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    monkeypatch.setattr(files._TemporaryOutput, "install", install_unless_second)
+    opened_before = len(os.listdir("/proc/self/fd"))
     try:
         with grouped_writes() as group:
             for name in "abc":
@@ -161,5 +165,6 @@ def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
             group.commit()
     except SystemExit:
         pass
-    assert _listing(tmp_path) == ["a", "b"]
-    assert (tmp_path / "b").read_bytes() == b"b"
+    assert _listing(tmp_path) == ["a"]
+    assert (tmp_path / "a").read_bytes() == b"a"
+    assert len(os.listdir("/proc/self/fd")) == opened_before

@@ -134,8 +134,9 @@ def _smooth_plane(
     height, width = plane.shape
     if not plane.size:
         return
-    wy, vertical_band = _vertical_kernel(sigmas[0], truncate, scale)
-    wx, horizontal_band = _horizontal_kernel(sigmas[1], truncate)
+    # float(): the cache's keys, whatever real numbers a library caller passed
+    wy, vertical_band = _vertical_kernel(float(sigmas[0]), float(truncate), float(scale))
+    wx, horizontal_band = _horizontal_kernel(float(sigmas[1]), float(truncate))
     ry, rx = len(wy) // 2, len(wx) // 2
     rows = extended_indices(mode, height, ry, ry)
     cols = extended_indices(mode, width, rx, rx)
@@ -154,7 +155,7 @@ def _smooth_plane(
             padded[:, :rx] = padded[:, rx + cols[:rx]]
             padded[:, rx + width : 2 * rx + width] = padded[:, rx + cols[rx + width :]]
             padded[:, 2 * rx + width :] = 0  # the last tile's unused columns: never stored
-        result = _horizontal_pass(padded, horizontal_band, len(wx))
+        result = _horizontal_pass(padded, horizontal_band)
         store(result[:, :width], target[start:stop])
 
     min_rows = min(_MIN_STRIP_ROWS, -(-height // jobs))
@@ -239,7 +240,7 @@ def _vertical_pass(block: np.ndarray, band: np.ndarray, out: np.ndarray) -> None
         )
 
 
-def _horizontal_pass(padded: np.ndarray, band: np.ndarray, span_of_weights: int) -> np.ndarray:
+def _horizontal_pass(padded: np.ndarray, band: np.ndarray) -> np.ndarray:
     """``out[:, j] = sum_k weights[k] * padded[:, j + k]``, a few matrix products a strip.
 
     Each column tile with the columns its kernel reaches is copied into a row of its own,
@@ -249,11 +250,10 @@ def _horizontal_pass(padded: np.ndarray, band: np.ndarray, span_of_weights: int)
     ``(tile + 2r) / tile`` times the strip, so a wide kernel (sigma in the tens) takes
     the rows in groups of at most ``_GATHER_FLOATS``. ``padded`` is
     ``(rows, tiles * _COLUMN_TILE + 2r)``; returns ``(rows, tiles * _COLUMN_TILE)``.
-    ``band`` is the weights' band matrix (:func:`_horizontal_kernel`), of
-    ``span_of_weights`` weights.
+    ``band`` is the weights' band matrix (:func:`_horizontal_kernel`).
     """
-    span = span_of_weights + _COLUMN_TILE - 1
-    rows, tiles = padded.shape[0], (padded.shape[1] - span_of_weights + 1) // _COLUMN_TILE
+    span = band.shape[0]  # the tile and the columns its kernel reaches
+    rows, tiles = padded.shape[0], (padded.shape[1] - span + _COLUMN_TILE) // _COLUMN_TILE
     out = scratch("horizontal", (rows, tiles * _COLUMN_TILE))
     step = max(1, min(rows, _GATHER_FLOATS // (tiles * span)))
     for top in range(0, rows, step):

@@ -403,12 +403,7 @@ def test_with_stderr_closed_the_exit_status_still_tells(tmp_path, args, status) 
     names = {"a": a, "b": b, "out": out, "missing": tmp_path / "missing.png"}
     argv = [CNNCLI, *(arg.format(**names) for arg in args)]
     done = subprocess.run(
-        argv,
-        stderr=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        close_fds=True,
-        pass_fds=(),
-        preexec_fn=lambda: os.close(2),
+        argv, stderr=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2)
     )
     assert done.returncode == status
     if args[-1] == "{out}":

@@ -6,6 +6,7 @@ app run the ordinary way (``main()``, which leaves the ending to Python).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -26,10 +27,32 @@ NOISY = (
 )
 
 
+# Buffered streams, as most people run it (this machine's environment unbuffers them).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
 def _run(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, **kwargs
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        **kwargs,
     )
+
+
+def test_the_executable_is_the_entry_point_that_ends_without_teardown() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="cnncli")
+    assert script.value == "cnncli.cli:console_main"
+
+
+def test_what_exit_handlers_write_is_flushed() -> None:
+    code = "import atexit, sys; atexit.register(sys.stdout.write, 'bye'); " + ENTRY
+    result = _run(code, "outsize", "--lin", "224", "--k", "11")
+    assert result.stdout == "214\nbye"
 
 
 @pytest.mark.parametrize(
@@ -111,3 +134,22 @@ def test_a_thread_still_running_is_waited_for(tmp_path) -> None:
         process.stdin.close()
         assert process.wait(timeout=60) == 0
     assert marker.exists()
+
+
+def test_a_completion_script_into_a_closed_pipe_is_a_quiet_exit() -> None:
+    """``cnncli --show-completion bash | head -0``: no traceback, the broken-pipe status."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command starts
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", ENTRY, "--show-completion", "bash"],
+            stdout=write_end,
+            capture_output=False,
+            stderr=subprocess.PIPE,
+            env=ENV,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == b""
+    assert result.returncode == 141
