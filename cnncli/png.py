@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,10 +48,14 @@ def write_png(
     (each byte minus the byte above it) compresses photographs and filter outputs within a
     few per cent of that choice, and is one numpy subtraction. Each strip of rows is deflated
     on its own and ended with a sync flush, so the strips concatenate into one zlib stream
-    (as pigz does); their Adler-32 checksums are combined for its trailer. The deflating
-    is :func:`deflater`'s. ``threads`` defaults to every core.
-    ``mode`` is the Pillow mode of ``array`` (as ``_to_pil`` made it); the metadata chunks
-    are those Pillow writes from the same options.
+    (as pigz does); their Adler-32 checksums are combined for its trailer. 8-bit samples use
+    zlib's run-length strategy (faster than level 1's string matching and, after the filter,
+    no bigger); 16-bit samples keep string matching, their bytes repeat in pairs. (ISA-L's
+    deflate was 3-4 times as fast here, but it does not promise the same bytes for the same
+    input, intel/isa-l#140, and once gave other bytes in a test run: an output's bytes stay
+    reproducible instead.) ``mode`` is the Pillow mode of ``array``
+    (:func:`cnncli.imageio._output_mode`); the metadata chunks are those Pillow writes
+    from the same options.
     """
     import struct
     from concurrent.futures import ThreadPoolExecutor
@@ -67,7 +70,7 @@ def write_png(
     rows = rows.reshape(height, -1)
     stride = rows.shape[1]
     step = max(1, STRIP_BYTES // stride)
-    compressor_for_strip = deflater(wide)
+    strategy = zlib.Z_DEFAULT_STRATEGY if wide else zlib.Z_RLE
 
     def deflate_strip(start: int) -> tuple[bytes, int, int]:
         stop = min(start + step, height)
@@ -78,7 +81,7 @@ def write_png(
             filtered[0, 1:] = rows[0]
             first = 1
         np.subtract(rows[first:stop], rows[first - 1 : stop - 1], out=filtered[first - start :, 1:])
-        compressor = compressor_for_strip()
+        compressor = zlib.compressobj(1, zlib.DEFLATED, -15, 9, strategy)
         end = zlib.Z_FINISH if stop == height else zlib.Z_SYNC_FLUSH
         data = filtered.data.cast("B")
         body = compressor.compress(data) + compressor.flush(end)
@@ -113,24 +116,6 @@ def write_png(
             pool.shutdown()
     chunk(b"IDAT", struct.pack(">I", adler))
     chunk(b"IEND", b"")
-
-
-def deflater(wide: bool) -> Callable[[], Any]:
-    """A maker of raw-deflate compressors (flushed with zlib's constants), as fast as the
-    installed libraries allow.
-
-    With the ``fast`` extra, ISA-L (``isal``) at its level 1: on the benchmark's filter
-    outputs 3-4 times as fast as zlib 1.2's level 1, and no bigger (Sobel 48.8 KB against
-    48.7 KB, smoothing 17.3 against 17.9, for 256x256). Otherwise zlib at level 1 with the
-    run-length strategy for 8-bit samples (faster than string matching and, after the
-    filter, no bigger); 16-bit samples keep string matching, their bytes repeat in pairs.
-    """
-    try:
-        from isal import isal_zlib
-    except ImportError:
-        strategy = zlib.Z_DEFAULT_STRATEGY if wide else zlib.Z_RLE
-        return partial(zlib.compressobj, 1, zlib.DEFLATED, -15, 9, strategy)
-    return partial(isal_zlib.compressobj, 1, isal_zlib.DEFLATED, -15)
 
 
 def adler32_combine(first: int, second: int, second_length: int) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -66,25 +65,10 @@ def pillow_png_size(array: np.ndarray, level: int) -> int:
     return len(buffer.getvalue())
 
 
-@pytest.fixture(params=["isal", "zlib"])
-def deflate_library(request, monkeypatch) -> str:
-    """Each deflater the PNG writer may use: ISA-L (the ``fast`` extra) or zlib."""
-    if request.param == "isal":
-        pytest.importorskip("isal")
-    else:
-        monkeypatch.setitem(sys.modules, "isal", None)  # as if not installed
-    return str(request.param)
-
-
-def test_the_deflater_is_the_installed_one(deflate_library) -> None:
-    made = png.deflater(wide=False)()
-    assert ("isal" in type(made).__module__) == (deflate_library == "isal")
-
-
 @pytest.mark.parametrize("name", sorted(ARRAYS))
 @pytest.mark.parametrize("strip_bytes", [1 << 20, 50])
 def test_fast_png_is_lossless_valid_and_about_as_small_as_pillows_level_1(
-    monkeypatch, deflate_library, name: str, strip_bytes: int
+    monkeypatch, name: str, strip_bytes: int
 ) -> None:
     monkeypatch.setattr(png, "STRIP_BYTES", strip_bytes)  # 50: a strip per row
     array = ARRAYS[name]
