@@ -470,12 +470,12 @@ def grouped_writes() -> Iterator[WriteGroup]:
     """Outputs written in this thread meanwhile wait, written but not renamed, for one
     commit: made durable together, then renamed into place one by one.
 
-    An fsync costs a journal commit, some 0.2 ms of waiting a file on this machine, where
-    a small image takes 2-3 ms to filter. Each output of the group is written to its
-    temporary file and its writeback started at once; at the commit, the first fsync
-    finds most of the data on its way and commits the journal for all of them, and the
-    others find little left to do. Every output is still fsynced, and so whole on disk,
-    before its name appears; one not committed (an error, SIGTERM) is removed.
+    An fsync waits for the disk, some 0.2 ms a file on this machine, where a small image
+    takes 2-3 ms to filter. Each output of the group is written to its temporary file
+    and its writeback started at once; at the commit the fsyncs find the data written or
+    on its way (and on a journaling filesystem, one journal commit covers them all).
+    Every output is still fsynced, and so whole on disk, before its name appears; one
+    not committed (an error, SIGTERM) is removed.
     """
     group = WriteGroup()
     outer = getattr(_GROUPS, "current", None)
