@@ -623,11 +623,9 @@ def _print_outcome(outcome: Outcome) -> None:
 def batch_progress(total: int, label: str, *, bar: bool) -> Iterator[Callable[[Outcome], None]]:
     """A callback for each finished file: errors and warnings as they happen, and a
     progress bar on stderr when ``bar`` and stderr is a terminal (never in a pipe or log)."""
-    if not (bar and _may_be_terminal(sys.stderr)):  # rich is not even imported (20 ms)
-        yield _print_outcome
-        return
-    console = stderr_console()
-    if not console.is_terminal:
+    # Where stderr cannot be a terminal, rich is not even imported (20 ms).
+    console = stderr_console() if bar and _may_be_terminal(sys.stderr) else None
+    if console is None or not console.is_terminal:
         yield _print_outcome
         return
     from rich.progress import (

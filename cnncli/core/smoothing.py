@@ -135,9 +135,9 @@ def _smooth_plane(
     if not plane.size:
         return
     # float(): the cache's keys, whatever real numbers a library caller passed
-    wy, vertical_band = _vertical_kernel(float(sigmas[0]), float(truncate), float(scale))
-    wx, horizontal_band = _horizontal_kernel(float(sigmas[1]), float(truncate))
-    ry, rx = len(wy) // 2, len(wx) // 2
+    vertical_band = _vertical_band(float(sigmas[0]), float(truncate), float(scale))
+    horizontal_band = _horizontal_band(float(sigmas[1]), float(truncate))
+    ry, rx = kernel_radius(sigmas[0], truncate), kernel_radius(sigmas[1], truncate)
     rows = extended_indices(mode, height, ry, ry)
     cols = extended_indices(mode, width, rx, rx)
     fill = np.float32(cval * scale) if rows is None else np.float32(0)
@@ -196,19 +196,17 @@ _GATHER_FLOATS = 1 << 22
 
 
 @functools.lru_cache(maxsize=16)
-def _vertical_kernel(sigma: float, truncate: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """The weights down the columns (times ``scale``: exact enough) and their band matrix,
+def _vertical_band(sigma: float, truncate: float, scale: float) -> np.ndarray:
+    """The band matrix of the weights down the columns (times ``scale``: exact enough),
     transposed for the products: made once for all the strips and files of a run."""
     weights = gaussian_weights(sigma, truncate) * scale
-    band = np.ascontiguousarray(band_matrix(weights, _ROW_TILE).T)
-    return _read_only(weights), _read_only(band)
+    return _read_only(np.ascontiguousarray(band_matrix(weights, _ROW_TILE).T))
 
 
 @functools.lru_cache(maxsize=16)
-def _horizontal_kernel(sigma: float, truncate: float) -> tuple[np.ndarray, np.ndarray]:
-    """The weights along the rows and their band matrix (see :func:`_horizontal_pass`)."""
-    weights = gaussian_weights(sigma, truncate)
-    return _read_only(weights), _read_only(band_matrix(weights, _COLUMN_TILE))
+def _horizontal_band(sigma: float, truncate: float) -> np.ndarray:
+    """The band matrix of the weights along the rows (see :func:`_horizontal_pass`)."""
+    return _read_only(band_matrix(gaussian_weights(sigma, truncate), _COLUMN_TILE))
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -228,7 +226,7 @@ def band_matrix(weights: np.ndarray, tile: int) -> np.ndarray:
 def _vertical_pass(block: np.ndarray, band: np.ndarray, out: np.ndarray) -> None:
     """``out[i] = sum_k weights[k] * block[i + k]`` over rows: one band matrix product per tile.
 
-    ``band`` is the transposed band matrix of the weights (:func:`_vertical_kernel`). The
+    ``band`` is the transposed band matrix of the weights (:func:`_vertical_band`). The
     tiles start every ``_ROW_TILE`` rows from the top of ``out``; strips start on
     multiples of it, so the products (and their rounding) are the whole image's.
     """
@@ -250,7 +248,7 @@ def _horizontal_pass(padded: np.ndarray, band: np.ndarray) -> np.ndarray:
     ``(tile + 2r) / tile`` times the strip, so a wide kernel (sigma in the tens) takes
     the rows in groups of at most ``_GATHER_FLOATS``. ``padded`` is
     ``(rows, tiles * _COLUMN_TILE + 2r)``; returns ``(rows, tiles * _COLUMN_TILE)``.
-    ``band`` is the weights' band matrix (:func:`_horizontal_kernel`).
+    ``band`` is the weights' band matrix (:func:`_horizontal_band`).
     """
     span = band.shape[0]  # the tile and the columns its kernel reaches
     rows, tiles = padded.shape[0], (padded.shape[1] - span + _COLUMN_TILE) // _COLUMN_TILE
