@@ -20,14 +20,15 @@ streams written here before it ends the process without Python's teardown.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import stat
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn, TextIO
+from typing import Any, BinaryIO, NamedTuple, NoReturn, TextIO
 
 from cnncli.core.errors import UserError
 
@@ -267,57 +268,79 @@ def output_kind(dest: str | Path) -> str:
     """``"stdout"``, ``"stream"`` (a device or FIFO, written as it is) or ``"file"``."""
     if str(dest) == STDIO:
         return "stdout"
-    try:
-        mode = os.stat(dest).st_mode  # follows symlinks: a link to /dev/null is a device
-    except OSError:
-        return "file"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
-        return "stream"
-    return "file"
+    return _OutputTarget.of(dest).kind
+
+
+class _OutputTarget(NamedTuple):
+    """What a write to a name meets, from one ``lstat`` for a plain name (the common case)."""
+
+    kind: str  # "stream" (a device or FIFO, written as it is) or "file"
+    path: Path  # where the bytes land: the end of the name's symlinks, dangling or not
+    info: os.stat_result | None  # that file's status; None if it does not exist (yet)
+    linked: bool  # the name is a symlink
+
+    @classmethod
+    def of(cls, dest: str | Path) -> _OutputTarget:
+        path = Path(dest)
+        try:
+            named = os.lstat(path)
+        except OSError:
+            return cls("file", path, None, False)
+        info: os.stat_result | None = named
+        linked = stat.S_ISLNK(named.st_mode)
+        if linked:
+            path = Path(os.path.realpath(path))
+            try:
+                info = os.stat(path)
+            except OSError:
+                info = None
+        mode = info.st_mode if info is not None else 0
+        streamed = stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
+        return cls("stream" if streamed else "file", path, info, linked)
 
 
 def check_output_path(dest: str | Path, *, no_clobber: bool = False) -> None:
-    """Refuse an output file we could not write, before any work is done."""
-    path = Path(dest)
-    if output_kind(dest) == "stream":
-        if not os.access(path, os.W_OK):
+    """Refuse an output file we could not write, before any work is done.
+
+    A batch checks every output this way: an existing file or a new name in an existing
+    folder costs two system calls (an ``lstat`` and an ``access``), three for a new one.
+    """
+    target = _OutputTarget.of(dest)
+    if target.kind == "stream":
+        if not os.access(dest, os.W_OK):
             raise UserError(f"{dest}: not writable")
         return
-    target = _final_target(path)
-    parent = target.parent
-    if target.is_dir():
-        raise UserError(f"{dest}: is a directory; give an output file name")
-    if target.exists() and not target.is_file():
-        raise UserError(f"{dest}: exists and is not a regular file, a device or a FIFO")
-    if not parent.exists():
-        raise UserError(f"{dest}: directory {parent} does not exist")
-    if not parent.is_dir():
-        raise UserError(f"{dest}: {parent} is not a directory")
+    parent = target.path.parent
+    if target.info is not None:
+        if stat.S_ISDIR(target.info.st_mode):
+            raise UserError(f"{dest}: is a directory; give an output file name")
+        if not stat.S_ISREG(target.info.st_mode):
+            raise UserError(f"{dest}: exists and is not a regular file, a device or a FIFO")
+    else:  # a new file: its folder's existence is not implied
+        try:
+            folder = os.stat(parent)
+        except OSError:
+            raise UserError(f"{dest}: directory {parent} does not exist") from None
+        if not stat.S_ISDIR(folder.st_mode):
+            raise UserError(f"{dest}: {parent} is not a directory")
     if not os.access(parent, os.W_OK):
         raise UserError(f"{dest}: directory {parent} is not writable")
-    if no_clobber and (path.exists() or path.is_symlink()):
+    if no_clobber and (target.info is not None or target.linked):
         raise UserError(f"{dest}: already exists (--no-clobber)")
-
-
-def _final_target(path: Path) -> Path:
-    """Where a write to ``path`` lands: the end of its symlinks (dangling or not)."""
-    if path.is_symlink():
-        return Path(os.path.realpath(path))
-    return path
 
 
 def write_output(dest: str | Path, data: bytes | memoryview, *, no_clobber: bool = False) -> None:
     """Write ``data`` to ``dest``: stdout, a device or FIFO as it is, a file atomically."""
-    kind = output_kind(dest)
-    if kind == "stdout":
+    if str(dest) == STDIO:
         write_stdout(data)
-    elif kind == "stream":
+        return
+    target = _OutputTarget.of(dest)
+    if target.kind == "stream":
         write_through(Path(dest), data)
-    else:
-        path = Path(dest)
-        if no_clobber and path.is_symlink():
-            raise UserError(f"{dest}: already exists (--no-clobber)")
-        atomic_write_bytes(_final_target(path), data, no_clobber=no_clobber, name=str(dest))
+        return
+    if no_clobber and target.linked:
+        raise UserError(f"{dest}: already exists (--no-clobber)")
+    atomic_write_bytes(target.path, data, no_clobber=no_clobber, name=str(dest))
 
 
 def write_through(path: Path, data: bytes | memoryview) -> None:
@@ -363,10 +386,21 @@ def atomic_write_bytes(
         raise
 
 
+# Temporary names: ".NAME.PID-COUNT.part"; a name taken (by a crashed run of the same
+# process ID) moves on to the next count, at most this many times.
+_COUNT = itertools.count()
+_NAME_TRIES = 1000
+
+
+def _remove(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 class _TemporaryOutput:
     """An output being written: a temporary file beside its destination, not yet renamed."""
 
-    def __init__(self, fd: int, tmp: Path, path: Path, shown: str, no_clobber: bool) -> None:
+    def __init__(self, fd: int, tmp: str, path: Path, shown: str, no_clobber: bool) -> None:
         self.fd: int | None = fd
         self.tmp = tmp
         self.path = path
@@ -375,16 +409,37 @@ class _TemporaryOutput:
 
     @classmethod
     def create(cls, path: Path, shown: str, no_clobber: bool) -> _TemporaryOutput:
-        """In the destination's directory, so that the rename stays on one filesystem."""
-        import tempfile
+        """In the destination's directory, so that the rename stays on one filesystem.
 
+        It is made with the mode the output is to have: a replaced file's own (set again
+        with ``fchmod`` where the umask takes bits from it), else what the umask leaves of
+        ``0o666``, as for any new file. Its name is unique by process and count, tried
+        again with the next count if taken.
+        """
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        except OSError as exc:
-            raise UserError(
-                f"{shown}: cannot create a file in {path.parent} ({exc.strerror})"
-            ) from None
-        return cls(fd, Path(tmp), path, shown, no_clobber)
+            replaced: int | None = os.stat(path).st_mode & 0o7777
+        except OSError:
+            replaced = None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        for _ in range(_NAME_TRIES):
+            tmp = os.path.join(path.parent, f".{path.name}.{os.getpid()}-{next(_COUNT)}.part")
+            try:
+                fd = os.open(tmp, flags, 0o666 if replaced is None else replaced)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UserError(
+                    f"{shown}: cannot create a file in {path.parent} ({exc.strerror})"
+                ) from None
+            output = cls(fd, tmp, path, shown, no_clobber)
+            if replaced is not None and replaced & process_umask():
+                try:
+                    os.fchmod(fd, replaced)
+                except BaseException:
+                    output.discard()
+                    raise
+            return output
+        raise UserError(f"{shown}: cannot create a file in {path.parent} (every name taken)")
 
     def write(self, data: bytes | memoryview) -> None:
         """Every byte, or a UserError (see :func:`write_all`)."""
@@ -392,16 +447,15 @@ class _TemporaryOutput:
         write_all(self.fd, data, self.shown)
 
     def install(self) -> None:
-        """fsync, then give it the replaced file's mode and rename it into place (or link
-        it, with no-clobber: that fails if the name appeared meanwhile). The temporary
-        file is gone afterwards, whatever happens."""
+        """fsync, then rename it into place (or link it, with no-clobber: that fails if the
+        name appeared meanwhile). The temporary file is gone afterwards, whatever happens."""
+        renamed = False
         try:
             try:
                 assert self.fd is not None
                 os.fsync(self.fd)
             finally:
                 self._close()
-            _copy_permissions(self.path, self.tmp)
             if self.no_clobber:
                 try:
                     os.link(self.tmp, self.path)
@@ -409,10 +463,12 @@ class _TemporaryOutput:
                     raise UserError(f"{self.shown}: already exists (--no-clobber)") from None
             else:
                 os.replace(self.tmp, self.path)
+                renamed = True
         except OSError as exc:
             raise UserError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
         finally:
-            self.tmp.unlink(missing_ok=True)
+            if not renamed:
+                _remove(self.tmp)
 
     def start_writeback(self) -> None:
         """Have the kernel start writing the data now, so that the group's fsyncs later
@@ -425,7 +481,7 @@ class _TemporaryOutput:
     def discard(self) -> None:
         """Close and remove the temporary file; harmless if already done."""
         self._close()
-        self.tmp.unlink(missing_ok=True)
+        _remove(self.tmp)
 
     def _close(self) -> None:
         if self.fd is not None:
@@ -501,15 +557,6 @@ def process_umask() -> int:
             _umask = os.umask(0o022)
             os.umask(_umask)
         return _umask
-
-
-def _copy_permissions(target: Path, tmp: Path) -> None:
-    """Keep an overwritten file's mode; a new file gets the umask's default like any other."""
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~process_umask()
-    os.chmod(tmp, mode)
 
 
 def end_process(code: str | int | None) -> NoReturn:

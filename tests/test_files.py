@@ -168,3 +168,37 @@ def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
     assert _listing(tmp_path) == ["a"]
     assert (tmp_path / "a").read_bytes() == b"a"
     assert len(os.listdir("/proc/self/fd")) == opened_before
+
+
+def test_a_replaced_file_keeps_a_mode_the_umask_would_not_give(tmp_path, monkeypatch) -> None:
+    """The temporary file is made with the replaced file's mode; the umask (here 022)
+    takes bits from what ``open`` creates, so they are set again."""
+    import cnncli.files as files
+
+    target = tmp_path / "shared.png"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o666)
+    monkeypatch.setattr(files, "_umask", None)
+    before = os.umask(0o022)
+    try:
+        files.atomic_write_bytes(target, b"new")
+    finally:
+        os.umask(before)
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o7777 == 0o666
+    assert _listing(tmp_path) == ["shared.png"]
+
+
+def test_a_temporary_name_already_taken_is_left_alone(tmp_path, monkeypatch) -> None:
+    """A name a crashed run with the same process ID left: the next count is used."""
+    import itertools
+
+    import cnncli.files as files
+
+    monkeypatch.setattr(files, "_COUNT", itertools.count(7))
+    stale = tmp_path / f".a.{os.getpid()}-7.part"
+    stale.write_bytes(b"someone else's")
+    files.atomic_write_bytes(tmp_path / "a", b"written")
+    assert (tmp_path / "a").read_bytes() == b"written"
+    assert stale.read_bytes() == b"someone else's"
+    assert _listing(tmp_path) == [stale.name, "a"]
