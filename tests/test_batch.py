@@ -206,11 +206,14 @@ def test_a_file_too_big_for_memory_is_a_user_error_not_a_bug(tmp_path) -> None:
 # The forked-worker tests run in an interpreter of their own: pytest's may have threads
 # (a test's Dask cluster), with which ForkedWorkers rightly falls back to threads.
 FORKED_SCRIPT = """
-import json, os, sys
+import json, multiprocessing, os, sys
 from pathlib import Path
 from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
 from cnncli.core.errors import UserError
 
+# The first two files meet here: a worker does one file at a time, so each worker has
+# one of them, whichever worker the pool happens to hand the others to.
+both_started = multiprocessing.get_context("fork").Barrier(2)
 folder = Path(sys.argv[1])
 parent = os.getpid()
 inputs = sorted(str(p) for p in folder.glob("*.in"))
@@ -218,6 +221,8 @@ out = folder / "out"
 out.mkdir()
 
 def work(source, dest):  # a closure over `parent`: inherited by fork, never pickled
+    if Path(source).name in ("f00.in", "f01.in"):
+        both_started.wait(timeout=60)
     data = Path(source).read_bytes()
     if data == b"die":
         os._exit(3)  # a worker lost mid-file (the OOM killer, a crash in a codec)
