@@ -47,6 +47,8 @@ def _show(
 
 _previous_show = warnings.showwarning
 _HOOK_LOCK = threading.Lock()
+# The filters library_warnings puts first, as ``warnings.filterwarnings`` stores them.
+_ALWAYS = [("always", None, category, None, 0) for category in (RuntimeWarning, UserWarning)]
 
 
 @contextmanager
@@ -63,8 +65,9 @@ def library_warnings() -> Iterator[list[str]]:
         if warnings.showwarning is not _show:
             _previous_show = warnings.showwarning
             warnings.showwarning = _show
-        for category in (UserWarning, RuntimeWarning):
-            warnings.filterwarnings("always", category=category)
+        if warnings.filters[: len(_ALWAYS)] != _ALWAYS:  # each call would reset the caches
+            for category in (UserWarning, RuntimeWarning):
+                warnings.filterwarnings("always", category=category)
     outer = getattr(_CAUGHT, "messages", None)
     caught: list[str] = []
     _CAUGHT.messages = caught

@@ -8,6 +8,7 @@ runs once per file. Light to import: numpy and Pillow load only when a file is p
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,9 +124,9 @@ def batch_inputs(
 
 def check_input_exists(source: str | Path) -> None:
     """Refuse a missing input file, with the nearest name in its folder if one is close."""
-    path = Path(source)
-    if str(source) == STDIO or path.exists():
+    if str(source) == STDIO or os.path.exists(source):
         return
+    path = Path(source)
     try:
         names = [entry.name for entry in path.parent.iterdir()] if path.parent.is_dir() else []
     except OSError:

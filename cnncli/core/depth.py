@@ -33,6 +33,8 @@ def dtype_of(bits: int) -> type[np.unsignedinteger]:
 
 def top_value(dtype: np.dtype) -> float | None:
     """The largest sample of an integer output dtype; None for a float output (no rounding)."""
+    if dtype == np.uint8:  # what nearly every call asks, without numpy's type machinery
+        return 255.0
     return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else None
 
 
@@ -58,7 +60,9 @@ def store(values: np.ndarray, target: np.ndarray) -> None:
         target[...] = values
         return
     np.rint(values, out=values)
-    np.clip(values, 0, top, out=values)
+    # np.clip's arithmetic, without its Python layers (a tenth of a small image's filter)
+    np.maximum(values, 0, out=values)
+    np.minimum(values, top, out=values)
     target[...] = values
 
 
