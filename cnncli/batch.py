@@ -448,6 +448,7 @@ def run_jobs(
                 group.discard(waiting)  # a failure after writing: its outputs go
             owners += [len(outcomes)] * (len(group.pending) - waiting)
             outcomes.append(outcome)
+            group.hand_over()  # installed meanwhile, in the background
         for index, error in zip(owners, group.commit(), strict=True):
             if error is not None:
                 outcomes[index] = Outcome(outcomes[index].job, FAILED, str(error))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import signal
 import stat
 import sys
 import threading
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, BinaryIO, NamedTuple, NoReturn, TextIO
 
 from cnncli.core.errors import UserError
@@ -395,10 +397,14 @@ def atomic_write_bytes(
     """Write to a temporary file in the same directory, fsync, then rename over ``path``.
 
     Within :func:`grouped_writes` the fsync and the rename wait for the group's commit.
+    SIGINT and SIGTERM wait while the temporary file is created: one arriving between the
+    ``open`` and the assignment of its result would leave the file where nothing removes it.
     """
     group = getattr(_GROUPS, "current", None)
-    output = _TemporaryOutput.create(path, name or str(path), no_clobber)
+    output: _TemporaryOutput | None = None
     try:
+        with _signals_held():
+            output = _TemporaryOutput.create(path, name or str(path), no_clobber)
         output.write(data)
         if group is None:
             output.install()
@@ -406,9 +412,10 @@ def atomic_write_bytes(
         group.pending.append(output)  # from here on, the group removes it if not committed
         output.start_writeback()
     except BaseException:  # SIGTERM's SystemExit and Ctrl-C included: no .part stays
-        output.discard()
-        if group is not None and output in group.pending:
-            group.pending.remove(output)
+        if output is not None:
+            output.discard()
+            if group is not None and output in group.pending:
+                group.pending.remove(output)
         raise
 
 
@@ -516,25 +523,72 @@ class _TemporaryOutput:
 
 
 class WriteGroup:
-    """Outputs written by :func:`grouped_writes`, waiting for :meth:`commit`."""
+    """Outputs written by :func:`grouped_writes`: pending, then handed over to be installed
+    in the background (:meth:`hand_over`), all of them installed by :meth:`commit`."""
 
     def __init__(self) -> None:
-        self.pending: list[_TemporaryOutput] = []
+        self.pending: list[_TemporaryOutput] = []  # written, not handed over yet
+        self._handed: list[_TemporaryOutput] = []  # handed over, in the order written
+        self._results: list[UserError | None] = []  # of the first handed over, installed
+        self._queue: SimpleQueue[_TemporaryOutput | None] = SimpleQueue()
+        self._installer: threading.Thread | None = None
+        self._stopping = False
+        self._failure: BaseException | None = None
+
+    def hand_over(self) -> None:
+        """Install the pending outputs on a thread of the group's own, in the order written,
+        while the caller goes on with the next file: the fsyncs' waits for the disk then
+        overlap its work instead of adding to it. (Where no thread can be started, they
+        stay pending, for :meth:`commit` to install.)"""
+        if not self.pending:
+            return
+        if self._installer is None:
+            installer = threading.Thread(
+                target=self._install_handed, name="cnncli-installer", daemon=True
+            )
+            try:
+                with _signals_held():  # inherited: SIGINT and SIGTERM go to the caller
+                    installer.start()
+            except RuntimeError:  # no thread to be had (a process limit)
+                return
+            finally:
+                if installer.ident is not None:
+                    self._installer = installer
+        for output in self.pending:
+            self._handed.append(output)
+            self._queue.put(output)
+        self.pending.clear()
+
+    def _install_handed(self) -> None:
+        while (output := self._queue.get()) is not None:
+            if self._stopping or self._failure is not None:
+                continue  # left for close() to remove
+            try:
+                output.install()
+            except UserError as exc:
+                self._results.append(exc)
+            except BaseException as exc:  # a bug: raised by commit() in the caller's thread
+                self._failure = exc
+            else:
+                self._results.append(None)
 
     def commit(self) -> list[UserError | None]:
-        """fsync and rename each pending output, in the order written; each one's error,
-        or None. One output that cannot be put in place does not keep the others out. An
-        output leaves the group only once installed (or failed), so that an interruption
-        midway leaves the rest for :meth:`discard`."""
-        results: list[UserError | None] = []
-        while self.pending:
+        """Install every output, in the order written; each one's error, or None. One output
+        that cannot be put in place does not keep the others out."""
+        self.hand_over()
+        self._join()
+        if self._failure is not None:
+            raise self._failure
+        results, self._results = self._results, []
+        self._handed.clear()
+        while self.pending:  # not handed over: installed here
             try:
                 self.pending[0].install()
             except UserError as exc:
                 results.append(exc)
             else:
                 results.append(None)
-            del self.pending[0]  # not on SIGTERM or Ctrl-C: then the group's exit removes it
+            del self.pending[0]  # not on SIGTERM or Ctrl-C: then close() removes it
         return results
 
     def discard(self, start: int = 0) -> None:
@@ -542,6 +596,37 @@ class WriteGroup:
         for output in self.pending[start:]:
             output.discard()
         del self.pending[start:]
+
+    def close(self) -> None:
+        """Stop installing, and remove every output not installed (an error, SIGTERM or
+        Ctrl-C before the commit). SIGINT and SIGTERM wait meanwhile: an output the
+        installer has started is finished before the rest are removed."""
+        self._stopping = True
+        with _signals_held():
+            self._join()
+            for output in self._handed[len(self._results) :]:
+                output.discard()
+            self._handed.clear()
+            self.discard()
+
+    def _join(self) -> None:
+        if self._installer is not None:
+            self._queue.put(None)
+            self._installer.join()
+            self._installer = None
+
+
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (in this thread) until the block ends, then arrive."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 _GROUPS = threading.local()
@@ -554,8 +639,8 @@ def grouped_writes() -> Iterator[WriteGroup]:
 
     An fsync waits for the disk, some 0.2 ms a file on this machine, where a small image
     takes 2-3 ms to filter. Each output of the group is written to its temporary file
-    and its writeback started at once; at the commit the fsyncs find the data written or
-    on its way (and on a journaling filesystem, one journal commit covers them all).
+    and its writeback started at once; handed over (:meth:`WriteGroup.hand_over`), it is
+    fsynced and renamed on a thread of the group's while the next file is filtered.
     Every output is still fsynced, and so whole on disk, before its name appears; one
     not committed (an error, SIGTERM) is removed.
     """
@@ -566,7 +651,7 @@ def grouped_writes() -> Iterator[WriteGroup]:
         yield group
     finally:
         _GROUPS.current = outer
-        group.discard()
+        group.close()
 
 
 _UMASK_LOCK = threading.Lock()

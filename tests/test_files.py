@@ -202,3 +202,124 @@ def test_a_temporary_name_already_taken_is_left_alone(tmp_path, monkeypatch) -> 
     assert (tmp_path / "a").read_bytes() == b"written"
     assert stale.read_bytes() == b"someone else's"
     assert _listing(tmp_path) == [stale.name, "a"]
+
+
+def test_outputs_handed_over_are_installed_while_the_caller_goes_on(tmp_path, monkeypatch):
+    """The installer thread syncs the first output while this thread writes the second."""
+    import threading
+
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    syncing, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if threading.current_thread().name == "cnncli-installer" and not release.is_set():
+            syncing.set()
+            assert release.wait(60)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with grouped_writes() as group:
+        atomic_write_bytes(tmp_path / "a", b"first")
+        group.hand_over()
+        assert syncing.wait(60)  # the installer holds the first output in its fsync...
+        atomic_write_bytes(tmp_path / "b", b"second")  # ... and this thread is not held up
+        assert not (tmp_path / "a").exists()
+        release.set()
+        assert group.commit() == [None, None]
+    assert (tmp_path / "a").read_bytes() == b"first"
+    assert (tmp_path / "b").read_bytes() == b"second"
+    assert _listing(tmp_path) == ["a", "b"]
+
+
+def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path, monkeypatch):
+    """SIGTERM sent as the installer syncs the first output reaches this thread (the
+    installer never takes it): the output being installed is finished, the rest removed."""
+    import signal
+    import threading
+
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if threading.current_thread().name == "cnncli-installer":
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_fsync(fd)
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    opened_before = len(os.listdir("/proc/self/fd"))
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        with grouped_writes() as group:
+            for name in "abc":
+                atomic_write_bytes(tmp_path / name, name.encode())
+                group.hand_over()
+            group.commit()
+    except SystemExit:
+        pass
+    else:
+        raise AssertionError("the commit ended before SIGTERM was handled")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    left = _listing(tmp_path)
+    assert left[0] == "a" and not [name for name in left if name.endswith(".part")]
+    for name in left:
+        assert (tmp_path / name).read_bytes() == name.encode()
+    assert "cnncli-installer" not in {thread.name for thread in threading.enumerate()}
+    assert len(os.listdir("/proc/self/fd")) == opened_before
+
+
+def test_without_a_thread_to_spare_a_group_installs_its_outputs_itself(tmp_path, monkeypatch):
+    import threading
+
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with grouped_writes() as group:
+        for name in "ab":
+            atomic_write_bytes(tmp_path / name, name.encode())
+            group.hand_over()
+        assert not (tmp_path / "a").exists()  # pending, not installed yet
+        assert group.commit() == [None, None]
+    assert _listing(tmp_path) == ["a", "b"]
+
+
+def test_sigterm_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monkeypatch):
+    """The signal arrives during the ``open`` itself: it is handled once the new file is
+    known to the code that removes it."""
+    import signal
+
+    from cnncli.files import atomic_write_bytes
+
+    real_open = os.open
+
+    def open_and_signal(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+        fd = real_open(path, flags, mode, dir_fd=dir_fd)
+        if str(path).endswith(".part"):
+            os.kill(os.getpid(), signal.SIGTERM)
+        return fd
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    monkeypatch.setattr(os, "open", open_and_signal)
+    opened_before = len(os.listdir("/proc/self/fd"))
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        atomic_write_bytes(tmp_path / "a", b"never")
+    except SystemExit:
+        pass
+    else:
+        raise AssertionError("SIGTERM was not handled")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert _listing(tmp_path) == []
+    assert len(os.listdir("/proc/self/fd")) == opened_before
