@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 
 def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatch) -> None:
@@ -27,6 +30,23 @@ def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatc
 
 def _listing(folder) -> list[str]:
     return sorted(path.name for path in folder.iterdir())
+
+
+@contextmanager
+def _ended_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises SystemExit, as in a batch's worker; the block must end that way."""
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        yield
+    except SystemExit:
+        return
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise AssertionError("the block ended before SIGTERM was handled")
 
 
 def test_grouped_writes_appear_only_at_the_commit_each_whole(tmp_path) -> None:
@@ -236,7 +256,6 @@ def test_outputs_handed_over_are_installed_while_the_caller_goes_on(tmp_path, mo
 def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path, monkeypatch):
     """SIGTERM sent as the installer syncs the first output reaches this thread (the
     installer never takes it): the output being installed is finished, the rest removed."""
-    import signal
     import threading
 
     from cnncli.files import atomic_write_bytes, grouped_writes
@@ -248,24 +267,13 @@ def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path
             os.kill(os.getpid(), signal.SIGTERM)
         real_fsync(fd)
 
-    def exit_on_sigterm(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
     monkeypatch.setattr(os, "fsync", fsync)
     opened_before = len(os.listdir("/proc/self/fd"))
-    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
-    try:
-        with grouped_writes() as group:
-            for name in "abc":
-                atomic_write_bytes(tmp_path / name, name.encode())
-                group.hand_over()
-            group.commit()
-    except SystemExit:
-        pass
-    else:
-        raise AssertionError("the commit ended before SIGTERM was handled")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with _ended_by_sigterm(), grouped_writes() as group:
+        for name in "abc":
+            atomic_write_bytes(tmp_path / name, name.encode())
+            group.hand_over()
+        group.commit()
     left = _listing(tmp_path)
     assert left[0] == "a" and not [name for name in left if name.endswith(".part")]
     for name in left:
@@ -295,8 +303,6 @@ def test_without_a_thread_to_spare_a_group_installs_its_outputs_itself(tmp_path,
 def test_sigterm_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monkeypatch):
     """The signal arrives during the ``open`` itself: it is handled once the new file is
     known to the code that removes it."""
-    import signal
-
     from cnncli.files import atomic_write_bytes
 
     real_open = os.open
@@ -307,19 +313,9 @@ def test_sigterm_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monke
             os.kill(os.getpid(), signal.SIGTERM)
         return fd
 
-    def exit_on_sigterm(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
     monkeypatch.setattr(os, "open", open_and_signal)
     opened_before = len(os.listdir("/proc/self/fd"))
-    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
-    try:
+    with _ended_by_sigterm():
         atomic_write_bytes(tmp_path / "a", b"never")
-    except SystemExit:
-        pass
-    else:
-        raise AssertionError("SIGTERM was not handled")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     assert _listing(tmp_path) == []
     assert len(os.listdir("/proc/self/fd")) == opened_before
