@@ -319,3 +319,14 @@ def test_sigterm_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monke
         atomic_write_bytes(tmp_path / "a", b"never")
     assert _listing(tmp_path) == []
     assert len(os.listdir("/proc/self/fd")) == opened_before
+
+
+def test_a_replaced_file_keeps_its_setuid_and_sticky_bits(tmp_path) -> None:
+    """``open`` gives the temporary file these bits too (the umask takes none of them)."""
+    from cnncli.files import atomic_write_bytes
+
+    target = tmp_path / "tool"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o5755)
+    atomic_write_bytes(target, b"new")
+    assert target.stat().st_mode & 0o7777 == 0o5755
