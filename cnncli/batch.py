@@ -420,12 +420,16 @@ def choose_execution(jobs: list[Job], scheduler: str | None, workers: int | None
         return Execution(absolute_jobs(jobs), 1, dask_executor(scheduler, workers))
     count = workers or cpu_count()
     threads = max(1, count // max(1, len(jobs)))
+    # Up to 8 files a task, while every worker still gets 8 tasks or more to balance: a
+    # round trip to a worker process each, and for threads too, the outputs of one file
+    # installed while the next is filtered (see run_jobs).
+    per_task = max(1, min(_MOST_PER_TASK, len(jobs) // (8 * min(count, len(jobs)))))
     if threads == 1 and count > 1 and can_fork():
         forked = ForkedWorkers(min(count, len(jobs)))
-        # Up to 8 files a task, while every worker still gets 8 tasks or more to balance.
-        per_task = max(1, min(_MOST_PER_TASK, len(jobs) // (8 * forked.workers)))
         return Execution(jobs, 1, forked, forked.wrap, per_task)
-    return Execution(jobs, threads, thread_executor(count))
+    return Execution(
+        jobs, threads, thread_executor(count), per_task=per_task if threads == 1 else 1
+    )
 
 
 def run_jobs(
@@ -441,14 +445,15 @@ def run_jobs(
     outcomes: list[Outcome] = []
     owners: list[int] = []  # for each output waiting in the group, its outcome's index
     with grouped_writes() as group:
-        for job in jobs:
+        for position, job in enumerate(jobs, start=1):
             waiting = len(group.pending)
             outcome = run_job(job, work, skip_if)
             if outcome.status != WRITTEN:
                 group.discard(waiting)  # a failure after writing: its outputs go
             owners += [len(outcomes)] * (len(group.pending) - waiting)
             outcomes.append(outcome)
-            group.hand_over()  # installed meanwhile, in the background
+            if position < len(jobs):  # installed while the next file is filtered
+                group.hand_over()  # (the last file's, by the commit: no thread to wait for)
         for index, error in zip(owners, group.commit(), strict=True):
             if error is not None:
                 outcomes[index] = Outcome(outcomes[index].job, FAILED, str(error))

@@ -325,7 +325,8 @@ def test_where_forking_fails_the_batch_runs_on_threads(tmp_path, monkeypatch) ->
         (40, 2, "ForkedWorkers", 1, 2),
         (3, 2, "ForkedWorkers", 1, 1),
         (1, 2, "ThreadPoolExecutor", 2, 1),
-        (500, 1, "ThreadPoolExecutor", 1, 1),
+        (500, 1, "ThreadPoolExecutor", 1, 8),
+        (20, 1, "ThreadPoolExecutor", 1, 2),
         (2, 8, "ThreadPoolExecutor", 4, 1),
     ],
 )

@@ -32,6 +32,28 @@ def _listing(folder) -> list[str]:
     return sorted(path.name for path in folder.iterdir())
 
 
+def _descriptors_in(folder) -> list[str]:
+    """The files under ``folder`` this process has open (other tests' threads may open
+    and close descriptors of their own meanwhile: only these are counted)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith(f"{folder}/"):
+            found.append(target)
+    return found
+
+
+def _sigterm_the_main_thread() -> None:
+    """SIGTERM for the main thread, the one thread of a worker that takes it (the test
+    process may have other threads, from other tests, that the kernel could pick)."""
+    import threading
+
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+
+
 @contextmanager
 def _ended_by_sigterm() -> Iterator[None]:
     """SIGTERM raises SystemExit, as in a batch's worker; the block must end that way."""
@@ -149,14 +171,13 @@ def test_an_interruption_while_an_output_joins_its_group_leaves_nothing(
         raise SystemExit(143)
 
     monkeypatch.setattr(libc, "start_writeback", interrupted)
-    opened_before = len(os.listdir("/proc/self/fd"))
     try:
         with grouped_writes():
             atomic_write_bytes(tmp_path / "a", b"first")
     except SystemExit:
         pass
     assert _listing(tmp_path) == []
-    assert len(os.listdir("/proc/self/fd")) == opened_before  # its descriptor closed
+    assert _descriptors_in(tmp_path) == []  # its descriptor closed
 
 
 def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
@@ -177,7 +198,6 @@ def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
         real_install(self)
 
     monkeypatch.setattr(files._TemporaryOutput, "install", install_unless_second)
-    opened_before = len(os.listdir("/proc/self/fd"))
     try:
         with grouped_writes() as group:
             for name in "abc":
@@ -187,7 +207,7 @@ def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
         pass
     assert _listing(tmp_path) == ["a"]
     assert (tmp_path / "a").read_bytes() == b"a"
-    assert len(os.listdir("/proc/self/fd")) == opened_before
+    assert _descriptors_in(tmp_path) == []
 
 
 def test_a_replaced_file_keeps_a_mode_the_umask_would_not_give(tmp_path, monkeypatch) -> None:
@@ -264,11 +284,10 @@ def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path
 
     def fsync(fd: int) -> None:
         if threading.current_thread().name == "cnncli-installer":
-            os.kill(os.getpid(), signal.SIGTERM)
+            _sigterm_the_main_thread()
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    opened_before = len(os.listdir("/proc/self/fd"))
     with _ended_by_sigterm(), grouped_writes() as group:
         for name in "abc":
             atomic_write_bytes(tmp_path / name, name.encode())
@@ -279,7 +298,7 @@ def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path
     for name in left:
         assert (tmp_path / name).read_bytes() == name.encode()
     assert "cnncli-installer" not in {thread.name for thread in threading.enumerate()}
-    assert len(os.listdir("/proc/self/fd")) == opened_before
+    assert _descriptors_in(tmp_path) == []
 
 
 def test_without_a_thread_to_spare_a_group_installs_its_outputs_itself(tmp_path, monkeypatch):
@@ -310,15 +329,14 @@ def test_sigterm_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monke
     def open_and_signal(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
         fd = real_open(path, flags, mode, dir_fd=dir_fd)
         if str(path).endswith(".part"):
-            os.kill(os.getpid(), signal.SIGTERM)
+            _sigterm_the_main_thread()
         return fd
 
     monkeypatch.setattr(os, "open", open_and_signal)
-    opened_before = len(os.listdir("/proc/self/fd"))
     with _ended_by_sigterm():
         atomic_write_bytes(tmp_path / "a", b"never")
     assert _listing(tmp_path) == []
-    assert len(os.listdir("/proc/self/fd")) == opened_before
+    assert _descriptors_in(tmp_path) == []
 
 
 def test_a_replaced_file_keeps_its_setuid_and_sticky_bits(tmp_path) -> None:
