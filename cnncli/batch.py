@@ -420,16 +420,14 @@ def choose_execution(jobs: list[Job], scheduler: str | None, workers: int | None
         return Execution(absolute_jobs(jobs), 1, dask_executor(scheduler, workers))
     count = workers or cpu_count()
     threads = max(1, count // max(1, len(jobs)))
-    # Up to 8 files a task, while every worker still gets 8 tasks or more to balance: a
-    # round trip to a worker process each, and for threads too, the outputs of one file
-    # installed while the next is filtered (see run_jobs).
-    per_task = max(1, min(_MOST_PER_TASK, len(jobs) // (8 * min(count, len(jobs)))))
     if threads == 1 and count > 1 and can_fork():
         forked = ForkedWorkers(min(count, len(jobs)))
+        # Up to 8 files a task, while every worker still gets 8 tasks or more to balance.
+        per_task = max(1, min(_MOST_PER_TASK, len(jobs) // (8 * forked.workers)))
         return Execution(jobs, 1, forked, forked.wrap, per_task)
-    return Execution(
-        jobs, threads, thread_executor(count), per_task=per_task if threads == 1 else 1
-    )
+    # A file a task on threads: a task runs to its end once started, and Ctrl-C would
+    # wait for all of its files (worker processes check a stop flag before each file).
+    return Execution(jobs, threads, thread_executor(count))
 
 
 def run_jobs(

@@ -38,6 +38,17 @@ from cnncli.core.errors import UserError
 STDIO = "-"
 STDOUT_NAME = "<stdout>"
 READ_CHUNK = 1 << 20
+# Files are opened binary and not inherited by child processes, where the platform has
+# these flags; a temporary output is never opened through a symlink.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+)
 
 
 class ReaderGone(Exception):
@@ -66,7 +77,7 @@ def read_bytes(source: str | Path, what: str = "an input file", limit: int | Non
         handle = sys.stdin.buffer
         return _read_limited(handle.read, _regular_size(_fileno(handle)), name, what, limit)
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(source, _READ_FLAGS)
     except OSError as exc:
         if os.path.isdir(source):  # one we may not even open
             raise UserError(f"{name}: is a directory, not {what}") from None
@@ -397,14 +408,12 @@ def atomic_write_bytes(
     """Write to a temporary file in the same directory, fsync, then rename over ``path``.
 
     Within :func:`grouped_writes` the fsync and the rename wait for the group's commit.
-    SIGINT and SIGTERM wait while the temporary file is created: one arriving between the
-    ``open`` and the assignment of its result would leave the file where nothing removes it.
     """
     group = getattr(_GROUPS, "current", None)
-    output: _TemporaryOutput | None = None
+    output = _TemporaryOutput(path, name or str(path), no_clobber)
     try:
-        with _signals_held():
-            output = _TemporaryOutput.create(path, name or str(path), no_clobber)
+        with _signals_held():  # not between the open and keeping its descriptor
+            output.create()
         output.write(data)
         if group is None:
             output.install()
@@ -412,10 +421,9 @@ def atomic_write_bytes(
         group.pending.append(output)  # from here on, the group removes it if not committed
         output.start_writeback()
     except BaseException:  # SIGTERM's SystemExit and Ctrl-C included: no .part stays
-        if output is not None:
-            output.discard()
-            if group is not None and output in group.pending:
-                group.pending.remove(output)
+        output.discard()
+        if group is not None and output in group.pending:
+            group.pending.remove(output)
         raise
 
 
@@ -425,54 +433,55 @@ _COUNT = itertools.count()
 _NAME_TRIES = 1000
 
 
-def _remove(path: str) -> None:
-    with suppress(FileNotFoundError):
-        os.unlink(path)
+def _remove(path: str | None) -> None:
+    if path is not None:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 class _TemporaryOutput:
     """An output being written: a temporary file beside its destination, not yet renamed."""
 
-    def __init__(self, fd: int, tmp: str, path: Path, shown: str, no_clobber: bool) -> None:
-        self.fd: int | None = fd
-        self.tmp = tmp
+    def __init__(self, path: Path, shown: str, no_clobber: bool) -> None:
+        self.fd: int | None = None
+        self.tmp: str | None = None
         self.path = path
         self.shown = shown
         self.no_clobber = no_clobber
+        self.mode: int | None = None  # a replaced file's, set again before the rename
 
-    @classmethod
-    def create(cls, path: Path, shown: str, no_clobber: bool) -> _TemporaryOutput:
+    def create(self) -> None:
         """In the destination's directory, so that the rename stays on one filesystem.
 
-        It is made with the mode the output is to have: a replaced file's own (set again
-        with ``fchmod`` where the umask takes bits from it), else what the umask leaves of
-        ``0o666``, as for any new file. Its name is unique by process and count, tried
-        again with the next count if taken.
+        It is made with the mode the output is to have: a replaced file's own, else what
+        the umask leaves of ``0o666``, as for any new file. Its name is unique by process
+        and count, tried again with the next count if taken; it is known (to
+        :meth:`discard`) before the ``open``, so that a signal handled as the ``open``
+        returns still leaves nothing behind.
         """
         try:
-            replaced: int | None = os.stat(path).st_mode & 0o7777
-        except OSError:
-            replaced = None
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            self.mode = os.stat(self.path).st_mode & 0o7777
+        except FileNotFoundError:
+            self.mode = None
+        except OSError as exc:  # a symlink loop, a folder we may not search
+            raise UserError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
+        folder = self.path.parent
+        mode = 0o666 if self.mode is None else self.mode
+        stem = f".{self.path.name}.{os.getpid()}"
         for _ in range(_NAME_TRIES):
-            tmp = os.path.join(path.parent, f".{path.name}.{os.getpid()}-{next(_COUNT)}.part")
+            self.tmp = os.path.join(folder, f"{stem}-{next(_COUNT)}.part")
             try:
-                fd = os.open(tmp, flags, 0o666 if replaced is None else replaced)
+                self.fd = os.open(self.tmp, _CREATE_FLAGS, mode)
             except FileExistsError:
+                self.tmp = None  # another's: not to be removed
                 continue
             except OSError as exc:
+                self.tmp = None
                 raise UserError(
-                    f"{shown}: cannot create a file in {path.parent} ({exc.strerror})"
+                    f"{self.shown}: cannot create a file in {folder} ({exc.strerror})"
                 ) from None
-            output = cls(fd, tmp, path, shown, no_clobber)
-            if replaced is not None and replaced & process_umask():
-                try:
-                    os.fchmod(fd, replaced)
-                except BaseException:
-                    output.discard()
-                    raise
-            return output
-        raise UserError(f"{shown}: cannot create a file in {path.parent} (every name taken)")
+            return
+        raise UserError(f"{self.shown}: cannot create a file in {folder} (every name taken)")
 
     def write(self, data: bytes | memoryview) -> None:
         """Every byte, or a UserError (see :func:`write_all`)."""
@@ -481,11 +490,15 @@ class _TemporaryOutput:
 
     def install(self) -> None:
         """fsync, then rename it into place (or link it, with no-clobber: that fails if the
-        name appeared meanwhile). The temporary file is gone afterwards, whatever happens."""
+        name appeared meanwhile). A replaced file's mode is set again first where the umask
+        took bits from it, or a write cleared them (setuid and setgid, for a user without
+        CAP_FSETID). The temporary file is gone afterwards, whatever happens."""
         renamed = False
         try:
             try:
-                assert self.fd is not None
+                assert self.fd is not None and self.tmp is not None
+                if self.mode is not None and self.mode & (process_umask() | 0o7000):
+                    _set_mode(self.fd, self.tmp, self.mode)
                 os.fsync(self.fd)
             finally:
                 self._close()
@@ -522,6 +535,13 @@ class _TemporaryOutput:
             os.close(fd)
 
 
+def _set_mode(fd: int, path: str, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # no fchmod (Windows before Python 3.13)
+        os.chmod(path, mode)
+
+
 class WriteGroup:
     """Outputs written by :func:`grouped_writes`: pending, then handed over to be installed
     in the background (:meth:`hand_over`), all of them installed by :meth:`commit`."""
@@ -543,11 +563,12 @@ class WriteGroup:
         if not self.pending:
             return
         if self._installer is None:
+            self._queue = SimpleQueue()  # an interrupted commit may have left its end mark
             installer = threading.Thread(
-                target=self._install_handed, name="cnncli-installer", daemon=True
+                target=self._install_handed, args=(self._queue,), name=INSTALLER, daemon=True
             )
             try:
-                with _signals_held():  # inherited: SIGINT and SIGTERM go to the caller
+                with _signals_held():  # inherited: SIGINT and SIGTERM go to other threads
                     installer.start()
             except RuntimeError:  # no thread to be had (a process limit)
                 return
@@ -559,8 +580,8 @@ class WriteGroup:
             self._queue.put(output)
         self.pending.clear()
 
-    def _install_handed(self) -> None:
-        while (output := self._queue.get()) is not None:
+    def _install_handed(self, queue: SimpleQueue[_TemporaryOutput | None]) -> None:
+        while (output := queue.get()) is not None:
             if self._stopping or self._failure is not None:
                 continue  # left for close() to remove
             try:
@@ -574,14 +595,14 @@ class WriteGroup:
 
     def commit(self) -> list[UserError | None]:
         """Install every output, in the order written; each one's error, or None. One output
-        that cannot be put in place does not keep the others out."""
-        self.hand_over()
+        that cannot be put in place does not keep the others out. Outputs not handed over
+        are installed here, in the caller's thread (no thread started for a last file)."""
         self._join()
         if self._failure is not None:
             raise self._failure
         results, self._results = self._results, []
         self._handed.clear()
-        while self.pending:  # not handed over: installed here
+        while self.pending:
             try:
                 self.pending[0].install()
             except UserError as exc:
@@ -599,29 +620,48 @@ class WriteGroup:
 
     def close(self) -> None:
         """Stop installing, and remove every output not installed (an error, SIGTERM or
-        Ctrl-C before the commit). SIGINT and SIGTERM wait meanwhile: an output the
-        installer has started is finished before the rest are removed."""
+        Ctrl-C before the commit). An output the installer has started is finished first.
+        A second Ctrl-C or SIGTERM meanwhile (held where it can be) does not cut this short:
+        it is raised once everything is removed."""
         self._stopping = True
+        interrupted: BaseException | None = None
         with _signals_held():
-            self._join()
-            for output in self._handed[len(self._results) :]:
-                output.discard()
-            self._handed.clear()
-            self.discard()
+            for step in (self._join, self._remove_uninstalled):
+                while True:
+                    try:
+                        step()
+                        break
+                    except (KeyboardInterrupt, SystemExit) as exc:
+                        interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
+
+    def _remove_uninstalled(self) -> None:
+        for output in self._handed[len(self._results) :]:
+            output.discard()
+        self._handed.clear()
+        self.discard()
 
     def _join(self) -> None:
+        """Let the installer finish what it was handed, and end (each step may be repeated)."""
         if self._installer is not None:
             self._queue.put(None)
             self._installer.join()
             self._installer = None
 
 
+INSTALLER = "cnncli-installer"  # the installer threads' name
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait (in this thread) until the block ends, then arrive."""
+    """SIGINT and SIGTERM wait until the block ends, where the platform can hold them: for
+    this thread (a signal sent to the process may still reach another one, and its Python
+    handler then runs in the main thread)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
     try:
         yield

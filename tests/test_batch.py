@@ -325,8 +325,7 @@ def test_where_forking_fails_the_batch_runs_on_threads(tmp_path, monkeypatch) ->
         (40, 2, "ForkedWorkers", 1, 2),
         (3, 2, "ForkedWorkers", 1, 1),
         (1, 2, "ThreadPoolExecutor", 2, 1),
-        (500, 1, "ThreadPoolExecutor", 1, 8),
-        (20, 1, "ThreadPoolExecutor", 1, 2),
+        (500, 1, "ThreadPoolExecutor", 1, 1),
         (2, 8, "ThreadPoolExecutor", 4, 1),
     ],
 )
@@ -507,3 +506,36 @@ def test_a_task_of_several_files_reports_each_as_its_output_was_committed(tmp_pa
     assert sorted(path.name for path in tmp_path.iterdir()) == ["good.out", "last.out", "raced.out"]
     assert (tmp_path / "good.out").read_bytes() == b"good"
     assert (tmp_path / "raced.out").read_bytes() == b"someone else's"
+
+
+def _write_job_output(source: Path, dest: Path) -> str | None:
+    from cnncli.files import atomic_write_bytes
+
+    atomic_write_bytes(dest, source.name.encode())
+    return None
+
+
+@pytest.mark.parametrize(("files", "installers"), [(1, 0), (3, 1)])
+def test_a_task_starts_an_installer_thread_only_for_files_after_its_first(
+    tmp_path, monkeypatch, files, installers
+) -> None:
+    """Each output but the last is installed while the next file is filtered; a task of
+    one file has nothing to overlap, and starts no thread."""
+    import threading
+
+    from cnncli.batch import run_jobs
+    from cnncli.files import INSTALLER
+
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        started.append(self.name)
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    jobs = [Job(tmp_path / f"{i}.in", tmp_path / f"{i}.out") for i in range(files)]
+    outcomes = run_jobs(jobs, _write_job_output, None)
+    assert [o.status for o in outcomes] == [WRITTEN] * files
+    assert started.count(INSTALLER) == installers
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.out" for i in range(files)]

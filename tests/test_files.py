@@ -7,6 +7,7 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatch) -> None:
@@ -46,21 +47,44 @@ def _descriptors_in(folder) -> list[str]:
     return found
 
 
+def _installing_into(folder, fd: int) -> bool:
+    """An installer thread syncing a file of ``folder`` (not one of another test's)."""
+    import threading
+
+    if threading.current_thread().name != "cnncli-installer":
+        return False
+    return os.readlink(f"/proc/self/fd/{fd}").startswith(f"{folder}/")
+
+
+_SENT = []  # the SIGTERMs a test sent itself
+
+
 def _sigterm_the_main_thread() -> None:
     """SIGTERM for the main thread, the one thread of a worker that takes it (the test
     process may have other threads, from other tests, that the kernel could pick)."""
     import threading
 
+    _SENT.append(signal.SIGTERM)
     signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+
+
+def _sigterm_the_process() -> None:
+    _SENT.append(signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 @contextmanager
 def _ended_by_sigterm() -> Iterator[None]:
-    """SIGTERM raises SystemExit, as in a batch's worker; the block must end that way."""
+    """SIGTERM raises SystemExit, as in a batch's worker; the block must end that way.
+    Only the signals the test sent count (one from elsewhere, such as a cluster of
+    another test shutting down, is not the test's)."""
 
     def exit_on_sigterm(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        if _SENT:
+            _SENT.pop()
+            raise SystemExit(128 + signum)
 
+    _SENT.clear()
     previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
     try:
         yield
@@ -254,7 +278,7 @@ def test_outputs_handed_over_are_installed_while_the_caller_goes_on(tmp_path, mo
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        if threading.current_thread().name == "cnncli-installer" and not release.is_set():
+        if _installing_into(tmp_path, fd) and not release.is_set():
             syncing.set()
             assert release.wait(60)
         real_fsync(fd)
@@ -283,7 +307,7 @@ def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        if threading.current_thread().name == "cnncli-installer":
+        if _installing_into(tmp_path, fd):
             _sigterm_the_main_thread()
         real_fsync(fd)
 
@@ -294,7 +318,7 @@ def test_sigterm_while_an_output_is_installed_leaves_only_whole_outputs(tmp_path
             group.hand_over()
         group.commit()
     left = _listing(tmp_path)
-    assert left[0] == "a" and not [name for name in left if name.endswith(".part")]
+    assert left[:1] == ["a"] and not [name for name in left if name.endswith(".part")]
     for name in left:
         assert (tmp_path / name).read_bytes() == name.encode()
     assert "cnncli-installer" not in {thread.name for thread in threading.enumerate()}
@@ -348,3 +372,172 @@ def test_a_replaced_file_keeps_its_setuid_and_sticky_bits(tmp_path) -> None:
     os.chmod(target, 0o5755)
     atomic_write_bytes(target, b"new")
     assert target.stat().st_mode & 0o7777 == 0o5755
+
+
+def test_an_error_that_is_a_bug_on_the_installer_thread_reaches_the_commit(
+    tmp_path, monkeypatch
+) -> None:
+    """Not a UserError (a bug): raised by the commit, in the caller's thread; the outputs
+    not installed are removed."""
+    import cnncli.files as files
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    real_install = files._TemporaryOutput.install
+
+    def install(self) -> None:  # type: ignore[no-untyped-def]
+        if self.path.name == "a":
+            raise ZeroDivisionError("a bug")
+        real_install(self)
+
+    monkeypatch.setattr(files._TemporaryOutput, "install", install)
+    try:
+        with grouped_writes() as group:
+            for name in "abc":
+                atomic_write_bytes(tmp_path / name, name.encode())
+                group.hand_over()
+            group.commit()
+    except ZeroDivisionError:
+        pass
+    else:
+        raise AssertionError("the commit did not raise the installer's error")
+    assert [name for name in _listing(tmp_path) if name.endswith(".part")] == []
+    assert _descriptors_in(tmp_path) == []
+
+
+def test_a_symlink_loop_is_an_error_and_stays_a_link(tmp_path) -> None:
+    from cnncli.core.errors import UserError
+    from cnncli.files import write_output
+
+    loop = tmp_path / "loop.png"
+    os.symlink("loop.png", loop)
+    try:
+        write_output(loop, b"data")
+    except UserError as exc:
+        assert "cannot write" in str(exc)
+    else:
+        raise AssertionError("a symlink loop was written")
+    assert loop.is_symlink()
+    assert _listing(tmp_path) == ["loop.png"]
+
+
+def test_setuid_bits_survive_a_writer_without_cap_fsetid() -> None:
+    """Linux clears setuid (and setgid on a group-executable file) when someone without
+    CAP_FSETID writes to a file: the replaced file's mode is set again after the write.
+    As root the test writes as ``nobody``, in a child process, in a folder of its own
+    that ``nobody`` can reach (pytest's are root's alone)."""
+    import shutil
+    import tempfile
+
+    from cnncli.files import atomic_write_bytes
+
+    folder = Path(tempfile.mkdtemp())
+
+    def replace_both() -> tuple[int, int]:
+        modes = []
+        for name, mode in (("setuid", 0o4755), ("setgid", 0o2775)):
+            target = folder / name
+            target.write_bytes(b"old")
+            os.chmod(target, mode)
+            atomic_write_bytes(target, b"new")
+            modes.append(target.stat().st_mode & 0o7777)
+        return modes[0], modes[1]
+
+    try:
+        if os.geteuid() != 0:
+            assert replace_both() == (0o4755, 0o2775)
+            return
+        os.chmod(folder, 0o777)
+        child = os.fork()
+        if child == 0:  # pragma: no cover (the child's exit code is the result)
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                code = 0 if replace_both() == (0o4755, 0o2775) else 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_sigterm_sent_to_the_process_as_a_file_is_created_leaves_no_file(
+    tmp_path, monkeypatch
+) -> None:
+    """With another thread alive the kernel may give it the signal, whatever the mask of
+    the thread writing; the Python handler then runs in the main thread just after the
+    ``open``: the temporary file's name is known by then, and it is removed."""
+    import threading
+    import time
+
+    from cnncli.files import atomic_write_bytes
+
+    real_open = os.open
+
+    def open_and_signal(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+        fd = real_open(path, flags, mode, dir_fd=dir_fd)
+        if str(path).endswith(".part"):
+            _sigterm_the_process()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until the handler runs: before the return
+                pass
+        return fd
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, args=(60,))
+    other.start()
+    monkeypatch.setattr(os, "open", open_and_signal)
+    try:
+        with _ended_by_sigterm():
+            atomic_write_bytes(tmp_path / "a", b"never")
+    finally:
+        stop.set()
+        other.join()
+    assert _listing(tmp_path) == []
+
+
+def test_a_second_sigterm_while_a_group_cleans_up_does_not_cut_it_short(
+    tmp_path, monkeypatch
+) -> None:
+    """Three outputs handed over; SIGTERM ends the group as the installer syncs the first.
+    A second one, sent to the process while the group waits for that output, reaches the
+    main thread through another thread: the group still removes the other two."""
+    import threading
+    import time
+
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    real_fsync = os.fsync
+    groups = []
+    written = threading.Event()
+
+    def fsync(fd: int) -> None:
+        if _installing_into(tmp_path, fd):
+            assert written.wait(60)
+            _sigterm_the_process()
+            deadline = time.monotonic() + 60
+            while not groups[0]._stopping and time.monotonic() < deadline:
+                time.sleep(0.001)  # until the group is closing: then the second signal
+            _sigterm_the_process()
+        real_fsync(fd)
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, args=(60,))
+    other.start()
+    monkeypatch.setattr(os, "fsync", fsync)
+    try:
+        with _ended_by_sigterm(), grouped_writes() as group:
+            groups.append(group)
+            for name in "abc":
+                atomic_write_bytes(tmp_path / name, name.encode())
+                group.hand_over()
+            written.set()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # the first SIGTERM is handled here
+                pass
+    finally:
+        stop.set()
+        other.join()
+    assert _listing(tmp_path) == ["a"]
+    assert (tmp_path / "a").read_bytes() == b"a"
