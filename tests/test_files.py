@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 
 def test_new_files_written_from_many_threads_keep_the_umask(tmp_path, monkeypatch) -> None:
     """New files get 0o666 less the umask, which is read once (reading it means setting it:
@@ -204,31 +206,40 @@ def test_an_interruption_while_an_output_joins_its_group_leaves_nothing(
     assert _descriptors_in(tmp_path) == []  # its descriptor closed
 
 
+def _install_raising(monkeypatch, name: str, failure: BaseException) -> None:
+    """Installing the output named ``name`` raises ``failure``; the others are installed."""
+    import cnncli.files as files
+
+    real_install = files._TemporaryOutput.install
+
+    def install(self) -> None:  # type: ignore[no-untyped-def]
+        if self.path.name == name:
+            raise failure
+        real_install(self)
+
+    monkeypatch.setattr(files._TemporaryOutput, "install", install)
+
+
+def _write_a_b_c(folder, *, hand_over: bool) -> None:
+    """Outputs a, b and c in one group, handed over one by one or not, then committed."""
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    with grouped_writes() as group:
+        for name in "abc":
+            atomic_write_bytes(folder / name, name.encode())
+            if hand_over:
+                group.hand_over()
+        group.commit()
+
+
 def test_an_interruption_midway_through_a_commit_leaves_only_whole_outputs(
     tmp_path, monkeypatch
 ) -> None:
     """SIGTERM as the second of three outputs is about to be installed: the first stays,
     the other two are removed with their descriptors."""
-    import cnncli.files as files
-    from cnncli.files import atomic_write_bytes, grouped_writes
-
-    real_install = files._TemporaryOutput.install
-    installing: list[str] = []
-
-    def install_unless_second(self) -> None:
-        installing.append(self.path.name)
-        if len(installing) == 2:
-            raise SystemExit(143)
-        real_install(self)
-
-    monkeypatch.setattr(files._TemporaryOutput, "install", install_unless_second)
-    try:
-        with grouped_writes() as group:
-            for name in "abc":
-                atomic_write_bytes(tmp_path / name, name.encode())
-            group.commit()
-    except SystemExit:
-        pass
+    _install_raising(monkeypatch, "b", SystemExit(143))
+    with pytest.raises(SystemExit):
+        _write_a_b_c(tmp_path, hand_over=False)
     assert _listing(tmp_path) == ["a"]
     assert (tmp_path / "a").read_bytes() == b"a"
     assert _descriptors_in(tmp_path) == []
@@ -379,27 +390,9 @@ def test_an_error_that_is_a_bug_on_the_installer_thread_reaches_the_commit(
 ) -> None:
     """Not a UserError (a bug): raised by the commit, in the caller's thread; the outputs
     not installed are removed."""
-    import cnncli.files as files
-    from cnncli.files import atomic_write_bytes, grouped_writes
-
-    real_install = files._TemporaryOutput.install
-
-    def install(self) -> None:  # type: ignore[no-untyped-def]
-        if self.path.name == "a":
-            raise ZeroDivisionError("a bug")
-        real_install(self)
-
-    monkeypatch.setattr(files._TemporaryOutput, "install", install)
-    try:
-        with grouped_writes() as group:
-            for name in "abc":
-                atomic_write_bytes(tmp_path / name, name.encode())
-                group.hand_over()
-            group.commit()
-    except ZeroDivisionError:
-        pass
-    else:
-        raise AssertionError("the commit did not raise the installer's error")
+    _install_raising(monkeypatch, "a", ZeroDivisionError("a bug"))
+    with pytest.raises(ZeroDivisionError):
+        _write_a_b_c(tmp_path, hand_over=True)
     assert [name for name in _listing(tmp_path) if name.endswith(".part")] == []
     assert _descriptors_in(tmp_path) == []
 
