@@ -552,6 +552,7 @@ class WriteGroup:
         self._results: list[UserError | None] = []  # of the first handed over, installed
         self._queue: SimpleQueue[_TemporaryOutput | None] = SimpleQueue()
         self._installer: threading.Thread | None = None
+        self._installed_all = threading.Event()  # set as the installer ends
         self._stopping = False
         self._failure: BaseException | None = None
 
@@ -564,8 +565,12 @@ class WriteGroup:
             return
         if self._installer is None:
             self._queue = SimpleQueue()  # an interrupted commit may have left its end mark
+            self._installed_all = threading.Event()
             installer = threading.Thread(
-                target=self._install_handed, args=(self._queue,), name=INSTALLER, daemon=True
+                target=self._install_handed,
+                args=(self._queue, self._installed_all),
+                name=INSTALLER,
+                daemon=True,
             )
             try:
                 with _signals_held():  # inherited: SIGINT and SIGTERM go to other threads
@@ -580,18 +585,23 @@ class WriteGroup:
             self._queue.put(output)
         self.pending.clear()
 
-    def _install_handed(self, queue: SimpleQueue[_TemporaryOutput | None]) -> None:
-        while (output := queue.get()) is not None:
-            if self._stopping or self._failure is not None:
-                continue  # left for close() to remove
-            try:
-                output.install()
-            except UserError as exc:
-                self._results.append(exc)
-            except BaseException as exc:  # a bug: raised by commit() in the caller's thread
-                self._failure = exc
-            else:
-                self._results.append(None)
+    def _install_handed(
+        self, queue: SimpleQueue[_TemporaryOutput | None], done: threading.Event
+    ) -> None:
+        try:
+            while (output := queue.get()) is not None:
+                if self._stopping or self._failure is not None:
+                    continue  # left for close() to remove
+                try:
+                    output.install()
+                except UserError as exc:
+                    self._results.append(exc)
+                except BaseException as exc:  # a bug: raised by commit() in the caller's thread
+                    self._failure = exc
+                else:
+                    self._results.append(None)
+        finally:
+            done.set()
 
     def commit(self) -> list[UserError | None]:
         """Install every output, in the order written; each one's error, or None. One output
@@ -643,9 +653,15 @@ class WriteGroup:
         self.discard()
 
     def _join(self) -> None:
-        """Let the installer finish what it was handed, and end (each step may be repeated)."""
+        """Let the installer finish what it was handed, and end (each step may be repeated).
+
+        It waits for the installer's own event before ``Thread.join``: Python 3.11's join,
+        interrupted by a signal's exception, marks a thread still running as stopped (it
+        releases the lock the thread holds, bpo-45274's fix), and the next join would
+        return at once, with an output still being installed."""
         if self._installer is not None:
             self._queue.put(None)
+            self._installed_all.wait()
             self._installer.join()
             self._installer = None
 
