@@ -303,13 +303,6 @@ def checked_stdout() -> Iterator[None]:
 # ------------------------------------------------------------------------ outputs ---
 
 
-def output_kind(dest: str | Path) -> str:
-    """``"stdout"``, ``"stream"`` (a device or FIFO, written as it is) or ``"file"``."""
-    if str(dest) == STDIO:
-        return "stdout"
-    return _OutputTarget.of(dest).kind
-
-
 class _OutputTarget(NamedTuple):
     """What a write to a name meets, from one ``lstat`` for a plain name (the common case)."""
 
@@ -593,13 +586,9 @@ class WriteGroup:
                 if self._stopping or self._failure is not None:
                     continue  # left for close() to remove
                 try:
-                    output.install()
-                except UserError as exc:
-                    self._results.append(exc)
+                    self._results.append(_installed(output))
                 except BaseException as exc:  # a bug: raised by commit() in the caller's thread
                     self._failure = exc
-                else:
-                    self._results.append(None)
         finally:
             done.set()
 
@@ -613,12 +602,7 @@ class WriteGroup:
         results, self._results = self._results, []
         self._handed.clear()
         while self.pending:
-            try:
-                self.pending[0].install()
-            except UserError as exc:
-                results.append(exc)
-            else:
-                results.append(None)
+            results.append(_installed(self.pending[0]))
             del self.pending[0]  # not on SIGTERM or Ctrl-C: then close() removes it
         return results
 
@@ -666,6 +650,15 @@ class WriteGroup:
             self._installer = None
 
 
+def _installed(output: _TemporaryOutput) -> UserError | None:
+    """Install ``output``; the error that kept it out, or None."""
+    try:
+        output.install()
+    except UserError as exc:
+        return exc
+    return None
+
+
 INSTALLER = "cnncli-installer"  # the installer threads' name
 _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -690,8 +683,8 @@ _GROUPS = threading.local()
 
 @contextmanager
 def grouped_writes() -> Iterator[WriteGroup]:
-    """Outputs written in this thread meanwhile wait, written but not renamed, for one
-    commit: made durable together, then renamed into place one by one.
+    """Outputs written in this thread meanwhile are fsynced and renamed into place one by
+    one, in the order written, on an installer thread or at the group's commit.
 
     An fsync waits for the disk, some 0.2 ms a file on this machine, where a small image
     takes 2-3 ms to filter. Each output of the group is written to its temporary file

@@ -47,8 +47,9 @@ def _show(
 
 _previous_show = warnings.showwarning
 _HOOK_LOCK = threading.Lock()
-# The filters library_warnings puts first, as ``warnings.filterwarnings`` stores them.
-_ALWAYS = [("always", None, category, None, 0) for category in (RuntimeWarning, UserWarning)]
+# Shown every time; filterwarnings puts each in front, so they end up in reverse order.
+_ALWAYS_SHOWN = (UserWarning, RuntimeWarning)
+_ALWAYS = [("always", None, category, None, 0) for category in reversed(_ALWAYS_SHOWN)]
 
 
 @contextmanager
@@ -66,7 +67,7 @@ def library_warnings() -> Iterator[list[str]]:
             _previous_show = warnings.showwarning
             warnings.showwarning = _show
         if warnings.filters[: len(_ALWAYS)] != _ALWAYS:  # each call would reset the caches
-            for category in (UserWarning, RuntimeWarning):
+            for category in _ALWAYS_SHOWN:
                 warnings.filterwarnings("always", category=category)
     outer = getattr(_CAUGHT, "messages", None)
     caught: list[str] = []
