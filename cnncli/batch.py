@@ -245,7 +245,16 @@ def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """In a task, unwind it (its ``finally`` blocks remove the temporary files); in the
+    pool's own code, end at once: an exception there can leave a lock of the pool's queues
+    held (or be caught and the worker go on), and the parent, which sends SIGTERM to every
+    worker of a broken pool, then waits forever for one blocked on that lock."""
+    if not _running_task:
+        os._exit(128 + signum)
     raise SystemExit(128 + signum)
+
+
+_running_task = False  # in a worker process: whether _in_worker is running a task
 
 
 def _end_with_parent(parent: int) -> None:
@@ -272,10 +281,14 @@ def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
     """A task in a worker process. SIGTERM mid-task (mid-file, or in the skip check) has
     unwound the temporary file; the process now ends, so that the parent sees a lost
     worker: the pool would otherwise send SystemExit back as the task's result."""
+    global _running_task
+    _running_task = True
     try:
         return fn(*args)
     except SystemExit as stopped:
         os._exit(stopped.code if isinstance(stopped.code, int) else 1)
+    finally:
+        _running_task = False
 
 
 class ForkedWorkers(Executor):
