@@ -534,3 +534,20 @@ def test_a_second_sigterm_while_a_group_cleans_up_does_not_cut_it_short(
         other.join()
     assert _listing(tmp_path) == ["a"]
     assert (tmp_path / "a").read_bytes() == b"a"
+
+
+def test_every_temporary_name_taken_is_one_error_and_leaves_them(tmp_path, monkeypatch):
+    import itertools
+
+    import cnncli.files as files
+    from cnncli.core.errors import UserError
+
+    monkeypatch.setattr(files, "_COUNT", itertools.count(0))
+    monkeypatch.setattr(files, "_NAME_TRIES", 2)
+    taken = [tmp_path / f".a.{os.getpid()}-{count}.part" for count in (0, 1)]
+    for path in taken:
+        path.write_bytes(b"someone else's")
+    with pytest.raises(UserError, match=r"cannot create a file in .* \(every name taken\)"):
+        files.atomic_write_bytes(tmp_path / "a", b"never")
+    assert _listing(tmp_path) == sorted(path.name for path in taken)
+    assert all(path.read_bytes() == b"someone else's" for path in taken)
