@@ -350,6 +350,7 @@ def versions(tools: Tools) -> list[str]:
         first_line(capture([tools.cnncli, "--version"])),
         f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"Pillow {PIL.__version__}",
+        small_png_encoder(),
     ]
     if tools.vips:
         lines.append(first_line(capture([tools.vips, "--version"])))
@@ -359,6 +360,15 @@ def versions(tools: Tools) -> list[str]:
         cv = capture([tools.cv_python, "-c", "import cv2; print(cv2.__version__)"])
         lines.append(f"OpenCV {first_line(cv)} (opencv-python-headless, bench venv)")
     return lines
+
+
+def small_png_encoder() -> str:
+    """Which deflate writes cnncli's PNGs of small images: the ``fast`` extra or zlib."""
+    try:
+        import deflate
+    except ImportError:
+        return "PNGs of small images: zlib (cnncli[fast] not installed)"
+    return f"PNGs of small images: libdeflate (deflate {deflate.__version__}, cnncli[fast])"
 
 
 def machine() -> str:
