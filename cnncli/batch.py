@@ -17,8 +17,9 @@ import string
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -32,7 +33,7 @@ from cnncli.files import STDIO
 
 if TYPE_CHECKING:
     import ctypes
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
     from contextlib import AbstractContextManager
 
 # (input path, output path) -> the filter's warning or None; raises UserError on a bad file.
@@ -221,9 +222,40 @@ def run_job(job: Job, work: FileWork, skip_if: Callable[[Path], bool] | None = N
 def thread_executor(workers: int | None) -> ThreadPoolExecutor:
     """Threads: for a few large files (numpy, Pillow and zlib release the GIL on the heavy
     parts), and where worker processes cannot be forked."""
-    from concurrent.futures import ThreadPoolExecutor
+    return ThreadWorkers(max_workers=workers or cpu_count())
 
-    return ThreadPoolExecutor(max_workers=workers or cpu_count())
+
+class ThreadWorkers(ThreadPoolExecutor):
+    """A thread pool whose shutdown, once waiting for the files being written, is not cut
+    short by another Ctrl-C (see :func:`ctrl_c_deferred`)."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with ctrl_c_deferred() if wait else nullcontext():
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@contextmanager
+def ctrl_c_deferred() -> Iterator[None]:
+    """Ctrl-C meanwhile is raised (as KeyboardInterrupt) only at the end of the block.
+
+    For the wait for the files being written once a batch is interrupted: a second Ctrl-C
+    must not cut it short. On Python 3.11 an interrupted ``Thread.join`` marks the thread
+    stopped while it still runs: the files it writes were then abandoned, and a process
+    pool never sent its workers their end, so that the exit waited for them forever. Only
+    the main thread can catch signals; elsewhere the block runs as it is.
+    """
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 # Each ForkedWorkers' work and stop flag, by its token: installed in its worker processes
@@ -376,10 +408,11 @@ class ForkedWorkers(Executor):
         return self._inner.submit(_in_worker, partial(fn, **kwargs), *args)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self._stop is not None:
-            self._stop.value = True
-        if self._inner is not None:
-            self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+        with ctrl_c_deferred() if wait else nullcontext():
+            if self._stop is not None:
+                self._stop.value = True
+            if self._inner is not None:
+                self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
         if wait:
             _INSTALLED.pop(self._token, None)
 

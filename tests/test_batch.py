@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -324,9 +326,9 @@ def test_where_forking_fails_the_batch_runs_on_threads(tmp_path, monkeypatch) ->
         (500, 2, "ForkedWorkers", 1, 8),
         (40, 2, "ForkedWorkers", 1, 2),
         (3, 2, "ForkedWorkers", 1, 1),
-        (1, 2, "ThreadPoolExecutor", 2, 1),
-        (500, 1, "ThreadPoolExecutor", 1, 1),
-        (2, 8, "ThreadPoolExecutor", 4, 1),
+        (1, 2, "ThreadWorkers", 2, 1),
+        (500, 1, "ThreadWorkers", 1, 1),
+        (2, 8, "ThreadWorkers", 4, 1),
     ],
 )
 def test_many_files_go_to_worker_processes_a_few_large_ones_to_threads(
@@ -340,7 +342,7 @@ def test_many_files_go_to_worker_processes_a_few_large_ones_to_threads(
     execution = choose_execution(jobs, None, workers)
     assert type(execution.executor).__name__ == kind
     assert (execution.threads, execution.per_task) == (threads, per_task)
-    if kind == "ThreadPoolExecutor":
+    if kind == "ThreadWorkers":
         execution.executor.__exit__(None, None, None)
 
 
@@ -384,7 +386,7 @@ with forked:
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
     print(type(forked._inner).__name__, signal.SIGINT in blocked)
 """
-    assert _run_script(code, tmp_path).split() == ["ThreadPoolExecutor", "False"]
+    assert _run_script(code, tmp_path).split() == ["ThreadWorkers", "False"]
 
 
 def test_a_fork_failing_midway_leaves_no_worker_behind(tmp_path) -> None:
@@ -414,7 +416,7 @@ with forked as executor:
 import multiprocessing
 print(type(forked._inner).__name__, report.written, len(multiprocessing.active_children()))
 """
-    assert _run_script(code, tmp_path).split() == ["ThreadPoolExecutor", "4", "0"]
+    assert _run_script(code, tmp_path).split() == ["ThreadWorkers", "4", "0"]
 
 
 def test_two_batches_at_once_in_one_process_each_run_their_own_filter(tmp_path) -> None:
@@ -539,3 +541,32 @@ def test_a_task_starts_an_installer_thread_only_for_files_after_its_first(
     assert [o.status for o in outcomes] == [WRITTEN] * files
     assert started.count(INSTALLER) == installers
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.out" for i in range(files)]
+
+
+def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
+    """Ctrl-C while a batch waits for its files being written (main thread only)."""
+    from cnncli.batch import ctrl_c_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    reached = []
+    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred():
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # twice: still one KeyboardInterrupt, after
+        reached.append("end of block")
+    assert reached == ["end of block"]
+    assert signal.getsignal(signal.SIGINT) is before
+    with ctrl_c_deferred():  # no Ctrl-C: nothing raised
+        pass
+    off_main: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            with ctrl_c_deferred():  # cannot catch signals here: the block runs as it is
+                off_main.append(None)
+        except BaseException as exc:
+            off_main.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert off_main == [None]

@@ -343,6 +343,73 @@ def test_interrupted_batch_on_worker_processes_leaves_whole_files_and_resumes(tm
     assert f"{len(done)} skipped" in rerun.stderr
 
 
+# Ctrl-C twice before img003's output is written: the first stops the batch, the second
+# comes once the batch is waiting for the files being written (the workers' stop flag is
+# set, or the thread pool's shutdown has begun). The writer then takes a moment, so that
+# a process which no longer waits has ended before it. The file must still be finished.
+TWICE_LAUNCHER = """
+import concurrent.futures, os, signal, sys, threading, time
+import cnncli.batch as batch
+import cnncli.imageio as imageio
+from cnncli.cli import main
+
+GROUP = os.getpgid(0)
+real_write = imageio.write_output
+shutting_down = threading.Event()
+real_shutdown = concurrent.futures.ThreadPoolExecutor.shutdown
+
+def shutdown(self, *args, **kwargs):
+    shutting_down.set()
+    return real_shutdown(self, *args, **kwargs)
+
+def finishing():
+    return shutting_down.is_set() or any(stop.value for _, stop in batch._INSTALLED.values())
+
+def interrupt_twice_then_write(dest, *args, **kwargs):
+    if os.path.basename(str(dest)) == "img003.png":
+        os.killpg(GROUP, signal.SIGINT)
+        while not finishing():
+            time.sleep(0.001)
+        os.killpg(GROUP, signal.SIGINT)
+        time.sleep(0.5)
+    real_write(dest, *args, **kwargs)
+
+concurrent.futures.ThreadPoolExecutor.shutdown = shutdown
+imageio.write_output = interrupt_twice_then_write
+sys.argv = ["cnncli", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])  # threads; worker processes
+def test_ctrl_c_twice_still_finishes_the_files_being_written(tmp_path, workers: str) -> None:
+    """Python 3.11's interrupted Thread.join marked running threads stopped: with threads
+    img003 was abandoned, with worker processes the exit waited for them forever."""
+    inputs = [str(p) for p in make_images(tmp_path / "in", 16, size=(60, 80))]
+    out = tmp_path / "out"
+    args = ["sobel", *inputs, "--out-dir", str(out), "-j", workers]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TWICE_LAUNCHER, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        pytest.fail("cnncli hung after a second Ctrl-C")
+    assert proc.returncode == 130, stderr
+    assert stderr.count("\n") == 1 and "interrupted" in stderr
+    done = sorted(out.iterdir())
+    assert out / "img003.png" in done
+    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in done)  # no .part
+    for path in done:
+        assert load(path).shape == (60, 80)
+
+
 # Each output's writer appends its pid to a log: which processes did the work.
 PID_LAUNCHER = """
 import os, sys
