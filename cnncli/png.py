@@ -139,9 +139,10 @@ def whole_deflater() -> Callable[[np.ndarray], bytes | bytearray] | None:
     """libdeflate's zlib stream at level 1 (the ``fast`` extra), or None without it.
 
     For one buffer at once (it cannot end a strip for the next to continue the stream, as
-    zlib's sync flush does): 1.8 times as fast as zlib's run-length level 1 on 8-bit
-    filter outputs and 2.5 times on 16-bit ones, at the same size within 1%. Its bytes
-    depend only on the input and the libdeflate version, like zlib's.
+    zlib's sync flush does). Against zlib's run-length level 1 on 256x256 outputs: smoothed
+    ones in 0.34 ms instead of 0.70 and 10% smaller, Sobel's (mostly noise) in 0.47 ms
+    instead of 0.52; 16-bit samples 2.5 times as fast. Its bytes depend only on the input
+    and the libdeflate version, like zlib's.
     """
     try:
         import deflate
