@@ -350,7 +350,7 @@ def versions(tools: Tools) -> list[str]:
         first_line(capture([tools.cnncli, "--version"])),
         f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"Pillow {PIL.__version__}",
-        small_png_encoder(),
+        small_png_encoder(tools.cnncli),
     ]
     if tools.vips:
         lines.append(first_line(capture([tools.vips, "--version"])))
@@ -362,13 +362,23 @@ def versions(tools: Tools) -> list[str]:
     return lines
 
 
-def small_png_encoder() -> str:
-    """Which deflate writes cnncli's PNGs of small images: the ``fast`` extra or zlib."""
-    try:
-        import deflate
-    except ImportError:
+def small_png_encoder(cnncli: str) -> str:
+    """Which deflate writes the PNGs of small images for the cnncli under test (the Python
+    beside its executable): libdeflate with the ``fast`` extra, else zlib."""
+    python = Path(cnncli).parent / "python"
+    if not python.exists():
+        return "PNGs of small images: ? (no Python beside the cnncli executable)"
+    found = capture(
+        [
+            str(python),
+            "-c",
+            "from cnncli.png import whole_deflater as w; import deflate as d;"
+            "print(d.__version__ if w() else '')",
+        ]
+    ).strip()
+    if not found:
         return "PNGs of small images: zlib (cnncli[fast] not installed)"
-    return f"PNGs of small images: libdeflate (deflate {deflate.__version__}, cnncli[fast])"
+    return f"PNGs of small images: libdeflate (deflate {found}, cnncli[fast])"
 
 
 def machine() -> str:

@@ -233,6 +233,11 @@ class ThreadWorkers(ThreadPoolExecutor):
         with ctrl_c_deferred() if wait else nullcontext():
             super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
+    def __exit__(self, *exc_info: object) -> None:
+        """Files not started are not started (as ForkedWorkers): the pool's own exit would
+        run every queued file, with each further Ctrl-C deferred until they are done."""
+        self.shutdown(wait=True, cancel_futures=True)
+
 
 @contextmanager
 def ctrl_c_deferred() -> Iterator[None]:
@@ -242,18 +247,21 @@ def ctrl_c_deferred() -> Iterator[None]:
     must not cut it short. On Python 3.11 an interrupted ``Thread.join`` marks the thread
     stopped while it still runs: the files it writes were then abandoned, and a process
     pool never sent its workers their end, so that the exit waited for them forever. Only
-    the main thread can catch signals; elsewhere the block runs as it is.
+    Python's own SIGINT handler is deferred, on the main thread: one set otherwise (ignored
+    in a background job, a program's own) is left to do what it does.
     """
-    pressed: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
-    except ValueError:  # not the main thread
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield
         return
+    pressed: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if pressed:
         raise KeyboardInterrupt
 
@@ -408,13 +416,15 @@ class ForkedWorkers(Executor):
         return self._inner.submit(_in_worker, partial(fn, **kwargs), *args)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with ctrl_c_deferred() if wait else nullcontext():
-            if self._stop is not None:
-                self._stop.value = True
-            if self._inner is not None:
-                self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
-        if wait:
-            _INSTALLED.pop(self._token, None)
+        try:
+            with ctrl_c_deferred() if wait else nullcontext():
+                if self._stop is not None:
+                    self._stop.value = True
+                if self._inner is not None:
+                    self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+        finally:
+            if wait:
+                _INSTALLED.pop(self._token, None)
 
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown(wait=True, cancel_futures=True)
@@ -536,10 +546,10 @@ def run_batch(
     report = BatchReport()
     step = max(1, per_task)
     groups = [list(jobs[i : i + step]) for i in range(0, len(jobs), step)]
-    futures: dict[Future[list[Outcome]], list[Job]] = {
-        executor.submit(run_jobs, group, work, skip_if): group for group in groups
-    }
+    futures: dict[Future[list[Outcome]], list[Job]] = {}
     try:
+        for group in groups:  # in the try: a Ctrl-C meanwhile cancels those submitted
+            futures[executor.submit(run_jobs, group, work, skip_if)] = group
         for future in as_completed(futures):
             try:
                 outcomes = future.result()

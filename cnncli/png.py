@@ -146,9 +146,11 @@ def whole_deflater() -> Callable[[np.ndarray], bytes | bytearray] | None:
     """
     try:
         import deflate
-    except ImportError:
+
+        compress = deflate.zlib_compress
+    except (ImportError, AttributeError):  # not installed; a version before its zlib API
         return None
-    return functools.partial(deflate.zlib_compress, compresslevel=1)
+    return functools.partial(compress, compresslevel=1)
 
 
 def adler32_combine(first: int, second: int, second_length: int) -> int:

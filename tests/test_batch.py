@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -210,6 +212,7 @@ def test_a_file_too_big_for_memory_is_a_user_error_not_a_bug(tmp_path) -> None:
 FORKED_SCRIPT = """
 import json, multiprocessing, os, sys
 from pathlib import Path
+from typing import Any
 from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
 from cnncli.core.errors import UserError
 
@@ -395,6 +398,7 @@ def test_a_fork_failing_midway_leaves_no_worker_behind(tmp_path) -> None:
     code = """
 import os, sys
 from pathlib import Path
+from typing import Any
 from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
 
 real_fork, forks = os.fork, []
@@ -424,6 +428,7 @@ def test_two_batches_at_once_in_one_process_each_run_their_own_filter(tmp_path) 
     code = """
 import sys, threading
 from pathlib import Path
+from typing import Any
 from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
 
 folder = Path(sys.argv[1])
@@ -458,6 +463,7 @@ def test_sigterm_to_a_worker_outside_a_file_is_one_error_in_the_parent(tmp_path)
     code = """
 import os, signal, sys
 from pathlib import Path
+from typing import Any
 from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
 from cnncli.core.errors import UserError
 
@@ -570,3 +576,64 @@ def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
     thread.start()
     thread.join()
     assert off_main == [None]
+
+
+@pytest.mark.parametrize("handler", ["ignored", "a program's own"])
+def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(handler: str) -> None:
+    """``cnncli ... &`` from sh ignores SIGINT; a program calling run_batch may have its own."""
+    from cnncli.batch import ctrl_c_deferred
+
+    called: list[int] = []
+    own = signal.SIG_IGN if handler == "ignored" else lambda signum, frame: called.append(signum)
+    before = signal.signal(signal.SIGINT, own)
+    try:
+        with ctrl_c_deferred():
+            signal.raise_signal(signal.SIGINT)  # nothing raised, now or at the end
+            assert signal.getsignal(signal.SIGINT) is own
+        assert called == ([] if handler == "ignored" else [signal.SIGINT])
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_leaving_the_thread_pool_starts_no_queued_file() -> None:
+    """After Ctrl-C only the running file is finished (the plain pool ran every queued one)."""
+    from cnncli.batch import ThreadWorkers
+
+    ran: list[int] = []
+    futures: list[Future[None]] = []
+
+    def task(index: int) -> None:
+        ran.append(index)
+        deadline = time.monotonic() + 30
+        while index == 0 and not futures[1].cancelled() and time.monotonic() < deadline:
+            time.sleep(0.001)  # the first file runs until the exit has cancelled the rest
+
+    with ThreadWorkers(max_workers=1) as pool:
+        futures += [pool.submit(task, i) for i in range(5)]
+        while not ran:
+            time.sleep(0.001)
+    assert ran == [0]
+    assert all(future.cancelled() for future in futures[1:])
+
+
+class _SubmitInterrupted(Executor):
+    """Ctrl-C arrives as the third task is submitted; the tasks never run."""
+
+    def __init__(self) -> None:
+        self.submitted: list[Future[Any]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if len(self.submitted) == 2:
+            raise KeyboardInterrupt
+        self.submitted.append(Future())
+        return self.submitted[-1]
+
+
+def test_ctrl_c_while_files_are_submitted_cancels_those_submitted(tmp_path) -> None:
+    jobs = [Job(tmp_path / f"{i}.png", tmp_path / f"out{i}.png") for i in range(4)]
+    executor = _SubmitInterrupted()
+    report = run_batch(jobs, lambda source, dest: None, executor)
+    assert report.interrupted
+    assert len(executor.submitted) == 2
+    assert all(future.cancelled() for future in executor.submitted)

@@ -81,6 +81,7 @@ def extended_indices(mode: str, length: int, before: int, after: int) -> np.ndar
 
 
 def _extended_indices(mode: str, length: int, before: int, after: int) -> np.ndarray:
+    """:func:`extended_indices` for the modes that read the image beyond its edge."""
     i = np.arange(-before, length + after)
     if mode in ("reflect", "grid-mirror"):
         p = i % (2 * length)

@@ -345,10 +345,10 @@ def test_interrupted_batch_on_worker_processes_leaves_whole_files_and_resumes(tm
 
 # Ctrl-C twice before img003's output is written: the first stops the batch, the second
 # comes once the batch is waiting for the files being written (the workers' stop flag is
-# set, or the thread pool's shutdown has begun). The writer then takes a moment, so that
+# set, or the batch's thread pool is shutting down). The writer then takes a moment, so that
 # a process which no longer waits has ended before it. The file must still be finished.
 TWICE_LAUNCHER = """
-import concurrent.futures, os, signal, sys, threading, time
+import os, signal, sys, threading, time
 import cnncli.batch as batch
 import cnncli.imageio as imageio
 from cnncli.cli import main
@@ -356,7 +356,7 @@ from cnncli.cli import main
 GROUP = os.getpgid(0)
 real_write = imageio.write_output
 shutting_down = threading.Event()
-real_shutdown = concurrent.futures.ThreadPoolExecutor.shutdown
+real_shutdown = batch.ThreadWorkers.shutdown
 
 def shutdown(self, *args, **kwargs):
     shutting_down.set()
@@ -374,7 +374,7 @@ def interrupt_twice_then_write(dest, *args, **kwargs):
         time.sleep(0.5)
     real_write(dest, *args, **kwargs)
 
-concurrent.futures.ThreadPoolExecutor.shutdown = shutdown
+batch.ThreadWorkers.shutdown = shutdown
 imageio.write_output = interrupt_twice_then_write
 sys.argv = ["cnncli", *sys.argv[1:]]
 main()
