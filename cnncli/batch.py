@@ -240,15 +240,17 @@ class ThreadWorkers(ThreadPoolExecutor):
 
 
 @contextmanager
-def ctrl_c_deferred() -> Iterator[None]:
-    """Ctrl-C meanwhile is raised (as KeyboardInterrupt) only at the end of the block.
+def ctrl_c_deferred(first_press: Callable[[], None] | None = None) -> Iterator[None]:
+    """Ctrl-C meanwhile is raised (as KeyboardInterrupt) only at the end of the block;
+    ``first_press`` runs when the first one comes.
 
     For the wait for the files being written once a batch is interrupted: a second Ctrl-C
-    must not cut it short. On Python 3.11 an interrupted ``Thread.join`` marks the thread
-    stopped while it still runs: the files it writes were then abandoned, and a process
-    pool never sent its workers their end, so that the exit waited for them forever. Only
-    Python's own SIGINT handler is deferred, on the main thread: one set otherwise (ignored
-    in a background job, a program's own) is left to do what it does.
+    must not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
+    thread stopped while it still runs: the files it writes were then abandoned, and a
+    process pool never sent its workers their end, so that the exit waited for them
+    forever. (Worker processes can be stopped instead: ``first_press``.) Only Python's own
+    SIGINT handler is deferred, on the main thread: one set otherwise (ignored in a
+    background job, a program's own) is left to do what it does.
     """
     if (
         threading.current_thread() is not threading.main_thread()
@@ -257,7 +259,13 @@ def ctrl_c_deferred() -> Iterator[None]:
         yield
         return
     pressed: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+
+    def press(signum: int, frame: object) -> None:
+        pressed.append(signum)
+        if first_press is not None and len(pressed) == 1:
+            first_press()
+
+    signal.signal(signal.SIGINT, press)
     try:
         yield
     finally:
@@ -417,7 +425,7 @@ class ForkedWorkers(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
-            with ctrl_c_deferred() if wait else nullcontext():
+            with ctrl_c_deferred(self._stop_files_being_written) if wait else nullcontext():
                 if self._stop is not None:
                     self._stop.value = True
                 if self._inner is not None:
@@ -425,6 +433,16 @@ class ForkedWorkers(Executor):
         finally:
             if wait:
                 _INSTALLED.pop(self._token, None)
+
+    def _stop_files_being_written(self) -> None:
+        """Ctrl-C again while the files being written are finished: they are given up. A
+        worker ends its file on SIGTERM, its temporary file removed, or ends at once if it
+        has none; the pool then shuts down as it would have (threads cannot be stopped)."""
+        if not self._processes:
+            return
+        processes = getattr(self._inner, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.terminate()
 
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown(wait=True, cancel_futures=True)

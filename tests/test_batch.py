@@ -555,11 +555,11 @@ def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
 
     before = signal.getsignal(signal.SIGINT)
     reached = []
-    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred():
+    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred(lambda: reached.append("pressed")):
         signal.raise_signal(signal.SIGINT)
         signal.raise_signal(signal.SIGINT)  # twice: still one KeyboardInterrupt, after
         reached.append("end of block")
-    assert reached == ["end of block"]
+    assert reached == ["pressed", "end of block"]
     assert signal.getsignal(signal.SIGINT) is before
     with ctrl_c_deferred():  # no Ctrl-C: nothing raised
         pass
