@@ -436,8 +436,9 @@ class ForkedWorkers(Executor):
 
     def _stop_files_being_written(self) -> None:
         """Ctrl-C again while the files being written are finished: they are given up. A
-        worker ends its file on SIGTERM, its temporary file removed, or ends at once if it
-        has none; the pool then shuts down as it would have (threads cannot be stopped)."""
+        worker unwinds its file on SIGTERM (its temporary file removed) and ends, or ends at
+        once if it has none; the pool, its workers gone, then ends as a broken one does
+        (threads cannot be stopped)."""
         if not self._processes:
             return
         processes = getattr(self._inner, "_processes", None) or {}
