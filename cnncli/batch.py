@@ -17,9 +17,9 @@ import string
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,6 +30,7 @@ from cnncli.core.enums import BatchStatus
 from cnncli.core.errors import UserError
 from cnncli.defaults import DEFAULT_NAME
 from cnncli.files import STDIO
+from cnncli.interrupts import TERMINATING, ctrl_c_deferred
 
 if TYPE_CHECKING:
     import ctypes
@@ -239,41 +240,6 @@ class ThreadWorkers(ThreadPoolExecutor):
         self.shutdown(wait=True, cancel_futures=True)
 
 
-@contextmanager
-def ctrl_c_deferred(first_press: Callable[[], None] | None = None) -> Iterator[None]:
-    """Ctrl-C meanwhile is raised (as KeyboardInterrupt) only at the end of the block;
-    ``first_press`` runs when the first one comes.
-
-    For the wait for the files being written once a batch is interrupted: a second Ctrl-C
-    must not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
-    thread stopped while it still runs: the files it writes were then abandoned, and a
-    process pool never sent its workers their end, so that the exit waited for them
-    forever. (Worker processes can be stopped instead: ``first_press``.) Only Python's own
-    SIGINT handler is deferred, on the main thread: one set otherwise (ignored in a
-    background job, a program's own) is left to do what it does.
-    """
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    pressed: list[int] = []
-
-    def press(signum: int, frame: object) -> None:
-        pressed.append(signum)
-        if first_press is not None and len(pressed) == 1:
-            first_press()
-
-    signal.signal(signal.SIGINT, press)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if pressed:
-        raise KeyboardInterrupt
-
-
 # Each ForkedWorkers' work and stop flag, by its token: installed in its worker processes
 # by the initializer (inherited, never pickled), or here while it runs on threads. Keyed,
 # so that two batches in one process (library use) never run each other's work.
@@ -283,16 +249,19 @@ _TOKENS = itertools.count()
 
 def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent: int) -> None:
     """In each worker: Ctrl-C is the parent's to handle (the files being written finish,
-    as on threads); SIGTERM, or the parent dying, ends it through ``finally`` blocks, so no
-    ``.part`` file is left; the work comes from the parent's memory, closures and all."""
+    as on threads); SIGTERM (SIGHUP too, unless ignored), or the parent dying, ends it
+    through ``finally`` blocks, so no ``.part`` file is left; the work comes from the
+    parent's memory, closures and all."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    for signum in TERMINATING:  # SIGHUP stays ignored under nohup
+        if signum == signal.SIGTERM or signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, _exit_on_termination)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _end_with_parent(parent)
     _INSTALLED[token] = (work, stop)
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
+def _exit_on_termination(signum: int, frame: object) -> None:
     """In a task, unwind it (its ``finally`` blocks remove the temporary files); in the
     pool's own code, end at once: an exception there can leave a lock of the pool's queues
     held (or be caught and the worker go on), and the parent, which sends SIGTERM to every

@@ -897,14 +897,21 @@ def _pool_images(
 
 
 def main() -> None:
-    """Run the command in ``sys.argv``; ends in ``SystemExit``, as a Typer app does."""
+    """Run the command in ``sys.argv``; ends in ``SystemExit``, as a Typer app does.
+
+    Ctrl-C, SIGTERM and SIGHUP unwind it, so no temporary file stays behind
+    (:mod:`cnncli.interrupts`)."""
+    from cnncli.interrupts import unwind_on_signals
+
+    unwind_on_signals()
     _app_for(sys.argv[1:])()
 
 
 def console_main() -> None:
     """The ``cnncli`` executable: :func:`main`, then the process ends at once
-    (:func:`cnncli.files.end_process`). ``python -m cnncli`` and callers of :func:`main`
-    (profilers, debuggers, tests) keep Python's ordinary ending."""
+    (:func:`cnncli.files.end_process`), by the signal that stopped it if one did.
+    ``python -m cnncli`` and callers of :func:`main` (profilers, debuggers, tests) keep
+    Python's ordinary ending, and an exit status (130 for Ctrl-C)."""
     from cnncli.files import end_process
 
     try:

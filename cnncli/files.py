@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import signal
 import stat
 import sys
 import threading
@@ -34,6 +33,7 @@ from queue import SimpleQueue
 from typing import Any, BinaryIO, NamedTuple, NoReturn, TextIO
 
 from cnncli.core.errors import UserError
+from cnncli.interrupts import end_by_signal, ending_signal, signals_held
 
 STDIO = "-"
 STDOUT_NAME = "<stdout>"
@@ -405,7 +405,7 @@ def atomic_write_bytes(
     group = getattr(_GROUPS, "current", None)
     output = _TemporaryOutput(path, name or str(path), no_clobber)
     try:
-        with _signals_held():  # not between the open and keeping its descriptor
+        with signals_held():  # not between the open and keeping its descriptor
             output.create()
         output.write(data)
         if group is None:
@@ -566,7 +566,7 @@ class WriteGroup:
                 daemon=True,
             )
             try:
-                with _signals_held():  # inherited: SIGINT and SIGTERM go to other threads
+                with signals_held():  # inherited: the stopping signals go to other threads
                     installer.start()
             except RuntimeError:  # no thread to be had (a process limit)
                 return
@@ -619,7 +619,7 @@ class WriteGroup:
         it is raised once everything is removed."""
         self._stopping = True
         interrupted: BaseException | None = None
-        with _signals_held():
+        with signals_held():
             for step in (self._join, self._remove_uninstalled):
                 while True:
                     try:
@@ -660,24 +660,6 @@ def _installed(output: _TemporaryOutput) -> UserError | None:
 
 
 INSTALLER = "cnncli-installer"  # the installer threads' name
-_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends, where the platform can hold them: for
-    this thread (a signal sent to the process may still reach another one, and its Python
-    handler then runs in the main thread)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
 _GROUPS = threading.local()
 
 
@@ -728,7 +710,8 @@ def end_process(code: str | int | None) -> NoReturn:
     the standard streams are flushed first. Anything unusual takes the ordinary way out:
     another thread still running (Python would wait for it), a profiler or tracer (it
     writes its results at the ordinary exit), a code that is not a status number, a
-    stream that cannot be flushed.
+    stream that cannot be flushed. A command stopped by Ctrl-C, SIGTERM or SIGHUP ends by
+    that signal (:func:`cnncli.interrupts.ending_signal`), so that a shell loop stops too.
     """
     import atexit
 
@@ -748,6 +731,9 @@ def end_process(code: str | int | None) -> NoReturn:
                 stream.flush()
     except Exception:
         sys.exit(code)
+    signum = ending_signal(code)
+    if signum is not None:  # stopped by a signal: end by it, for the shell (interrupts.py)
+        end_by_signal(signum)
     os._exit(code or 0)
 
 

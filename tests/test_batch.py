@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -547,53 +546,6 @@ def test_a_task_starts_an_installer_thread_only_for_files_after_its_first(
     assert [o.status for o in outcomes] == [WRITTEN] * files
     assert started.count(INSTALLER) == installers
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.out" for i in range(files)]
-
-
-def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
-    """Ctrl-C while a batch waits for its files being written (main thread only)."""
-    from cnncli.batch import ctrl_c_deferred
-
-    before = signal.getsignal(signal.SIGINT)
-    reached = []
-    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred(lambda: reached.append("pressed")):
-        signal.raise_signal(signal.SIGINT)
-        signal.raise_signal(signal.SIGINT)  # twice: still one KeyboardInterrupt, after
-        reached.append("end of block")
-    assert reached == ["pressed", "end of block"]
-    assert signal.getsignal(signal.SIGINT) is before
-    with ctrl_c_deferred():  # no Ctrl-C: nothing raised
-        pass
-    off_main: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            with ctrl_c_deferred():  # cannot catch signals here: the block runs as it is
-                off_main.append(None)
-        except BaseException as exc:
-            off_main.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    assert off_main == [None]
-
-
-@pytest.mark.parametrize("handler", ["ignored", "a program's own"])
-def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(handler: str) -> None:
-    """``cnncli ... &`` from sh ignores SIGINT; a program calling run_batch may have its own."""
-    from cnncli.batch import ctrl_c_deferred
-
-    called: list[int] = []
-    own = signal.SIG_IGN if handler == "ignored" else lambda signum, frame: called.append(signum)
-    before = signal.signal(signal.SIGINT, own)
-    try:
-        with ctrl_c_deferred():
-            signal.raise_signal(signal.SIGINT)  # nothing raised, now or at the end
-            assert signal.getsignal(signal.SIGINT) is own
-        assert called == ([] if handler == "ignored" else [signal.SIGINT])
-        assert signal.getsignal(signal.SIGINT) is own
-    finally:
-        signal.signal(signal.SIGINT, before)
 
 
 def test_leaving_the_thread_pool_starts_no_queued_file() -> None:

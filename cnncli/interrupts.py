@@ -1,0 +1,145 @@
+"""The signals that stop cnncli: Ctrl-C (SIGINT), SIGTERM, and SIGHUP (a closed terminal).
+
+Each is raised in the main thread as an exception (KeyboardInterrupt, or
+:class:`Terminated`), so the command unwinds and every ``finally`` removes its temporary
+file; the process then ends *by that signal* (:func:`ending_signal`), as a shell expects.
+That matters in a shell loop: bash stops ``for f in *.png; do cnncli ...; done`` at
+Ctrl-C only if the program died of SIGINT ("wait and cooperative exit"); a program that
+exits with status 130 instead has, to bash, handled the Ctrl-C, and the loop goes on
+with the next file. A signal ignored when cnncli starts (``nohup``, ``cmd &`` from sh)
+stays ignored.
+
+The pieces that keep cleanup whole are here too: :func:`signals_held` for a few system
+calls that must not be cut in two, :func:`ctrl_c_deferred` for waiting on files being
+written.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+# SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal went away), where
+# the platform has them: they end the command the way Ctrl-C does.
+TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+STOPPING = frozenset({signal.SIGINT, *TERMINATING})
+
+_received: list[int] = []  # the stopping signals handled so far, in order
+
+
+class Terminated(SystemExit):
+    """SIGTERM or SIGHUP, raised where the main thread was: the command unwinds as on
+    Ctrl-C (a SystemExit, so that only ``finally`` blocks and cleanup see it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _on_ctrl_c(signum: int, frame: Any) -> None:
+    _received.append(signum)
+    signal.default_int_handler(signum, frame)
+
+
+def _on_termination(signum: int, frame: Any) -> None:
+    _received.append(signum)
+    raise Terminated(signum)
+
+
+def unwind_on_signals() -> None:
+    """From now on, Ctrl-C, SIGTERM and SIGHUP unwind the command (main thread only).
+
+    Only a signal whose handler is still the default one is taken over (Python's own
+    for SIGINT): one ignored, or a program's own handler, is left to do what it does.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+    for signum in TERMINATING:
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _on_termination)
+
+
+def is_ctrl_c_handler(handler: object) -> bool:
+    """Whether ``handler`` is Python's own SIGINT handler or ours (which records, then does
+    the same): the ones that raise KeyboardInterrupt."""
+    return handler is signal.default_int_handler or handler is _on_ctrl_c
+
+
+def ending_signal(code: object) -> int | None:
+    """The signal the process is to end by, given its exit status: the stopping signal
+    received, if the status is the one the shell reports for it (128 + its number).
+    A command that went on to fail for another reason keeps its own status."""
+    for signum in _received:
+        if code == 128 + signum:
+            return signum
+    return None
+
+
+def end_by_signal(signum: int) -> None:
+    """End the process by ``signum``'s default action, as if it had never been handled.
+
+    Called last, with the cleanup done and the streams flushed; returns only where the
+    signal did not end the process."""
+    signal.signal(signum, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    signal.raise_signal(signum)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP wait until the block ends, where the platform can hold
+    them: for this thread (a signal sent to the process may still reach another one, and
+    its Python handler then runs in the main thread). Threads started meanwhile inherit
+    the mask, so that these signals go to the main thread."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+@contextmanager
+def ctrl_c_deferred(first_press: Callable[[], None] | None = None) -> Iterator[None]:
+    """Ctrl-C meanwhile is raised (as KeyboardInterrupt) only at the end of the block;
+    ``first_press`` runs when the first one comes.
+
+    For the wait for the files being written once a batch is interrupted: a second Ctrl-C
+    must not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
+    thread stopped while it still runs: the files it writes were then abandoned, and a
+    process pool never sent its workers their end, so that the exit waited for them
+    forever. (Worker processes can be stopped instead: ``first_press``.) Only a SIGINT
+    handler that raises KeyboardInterrupt (:func:`is_ctrl_c_handler`) is deferred, on the
+    main thread: one set otherwise (ignored in a background job, a program's own) is left
+    to do what it does.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not is_ctrl_c_handler(previous):
+        yield
+        return
+    pressed: list[int] = []
+
+    def press(signum: int, frame: object) -> None:
+        pressed.append(signum)
+        if first_press is not None and len(pressed) == 1:
+            first_press()
+
+    signal.signal(signal.SIGINT, press)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        if previous is _on_ctrl_c:
+            _received.append(signal.SIGINT)
+        raise KeyboardInterrupt

@@ -1,0 +1,136 @@
+"""How cnncli takes Ctrl-C, SIGTERM and SIGHUP (cnncli.interrupts), in this process.
+
+Every test puts the handlers back as they were (the ``handlers`` fixture).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import pytest
+
+from cnncli import interrupts
+from cnncli.interrupts import Terminated, ctrl_c_deferred, ending_signal, unwind_on_signals
+
+
+@pytest.fixture
+def handlers():
+    """The stopping signals' handlers and the record of signals received, restored after."""
+    saved = {signum: signal.getsignal(signum) for signum in interrupts.STOPPING}
+    received = list(interrupts._received)
+    interrupts._received.clear()
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        interrupts._received[:] = received
+
+
+def test_sigterm_and_sighup_unwind_as_terminated_and_name_their_status(handlers) -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in interrupts.TERMINATING:
+        signal.signal(signum, signal.SIG_DFL)
+    unwind_on_signals()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with pytest.raises(Terminated) as raised:
+            signal.raise_signal(signum)
+        assert raised.value.code == 128 + signum
+        assert ending_signal(128 + signum) == signum
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    assert ending_signal(130) == signal.SIGINT
+
+
+def test_a_status_other_than_the_signals_is_kept(handlers) -> None:
+    """A command that went on to fail for another reason keeps its own status."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    unwind_on_signals()
+    assert ending_signal(143) is None  # nothing received yet
+    with pytest.raises(Terminated):
+        signal.raise_signal(signal.SIGTERM)
+    assert ending_signal(2) is None
+    assert ending_signal(130) is None  # SIGINT's status, but SIGINT never came
+    assert ending_signal(143) == signal.SIGTERM
+
+
+def test_ignored_signals_and_a_programs_own_handlers_are_left_alone(handlers) -> None:
+    """``nohup`` ignores SIGHUP, ``cmd &`` from sh ignores SIGINT, a program may have its own."""
+
+    def own(signum: int, frame: object) -> None:
+        pass
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, own)
+    unwind_on_signals()
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is own
+
+
+def test_only_the_main_thread_takes_the_signals_over(handlers) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    thread = threading.Thread(target=unwind_on_signals)  # would raise ValueError if it tried
+    thread.start()
+    thread.join()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_deferred_ctrl_c_is_recorded_as_the_signal_that_ended_the_run(handlers) -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    unwind_on_signals()
+    ours = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred():
+        signal.raise_signal(signal.SIGINT)
+        assert ending_signal(130) is None  # not yet raised: the block may still finish
+    assert ending_signal(130) == signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is ours
+
+
+def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
+    """Ctrl-C while a batch waits for its files being written (main thread only)."""
+    from cnncli.interrupts import ctrl_c_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    reached = []
+    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred(lambda: reached.append("pressed")):
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # twice: still one KeyboardInterrupt, after
+        reached.append("end of block")
+    assert reached == ["pressed", "end of block"]
+    assert signal.getsignal(signal.SIGINT) is before
+    with ctrl_c_deferred():  # no Ctrl-C: nothing raised
+        pass
+    off_main: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            with ctrl_c_deferred():  # cannot catch signals here: the block runs as it is
+                off_main.append(None)
+        except BaseException as exc:
+            off_main.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert off_main == [None]
+
+
+@pytest.mark.parametrize("handler", ["ignored", "a program's own"])
+def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(handler: str) -> None:
+    """``cnncli ... &`` from sh ignores SIGINT; a program calling run_batch may have its own."""
+    from cnncli.interrupts import ctrl_c_deferred
+
+    called: list[int] = []
+    own = signal.SIG_IGN if handler == "ignored" else lambda signum, frame: called.append(signum)
+    before = signal.signal(signal.SIGINT, own)
+    try:
+        with ctrl_c_deferred():
+            signal.raise_signal(signal.SIGINT)  # nothing raised, now or at the end
+            assert signal.getsignal(signal.SIGINT) is own
+        assert called == ([] if handler == "ignored" else [signal.SIGINT])
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, before)
