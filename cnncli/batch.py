@@ -30,7 +30,7 @@ from cnncli.core.enums import BatchStatus
 from cnncli.core.errors import UserError
 from cnncli.defaults import DEFAULT_NAME
 from cnncli.files import STDIO
-from cnncli.interrupts import TERMINATING, ctrl_c_deferred
+from cnncli.interrupts import STOPPING, TERMINATING, stops_deferred
 
 if TYPE_CHECKING:
     import ctypes
@@ -228,10 +228,10 @@ def thread_executor(workers: int | None) -> ThreadPoolExecutor:
 
 class ThreadWorkers(ThreadPoolExecutor):
     """A thread pool whose shutdown, once waiting for the files being written, is not cut
-    short by another Ctrl-C (see :func:`ctrl_c_deferred`)."""
+    short by another Ctrl-C, SIGTERM or SIGHUP (:func:`cnncli.interrupts.stops_deferred`)."""
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with ctrl_c_deferred() if wait else nullcontext():
+        with stops_deferred() if wait else nullcontext():
             super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def __exit__(self, *exc_info: object) -> None:
@@ -256,7 +256,7 @@ def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent
     for signum in TERMINATING:  # SIGHUP stays ignored under nohup
         if signum == signal.SIGTERM or signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, _exit_on_termination)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)  # blocked by the parent to fork
     _end_with_parent(parent)
     _INSTALLED[token] = (work, stop)
 
@@ -316,9 +316,9 @@ class ForkedWorkers(Executor):
     (34 context switches an image, measured), so two threads did not run even 1.4 times
     as fast as one. Processes do not share it. ``fork`` gives the workers the filter as
     built: only paths and outcomes are pickled. All workers are started on entering, with
-    SIGINT blocked, before a progress bar's thread exists (``fork`` copies only the calling
-    thread: a lock another thread held would stay locked in the child). Where forking is
-    not safe or fails, the same work runs on threads.
+    the stopping signals blocked, before a progress bar's thread exists (``fork`` copies
+    only the calling thread: a lock another thread held would stay locked in the child).
+    Where forking is not safe or fails, the same work runs on threads.
     """
 
     def __init__(self, workers: int) -> None:
@@ -362,7 +362,8 @@ class ForkedWorkers(Executor):
         for stream in (sys.stdout, sys.stderr):  # else each child flushes it again at exit
             if stream is not None:
                 stream.flush()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # Until each worker has its own handlers (the parent's would raise in the pool's code).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
         pool: ProcessPoolExecutor | None = None
         try:
             pool = ProcessPoolExecutor(
@@ -372,7 +373,7 @@ class ForkedWorkers(Executor):
                 initargs=(self._token, work, self._stop, os.getpid()),
             )
             pool.submit(int).result()  # forks every worker now (the fork context does)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C comes now
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop comes now
         except BaseException:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             if pool is not None:
@@ -394,7 +395,7 @@ class ForkedWorkers(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
-            with ctrl_c_deferred(self._stop_files_being_written) if wait else nullcontext():
+            with stops_deferred(self._stop_files_being_written) if wait else nullcontext():
                 if self._stop is not None:
                     self._stop.value = True
                 if self._inner is not None:
@@ -404,10 +405,10 @@ class ForkedWorkers(Executor):
                 _INSTALLED.pop(self._token, None)
 
     def _stop_files_being_written(self) -> None:
-        """Ctrl-C again while the files being written are finished: they are given up. A
-        worker unwinds its file on SIGTERM (its temporary file removed) and ends, or ends at
-        once if it has none; the pool, its workers gone, then ends as a broken one does
-        (threads cannot be stopped)."""
+        """Stopped again (Ctrl-C, SIGTERM, SIGHUP) while the files being written are
+        finished: they are given up. A worker unwinds its file on SIGTERM (its temporary
+        file removed) and ends, or ends at once if it has none; the pool, its workers gone,
+        then ends as a broken one does (threads cannot be stopped)."""
         if not self._processes:
             return
         processes = getattr(self._inner, "_processes", None) or {}

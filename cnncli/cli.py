@@ -901,10 +901,10 @@ def main() -> None:
 
     Ctrl-C, SIGTERM and SIGHUP unwind it, so no temporary file stays behind
     (:mod:`cnncli.interrupts`)."""
-    from cnncli.interrupts import unwind_on_signals
+    from cnncli.interrupts import unwinding_on_signals
 
-    unwind_on_signals()
-    _app_for(sys.argv[1:])()
+    with unwinding_on_signals():
+        _app_for(sys.argv[1:])()
 
 
 def console_main() -> None:
@@ -918,6 +918,8 @@ def console_main() -> None:
         main()
     except SystemExit as done:
         end_process(done.code)
+    except KeyboardInterrupt:  # outside Typer's own handling (while it builds the command)
+        end_process(EXIT_INTERRUPTED)
     end_process(0)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
@@ -37,6 +38,10 @@ LOCAL = "local"
 CONNECT_TIMEOUT = 5  # seconds; a scheduler that is up answers in milliseconds
 RETRIES = 2
 INSTALL_HINT = "pip install 'cnncli[dask]'"
+# What a terminal sends its whole process group: the local cluster's workers ignore it.
+_KEPT_FROM_WORKERS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGHUP") if hasattr(signal, name)
+)
 
 
 @contextmanager
@@ -67,7 +72,7 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
     with ExitStack() as stack:
         _silence(stack, quiet)
         if scheduler == LOCAL:
-            with _sigint_ignored():
+            with _stops_kept_from_workers():
                 cluster = stack.enter_context(
                     distributed.LocalCluster(
                         n_workers=workers or cpu_count(),
@@ -82,7 +87,7 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
                     )
                 )
                 client = stack.enter_context(distributed.Client(cluster))
-                _ignore_ctrl_c_on_workers(client)
+                _ignore_stops_on_workers(client)
         else:
             client = stack.enter_context(_connect(scheduler))
         address = client.scheduler.address if client.scheduler else scheduler
@@ -98,46 +103,51 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while a local cluster starts, so that its worker processes start with
-    it ignored (an ignored signal stays ignored across fork and exec, and Python then sets
-    no KeyboardInterrupt handler of its own).
+def _stops_kept_from_workers() -> Iterator[None]:
+    """While a local cluster starts: Ctrl-C and SIGHUP ignored, so that its worker processes
+    start with them ignored (an ignored signal stays ignored across fork and exec, and
+    Python then sets no KeyboardInterrupt handler of its own); SIGTERM held until the
+    cluster is in the ExitStack that closes it, with Dask's log lines still silenced.
 
-    Ctrl-C on a terminal signals the whole foreground process group, the worker processes
-    too: each would print a KeyboardInterrupt traceback from deep inside Dask. Ignored by
-    them, it reaches only this process, which cancels the batch and closes the cluster, and
-    so the workers. (Workers that nannies restart later are started with SIGINT handled;
-    :class:`_IgnoreCtrlC` makes them ignore it too.)
+    A terminal signals its whole foreground process group, the worker processes too, on
+    Ctrl-C or when it closes: each would print a KeyboardInterrupt traceback from deep
+    inside Dask, or die mid-file. Ignored by them, the signal reaches only this process,
+    which cancels the batch and closes the cluster, and so the workers. (Workers that
+    nannies restart later are started with them handled; the plugin of
+    :func:`_ignore_stops_on_workers` makes them ignore them too.)
     """
-    import signal
     import threading
+
+    from cnncli.interrupts import stops_deferred
 
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can be set only from the main thread
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _KEPT_FROM_WORKERS}
     try:
-        yield
+        with stops_deferred():
+            yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
-def _ignore_ctrl_c_on_workers(client: Client) -> None:
+def _ignore_stops_on_workers(client: Client) -> None:
     from distributed.diagnostics.plugin import WorkerPlugin
 
-    class IgnoreCtrlC(WorkerPlugin):
-        """Run on every worker, those started later included: ignore SIGINT."""
+    class IgnoreStops(WorkerPlugin):
+        """Run on every worker, those started later included: ignore SIGINT and SIGHUP."""
 
         name = "cnncli-ignore-sigint"
 
         def setup(self, worker: object) -> None:
-            import signal
             import threading
 
             if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                for signum in _KEPT_FROM_WORKERS:
+                    signal.signal(signum, signal.SIG_IGN)
 
-    client.register_plugin(IgnoreCtrlC())
+    client.register_plugin(IgnoreStops())
 
 
 class ClusterExecutor(Executor):

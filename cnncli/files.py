@@ -708,30 +708,35 @@ def end_process(code: str | int | None) -> NoReturn:
     created, one by one: 38-60 ms after an image command, 15-23 ms after a calculator,
     where the kernel frees the whole process at once. The atexit handlers still run and
     the standard streams are flushed first. Anything unusual takes the ordinary way out:
-    another thread still running (Python would wait for it), a profiler or tracer (it
-    writes its results at the ordinary exit), a code that is not a status number, a
-    stream that cannot be flushed. A command stopped by Ctrl-C, SIGTERM or SIGHUP ends by
-    that signal (:func:`cnncli.interrupts.ending_signal`), so that a shell loop stops too.
+    another thread still running that Python would wait for (not a daemon), a profiler or
+    tracer (it writes its results at the ordinary exit), a code that is not a status
+    number, a stream that cannot be flushed. A command stopped by Ctrl-C, SIGTERM or
+    SIGHUP ends by that signal (:func:`cnncli.interrupts.ending_signal`), so that a shell
+    loop stops too, even if a stream cannot be flushed (a terminal that hung up).
     """
     import atexit
 
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    waited_for = [
+        t for t in threading.enumerate() if not t.daemon and t is not threading.current_thread()
+    ]
     if (
         not (code is None or (isinstance(code, int) and 0 <= code <= 255))
-        or threading.active_count() > 1
+        or waited_for
         or sys.gettrace() is not None
         or sys.getprofile() is not None
         or run_exit_handlers is None
     ):
         sys.exit(code)
+    signum = ending_signal(code)
     try:
         run_exit_handlers()
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             if stream is not None:
                 stream.flush()
     except Exception:
-        sys.exit(code)
-    signum = ending_signal(code)
+        if signum is None:  # (stopped by a signal, a lost output is lost either way)
+            sys.exit(code)
     if signum is not None:  # stopped by a signal: end by it, for the shell (interrupts.py)
         end_by_signal(signum)
     os._exit(code or 0)

@@ -10,7 +10,7 @@ with the next file. A signal ignored when cnncli starts (``nohup``, ``cmd &`` fr
 stays ignored.
 
 The pieces that keep cleanup whole are here too: :func:`signals_held` for a few system
-calls that must not be cut in two, :func:`ctrl_c_deferred` for waiting on files being
+calls that must not be cut in two, :func:`stops_deferred` for waiting on files being
 written.
 """
 
@@ -51,25 +51,37 @@ def _on_termination(signum: int, frame: Any) -> None:
     raise Terminated(signum)
 
 
-def unwind_on_signals() -> None:
-    """From now on, Ctrl-C, SIGTERM and SIGHUP unwind the command (main thread only).
+@contextmanager
+def unwinding_on_signals() -> Iterator[None]:
+    """Meanwhile, Ctrl-C, SIGTERM and SIGHUP unwind the command (main thread only); the
+    handlers found are put back at the end (cnncli run from another program's code).
 
     Only a signal whose handler is still the default one is taken over (Python's own
     for SIGINT): one ignored, or a program's own handler, is left to do what it does.
     """
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    _received.clear()
+    found = {signum: signal.getsignal(signum) for signum in STOPPING}
+    if found[signal.SIGINT] is signal.default_int_handler:
         signal.signal(signal.SIGINT, _on_ctrl_c)
     for signum in TERMINATING:
-        if signal.getsignal(signum) == signal.SIG_DFL:
+        if found[signum] == signal.SIG_DFL:
             signal.signal(signum, _on_termination)
+    try:
+        yield
+    finally:
+        for signum, handler in found.items():
+            signal.signal(signum, handler)
 
 
-def is_ctrl_c_handler(handler: object) -> bool:
-    """Whether ``handler`` is Python's own SIGINT handler or ours (which records, then does
-    the same): the ones that raise KeyboardInterrupt."""
-    return handler is signal.default_int_handler or handler is _on_ctrl_c
+def _raises_on(signum: int, handler: object) -> bool:
+    """Whether ``handler`` stops the command by raising: Python's own SIGINT handler, or
+    one of ours (which record the signal, then do the same)."""
+    if signum == signal.SIGINT:
+        return handler is signal.default_int_handler or handler is _on_ctrl_c
+    return handler is _on_termination
 
 
 def ending_signal(code: object) -> int | None:
@@ -110,36 +122,41 @@ def signals_held() -> Iterator[None]:
 
 
 @contextmanager
-def ctrl_c_deferred(first_press: Callable[[], None] | None = None) -> Iterator[None]:
-    """Ctrl-C meanwhile is raised (as KeyboardInterrupt) only at the end of the block;
-    ``first_press`` runs when the first one comes.
+def stops_deferred(first_stop: Callable[[], None] | None = None) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP meanwhile are raised only at the end of the block (the
+    first one received: KeyboardInterrupt or :class:`Terminated`); ``first_stop`` runs
+    when it comes.
 
-    For the wait for the files being written once a batch is interrupted: a second Ctrl-C
-    must not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
+    For the wait for the files being written once a batch is stopped: another signal must
+    not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
     thread stopped while it still runs: the files it writes were then abandoned, and a
     process pool never sent its workers their end, so that the exit waited for them
-    forever. (Worker processes can be stopped instead: ``first_press``.) Only a SIGINT
-    handler that raises KeyboardInterrupt (:func:`is_ctrl_c_handler`) is deferred, on the
-    main thread: one set otherwise (ignored in a background job, a program's own) is left
-    to do what it does.
+    forever. (Worker processes can be stopped instead: ``first_stop``.) Only handlers that
+    raise (:func:`_raises_on`) are deferred, on the main thread: a signal ignored (in a
+    background job, under nohup) or a program's own handler is left to do what it does.
     """
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not is_ctrl_c_handler(previous):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    pressed: list[int] = []
+    found = {signum: signal.getsignal(signum) for signum in STOPPING}
+    deferred = {signum: handler for signum, handler in found.items() if _raises_on(signum, handler)}
+    received: list[int] = []
 
-    def press(signum: int, frame: object) -> None:
-        pressed.append(signum)
-        if first_press is not None and len(pressed) == 1:
-            first_press()
+    def hold(signum: int, frame: object) -> None:
+        received.append(signum)
+        if first_stop is not None and len(received) == 1:
+            first_stop()
 
-    signal.signal(signal.SIGINT, press)
+    for signum in deferred:
+        signal.signal(signum, hold)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
-        if previous is _on_ctrl_c:
-            _received.append(signal.SIGINT)
-        raise KeyboardInterrupt
+        for signum, handler in deferred.items():
+            signal.signal(signum, handler)
+    if received:
+        first = received[0]
+        _received.append(first)
+        if first == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(first)

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from cnncli import interrupts
-from cnncli.interrupts import Terminated, ctrl_c_deferred, ending_signal, unwind_on_signals
+from cnncli.interrupts import Terminated, ending_signal, stops_deferred, unwinding_on_signals
 
 
 @pytest.fixture
@@ -32,24 +32,45 @@ def test_sigterm_and_sighup_unwind_as_terminated_and_name_their_status(handlers)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in interrupts.TERMINATING:
         signal.signal(signum, signal.SIG_DFL)
-    unwind_on_signals()
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        with pytest.raises(Terminated) as raised:
-            signal.raise_signal(signum)
-        assert raised.value.code == 128 + signum
-        assert ending_signal(128 + signum) == signum
-    with pytest.raises(KeyboardInterrupt):
+    with unwinding_on_signals():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with pytest.raises(Terminated) as raised:
+                signal.raise_signal(signum)
+            assert raised.value.code == 128 + signum
+            assert ending_signal(128 + signum) == signum
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert ending_signal(130) == signal.SIGINT  # still known when the process ends
+
+
+def test_the_handlers_found_are_put_back(handlers) -> None:
+    """cnncli run from another program's code leaves its handlers as they were, and a
+    later run starts with no signal received."""
+
+    def own(signum: int, frame: object) -> None:
+        pass
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, own)
+    with pytest.raises(KeyboardInterrupt), unwinding_on_signals():
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
         signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGHUP) is own
     assert ending_signal(130) == signal.SIGINT
+    with unwinding_on_signals():
+        assert ending_signal(130) is None
 
 
 def test_a_status_other_than_the_signals_is_kept(handlers) -> None:
     """A command that went on to fail for another reason keeps its own status."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    unwind_on_signals()
-    assert ending_signal(143) is None  # nothing received yet
-    with pytest.raises(Terminated):
-        signal.raise_signal(signal.SIGTERM)
+    with unwinding_on_signals():
+        assert ending_signal(143) is None  # nothing received yet
+        with pytest.raises(Terminated):
+            signal.raise_signal(signal.SIGTERM)
     assert ending_signal(2) is None
     assert ending_signal(130) is None  # SIGINT's status, but SIGINT never came
     assert ending_signal(143) == signal.SIGTERM
@@ -64,50 +85,73 @@ def test_ignored_signals_and_a_programs_own_handlers_are_left_alone(handlers) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, own)
-    unwind_on_signals()
-    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
-    assert signal.getsignal(signal.SIGTERM) is own
+    with unwinding_on_signals():
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is own
 
 
 def test_only_the_main_thread_takes_the_signals_over(handlers) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    thread = threading.Thread(target=unwind_on_signals)  # would raise ValueError if it tried
+    seen: list[object] = []
+
+    def run() -> None:
+        with unwinding_on_signals():  # signal.signal would raise ValueError off the main thread
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert seen == [signal.SIG_DFL]
 
 
 def test_a_deferred_ctrl_c_is_recorded_as_the_signal_that_ended_the_run(handlers) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    unwind_on_signals()
-    ours = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred():
-        signal.raise_signal(signal.SIGINT)
-        assert ending_signal(130) is None  # not yet raised: the block may still finish
-    assert ending_signal(130) == signal.SIGINT
-    assert signal.getsignal(signal.SIGINT) is ours
+    with unwinding_on_signals():
+        ours = signal.getsignal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt), stops_deferred():
+            signal.raise_signal(signal.SIGINT)
+            assert ending_signal(130) is None  # not yet raised: the block may still finish
+        assert ending_signal(130) == signal.SIGINT
+        assert signal.getsignal(signal.SIGINT) is ours
+
+
+def test_sigterm_and_sighup_are_deferred_too_and_the_first_one_is_raised(handlers) -> None:
+    """A second stop of any kind must not cut short the wait for the files being written."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in interrupts.TERMINATING:
+        signal.signal(signum, signal.SIG_DFL)
+    with unwinding_on_signals():
+        stopped: list[str] = []
+        with pytest.raises(Terminated) as raised, stops_deferred(lambda: stopped.append("stop")):
+            signal.raise_signal(signal.SIGHUP)
+            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(signal.SIGINT)
+            stopped.append("end of block")
+        assert raised.value.signum == signal.SIGHUP
+        assert stopped == ["stop", "end of block"]
+        assert ending_signal(128 + signal.SIGHUP) == signal.SIGHUP
 
 
 def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
     """Ctrl-C while a batch waits for its files being written (main thread only)."""
-    from cnncli.interrupts import ctrl_c_deferred
+    from cnncli.interrupts import stops_deferred
 
     before = signal.getsignal(signal.SIGINT)
     reached = []
-    with pytest.raises(KeyboardInterrupt), ctrl_c_deferred(lambda: reached.append("pressed")):
+    with pytest.raises(KeyboardInterrupt), stops_deferred(lambda: reached.append("pressed")):
         signal.raise_signal(signal.SIGINT)
         signal.raise_signal(signal.SIGINT)  # twice: still one KeyboardInterrupt, after
         reached.append("end of block")
     assert reached == ["pressed", "end of block"]
     assert signal.getsignal(signal.SIGINT) is before
-    with ctrl_c_deferred():  # no Ctrl-C: nothing raised
+    with stops_deferred():  # no Ctrl-C: nothing raised
         pass
     off_main: list[BaseException | None] = []
 
     def run() -> None:
         try:
-            with ctrl_c_deferred():  # cannot catch signals here: the block runs as it is
+            with stops_deferred():  # cannot catch signals here: the block runs as it is
                 off_main.append(None)
         except BaseException as exc:
             off_main.append(exc)
@@ -121,13 +165,13 @@ def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
 @pytest.mark.parametrize("handler", ["ignored", "a program's own"])
 def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(handler: str) -> None:
     """``cnncli ... &`` from sh ignores SIGINT; a program calling run_batch may have its own."""
-    from cnncli.interrupts import ctrl_c_deferred
+    from cnncli.interrupts import stops_deferred
 
     called: list[int] = []
     own = signal.SIG_IGN if handler == "ignored" else lambda signum, frame: called.append(signum)
     before = signal.signal(signal.SIGINT, own)
     try:
-        with ctrl_c_deferred():
+        with stops_deferred():
             signal.raise_signal(signal.SIGINT)  # nothing raised, now or at the end
             assert signal.getsignal(signal.SIGINT) is own
         assert called == ([] if handler == "ignored" else [signal.SIGINT])

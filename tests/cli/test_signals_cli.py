@@ -9,6 +9,7 @@ installs: the tests wait on that event, not on a clock.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -23,31 +24,55 @@ RNG = np.random.default_rng(23)
 # The executable's entry point, with a hook that sends SIG to TARGET ("self", "group" or
 # "parent") once WHEN's temporary file holds its first bytes (the rest not yet written).
 # SIGTERM/SIGHUP can be set to be ignored first, as nohup or a service manager does.
+# With SECOND, a second signal follows once the batch waits for the files being written
+# (its handlers swapped for deferring ones; in a worker process: the batch's stop flag),
+# and a worker process then stays in its file until it is given up.
 LAUNCHER = """
-import os, signal, sys
+import os, signal, sys, time
 import cnncli.files as files
+from cnncli import batch, interrupts
 
-SIG, TARGET, WHEN, IGNORED = sys.argv[1:5]
+SIG, TARGET, WHEN, IGNORED, SECOND = sys.argv[1:6]
 SIG = getattr(signal, SIG)
 if IGNORED != "-":
     signal.signal(getattr(signal, IGNORED), signal.SIG_IGN)
 GROUP, PARENT = os.getpgid(0), os.getpid()
 real_write_all = files.write_all
 
+def send(signum):
+    if TARGET == "group":
+        os.killpg(GROUP, signum)
+    else:
+        os.kill(PARENT if TARGET == "parent" else os.getpid(), signum)
+
+def waiting_for_files():
+    if os.getpid() != PARENT:  # a worker process
+        return all(stop.value for _, stop in batch._INSTALLED.values())
+    ours = {signal.SIGINT: interrupts._on_ctrl_c}.get(SIG, interrupts._on_termination)
+    return signal.getsignal(SIG) is not ours
+
+def until(condition):
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "the event never came"
+        time.sleep(0.01)
+
 def write_half_then_signal(fd, data, name):
     if os.path.basename(name) != WHEN:
         return real_write_all(fd, data, name)
     half = len(data) // 2
     real_write_all(fd, data[:half], name)
-    if TARGET == "group":
-        os.killpg(GROUP, SIG)
-    else:
-        os.kill(PARENT if TARGET == "parent" else os.getpid(), SIG)
+    send(SIG)
+    if SECOND != "-":
+        until(waiting_for_files)
+        send(getattr(signal, SECOND))
+        if os.getpid() != PARENT:
+            until(lambda: False)  # given up: SIGTERM from the parent ends this
     real_write_all(fd, data[half:], name)
 
 files.write_all = write_half_then_signal
 from cnncli.cli import console_main
-sys.argv = ["cnncli", *sys.argv[5:]]
+sys.argv = ["cnncli", *sys.argv[6:]]
 console_main()
 """
 
@@ -59,15 +84,14 @@ def _image(path: Path, size: tuple[int, int] = (48, 64)) -> Path:
 
 
 def _launch(
-    sig: str, target: str, when: str, *args: str, ignored: str = "-", **kwargs
+    sig: str, target: str, when: str, *args: str, ignored: str = "-", second: str = "-"
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", LAUNCHER, sig, target, when, ignored, *args],
+        [sys.executable, "-c", LAUNCHER, sig, target, when, ignored, second, *args],
         capture_output=True,
         text=True,
         timeout=300,
         start_new_session=True,
-        **kwargs,
     )
 
 
@@ -109,7 +133,7 @@ def test_the_ordinary_entry_point_keeps_the_exit_status(tmp_path: Path) -> None:
     launcher = LAUNCHER.replace(
         "from cnncli.cli import console_main", "from cnncli.cli import main as console_main"
     )
-    hook = ["SIGTERM", "self", "edges.png", "-"]
+    hook = ["SIGTERM", "self", "edges.png", "-", "-"]
     proc = subprocess.run(
         [sys.executable, "-c", launcher, *hook, "sobel", str(source), str(dest)],
         capture_output=True,
@@ -133,7 +157,7 @@ def test_ctrl_c_stops_a_shell_loop_over_cnncli(tmp_path: Path) -> None:
     script, launch = tmp_path / "launcher.py", tmp_path / "launch"
     script.write_text(LAUNCHER)
     when = "img0.png.edges.png"
-    launch.write_text(f'#!/bin/sh\nexec {sys.executable} {script} SIGINT group {when} - "$@"\n')
+    launch.write_text(f'#!/bin/sh\nexec {sys.executable} {script} SIGINT group {when} - - "$@"\n')
     launch.chmod(0o755)
     proc = subprocess.run(
         ["bash", "-c", LOOP, "loop", *inputs],
@@ -141,7 +165,7 @@ def test_ctrl_c_stops_a_shell_loop_over_cnncli(tmp_path: Path) -> None:
         text=True,
         timeout=300,
         start_new_session=True,
-        env={"CNNCLI_LAUNCH": str(launch), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "CNNCLI_LAUNCH": str(launch)},
     )
     assert proc.returncode == -signal.SIGINT, proc.stdout + proc.stderr
     assert "after" not in proc.stdout  # the loop ended with the first file
@@ -162,7 +186,39 @@ def test_sigterm_to_a_batch_leaves_whole_files_and_ends_it_by_sigterm(
     proc = _launch("SIGTERM", target, "img03.png", *args)
     assert proc.returncode == -signal.SIGTERM, proc.stderr
     done = sorted(out.iterdir())
+    assert "img03.png" in [p.name for p in done]  # the file being written was finished
     assert len(done) < len(inputs)
     assert _leftovers(out) == []
     for path in done:
         assert np.asarray(Image.open(path)).shape == (60, 80)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "workers"),
+    [
+        ("SIGTERM", "SIGTERM", "1"),
+        ("SIGTERM", "SIGTERM", "2"),
+        ("SIGINT", "SIGHUP", "1"),
+        ("SIGINT", "SIGHUP", "2"),
+    ],
+)
+def test_a_second_signal_while_a_batch_finishes_its_files(
+    tmp_path: Path, first: str, second: str, workers: str
+) -> None:
+    """``kill`` twice, or Ctrl-C and then the terminal closing. Threads finish the file
+    being written; worker processes give it up (its temporary file removed). Either way
+    the batch ends, by the second signal, with no half-written file. (A SIGTERM or SIGHUP
+    during that wait had hung a batch of worker processes until SIGKILL, or left a
+    ``.part`` file on threads.)"""
+    inputs = [str(_image(tmp_path / "in" / f"img{i:02d}.png", (60, 80))) for i in range(12)]
+    out = tmp_path / "out"
+    args = ["sobel", *inputs, "--out-dir", str(out), "-j", workers]
+    target = "self" if workers == "1" else "parent"
+    proc = _launch(first, target, "img03.png", *args, second=second)
+    ended_by = first if first == second else second  # Ctrl-C first: the batch had stopped
+    assert proc.returncode == -getattr(signal, ended_by), proc.stderr
+    done = [p.name for p in sorted(out.iterdir())]
+    assert ("img03.png" in done) == (workers == "1")
+    assert _leftovers(out) == []
+    for name in done:
+        assert np.asarray(Image.open(out / name)).shape == (60, 80)
