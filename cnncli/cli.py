@@ -6,6 +6,7 @@ and exit status 2; ``--debug`` (or ``CNNCLI_DEBUG=1``) shows the traceback inste
 """
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -919,7 +920,7 @@ def console_main() -> None:
     except SystemExit as done:
         end_process(done.code)
     except KeyboardInterrupt:  # outside Typer's own handling (while it builds the command)
-        end_process(EXIT_INTERRUPTED)
+        end_process(EXIT_INTERRUPTED, stopped_by=signal.SIGINT)
     end_process(0)
 
 

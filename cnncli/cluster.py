@@ -69,7 +69,7 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
     from cnncli.core.cpus import cpu_count
 
     quiet = logging.CRITICAL
-    with ExitStack() as stack:
+    with _ClosedWhole() as stack:
         _silence(stack, quiet)
         if scheduler == LOCAL:
             with _stops_kept_from_workers():
@@ -100,6 +100,19 @@ def dask_executor(scheduler: str, workers: int | None = None) -> Iterator[Execut
             executor.shutdown(wait=False)  # Ctrl-C or a crash: cancel the files not yet run
             raise
         executor.shutdown(wait=True)
+
+
+class _ClosedWhole(ExitStack):
+    """An ExitStack whose closing (the client, a local cluster, Dask's logging restored)
+    is not cut short by another Ctrl-C, SIGTERM or SIGHUP: one that comes meanwhile is
+    raised once all is closed. (Cut short, Dask's own exit handler closed the cluster
+    later, for up to 10 s, its log lines no longer silenced.)"""
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        from cnncli.interrupts import stops_deferred
+
+        with stops_deferred():
+            return bool(super().__exit__(*exc_info))
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from queue import SimpleQueue
 from typing import Any, BinaryIO, NamedTuple, NoReturn, TextIO
 
 from cnncli.core.errors import UserError
-from cnncli.interrupts import end_by_signal, ending_signal, signals_held
+from cnncli.interrupts import end_by_signal, ending_signal, signals_held, stops_recorded
 
 STDIO = "-"
 STDOUT_NAME = "<stdout>"
@@ -701,7 +701,7 @@ def process_umask() -> int:
         return _umask
 
 
-def end_process(code: str | int | None) -> NoReturn:
+def end_process(code: str | int | None, *, stopped_by: int | None = None) -> NoReturn:
     """Exit with ``code`` as Python would, without its teardown of every module and object.
 
     Python's own exit frees each of the thousands of objects numpy, Pillow and Typer
@@ -711,8 +711,9 @@ def end_process(code: str | int | None) -> NoReturn:
     another thread still running that Python would wait for (not a daemon), a profiler or
     tracer (it writes its results at the ordinary exit), a code that is not a status
     number, a stream that cannot be flushed. A command stopped by Ctrl-C, SIGTERM or
-    SIGHUP ends by that signal (:func:`cnncli.interrupts.ending_signal`), so that a shell
-    loop stops too, even if a stream cannot be flushed (a terminal that hung up).
+    SIGHUP (``stopped_by``, :func:`cnncli.interrupts.ending_signal`, or one that comes
+    while the process ends) ends by that signal, so that a shell loop stops too, even if
+    a stream cannot be flushed (a terminal that hung up).
     """
     import atexit
 
@@ -728,17 +729,20 @@ def end_process(code: str | int | None) -> NoReturn:
         or run_exit_handlers is None
     ):
         sys.exit(code)
-    signum = ending_signal(code)
-    try:
-        run_exit_handlers()
-        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-            if stream is not None:
-                stream.flush()
-    except Exception:
-        if signum is None:  # (stopped by a signal, a lost output is lost either way)
-            sys.exit(code)
+    flushed = True
+    with stops_recorded() as late:  # not cut short: a stop now only decides how it ends
+        try:
+            run_exit_handlers()
+            for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+                if stream is not None:
+                    stream.flush()
+        except Exception:
+            flushed = False
+    signum = stopped_by or ending_signal(code) or (late[0] if late else None)
     if signum is not None:  # stopped by a signal: end by it, for the shell (interrupts.py)
         end_by_signal(signum)
+    if not flushed:
+        sys.exit(code)
     os._exit(code or 0)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 # SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal went away), where
@@ -41,12 +41,22 @@ class Terminated(SystemExit):
         self.signum = signum
 
 
+# While a stop is deferred (stops_deferred, the process ending), ours hand each stop to
+# the innermost holder instead of raising: one list operation, so no signal can land
+# halfway through a swap of handlers.
+_holders: list[Callable[[int], None]] = []
+
+
 def _on_ctrl_c(signum: int, frame: Any) -> None:
+    if _holders:
+        return _holders[-1](signum)
     _received.append(signum)
     signal.default_int_handler(signum, frame)
 
 
 def _on_termination(signum: int, frame: Any) -> None:
+    if _holders:
+        return _holders[-1](signum)
     _received.append(signum)
     raise Terminated(signum)
 
@@ -54,7 +64,7 @@ def _on_termination(signum: int, frame: Any) -> None:
 @contextmanager
 def unwinding_on_signals() -> Iterator[None]:
     """Meanwhile, Ctrl-C, SIGTERM and SIGHUP unwind the command (main thread only); the
-    handlers found are put back at the end (cnncli run from another program's code).
+    handlers replaced are put back at the end (cnncli run from another program's code).
 
     Only a signal whose handler is still the default one is taken over (Python's own
     for SIGINT): one ignored, or a program's own handler, is left to do what it does.
@@ -63,12 +73,20 @@ def unwinding_on_signals() -> Iterator[None]:
         yield
         return
     _received.clear()
-    found = {signum: signal.getsignal(signum) for signum in STOPPING}
-    if found[signal.SIGINT] is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _on_ctrl_c)
+    ours: dict[int, Any] = {}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        ours[signal.SIGINT] = _on_ctrl_c
     for signum in TERMINATING:
-        if found[signum] == signal.SIG_DFL:
-            signal.signal(signum, _on_termination)
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            ours[signum] = _on_termination
+    with _handlers(ours):
+        yield
+
+
+@contextmanager
+def _handlers(replacements: dict[int, Any]) -> Iterator[None]:
+    """These handlers meanwhile; the ones found put back at the end."""
+    found = {signum: signal.signal(signum, handler) for signum, handler in replacements.items()}
     try:
         yield
     finally:
@@ -125,38 +143,80 @@ def signals_held() -> Iterator[None]:
 def stops_deferred(first_stop: Callable[[], None] | None = None) -> Iterator[None]:
     """Ctrl-C, SIGTERM and SIGHUP meanwhile are raised only at the end of the block (the
     first one received: KeyboardInterrupt or :class:`Terminated`); ``first_stop`` runs
-    when it comes.
+    when it comes. Another one after that ends the process at once, by that signal.
 
-    For the wait for the files being written once a batch is stopped: another signal must
-    not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
+    For the wait for the files being written once a batch is stopped: a second signal
+    must not cut that wait short. On Python 3.11 an interrupted ``Thread.join`` marks the
     thread stopped while it still runs: the files it writes were then abandoned, and a
     process pool never sent its workers their end, so that the exit waited for them
-    forever. (Worker processes can be stopped instead: ``first_stop``.) Only handlers that
-    raise (:func:`_raises_on`) are deferred, on the main thread: a signal ignored (in a
+    forever. (Worker processes are then stopped instead: ``first_stop``.) A third stop is
+    the way out of a wait that would never end (a thread reading a FIFO), even if a file
+    being written keeps its temporary file. Only handlers that raise are deferred (ours,
+    and Python's own SIGINT handler), on the main thread: a signal ignored (in a
     background job, under nohup) or a program's own handler is left to do what it does.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    found = {signum: signal.getsignal(signum) for signum in STOPPING}
-    deferred = {signum: handler for signum, handler in found.items() if _raises_on(signum, handler)}
     received: list[int] = []
 
-    def hold(signum: int, frame: object) -> None:
+    def hold(signum: int, frame: object = None) -> None:
         received.append(signum)
-        if first_stop is not None and len(received) == 1:
-            first_stop()
+        if len(received) > 1:
+            end_by_signal(signum)
+        elif first_stop is not None:
+            with suppress(Exception):  # the wait goes on; the stop is raised at its end
+                first_stop()
 
-    for signum in deferred:
-        signal.signal(signum, hold)
+    found = {signum: signal.getsignal(signum) for signum in STOPPING}
+    pythons = {
+        signum: hold
+        for signum, handler in found.items()
+        if handler is signal.default_int_handler  # not ours: swapped for the block
+    }
+    _holders.append(hold)
     try:
-        yield
+        with _handlers(pythons):
+            yield
+    except BaseException as failure:
+        if received:
+            raise _stop(received[0]) from failure
+        raise
     finally:
-        for signum, handler in deferred.items():
-            signal.signal(signum, handler)
+        _holders.remove(hold)
     if received:
-        first = received[0]
-        _received.append(first)
-        if first == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Terminated(first)
+        raise _stop(received[0])
+
+
+def _stop(signum: int) -> BaseException:
+    """The exception a stop by ``signum`` unwinds as (recorded as received)."""
+    _received.append(signum)
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+
+@contextmanager
+def stops_recorded() -> Iterator[list[int]]:
+    """While the process ends: a stop is only recorded (the list yielded), not raised, so
+    that exit handlers and the threads Python would wait for are not cut short; another
+    one after the first ends the process at once. Main thread only."""
+    late: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield late
+        return
+
+    def record(signum: int, frame: object = None) -> None:
+        late.append(signum)
+        if len(late) > 1:
+            end_by_signal(signum)
+
+    ours = {
+        signum: record
+        for signum, handler in ((signum, signal.getsignal(signum)) for signum in STOPPING)
+        if handler is signal.default_int_handler or _raises_on(signum, handler)
+    }
+    _holders.append(record)
+    try:
+        with _handlers(ours):
+            yield late
+    finally:
+        _holders.remove(record)

@@ -6,7 +6,10 @@ Every test puts the handlers back as they were (the ``handlers`` fixture).
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
+from functools import partial
 
 import pytest
 
@@ -123,25 +126,63 @@ def test_sigterm_and_sighup_are_deferred_too_and_the_first_one_is_raised(handler
         signal.signal(signum, signal.SIG_DFL)
     with unwinding_on_signals():
         stopped: list[str] = []
-        with pytest.raises(Terminated) as raised, stops_deferred(lambda: stopped.append("stop")):
-            signal.raise_signal(signal.SIGHUP)
-            signal.raise_signal(signal.SIGTERM)
-            signal.raise_signal(signal.SIGINT)
-            stopped.append("end of block")
-        assert raised.value.signum == signal.SIGHUP
-        assert stopped == ["stop", "end of block"]
-        assert ending_signal(128 + signal.SIGHUP) == signal.SIGHUP
+        for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+            stopped: list[str] = []
+            first_stop = partial(stopped.append, "stop")
+            with (
+                pytest.raises((Terminated, KeyboardInterrupt)) as raised,
+                stops_deferred(first_stop),
+            ):
+                signal.raise_signal(signum)
+                stopped.append("end of block")
+            assert getattr(raised.value, "signum", signal.SIGINT) == signum
+            assert stopped == ["stop", "end of block"]
+            assert ending_signal(128 + signum) == signum
 
 
-def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
+def _ended(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("second", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_another_stop_while_one_is_deferred_ends_the_process_at_once(second: str) -> None:
+    """The way out of a wait that would never end (a thread reading a FIFO): the third
+    stop, counting the one that started the wait."""
+    proc = _ended(
+        "import signal\n"
+        "from cnncli.interrupts import stops_deferred, unwinding_on_signals\n"
+        "with unwinding_on_signals(), stops_deferred():\n"
+        "    signal.raise_signal(signal.SIGTERM)\n"
+        f"    signal.raise_signal(signal.{second})\n"
+        "    print('went on')\n"
+    )
+    assert proc.returncode == -getattr(signal, second), proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_stop_while_the_process_ends_is_how_it_ends() -> None:
+    """Ctrl-C in an exit handler: recorded, not a traceback, and not lost (the exit
+    handlers finish first)."""
+    proc = _ended(
+        "import atexit, os, signal, sys\n"
+        "from cnncli.cli import console_main\n"
+        "atexit.register(print, 'last handler')\n"
+        "atexit.register(os.kill, os.getpid(), signal.SIGINT)\n"
+        "sys.argv = ['cnncli', 'outsize', '--lin', '224', '--k', '11', '--s', '4', '--p', '2']\n"
+        "console_main()\n"
+    )
+    assert proc.returncode == -signal.SIGINT, proc.stderr
+    assert proc.stdout == "55\nlast handler\n"
+    assert proc.stderr == ""
+
+
+def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end(handlers) -> None:
     """Ctrl-C while a batch waits for its files being written (main thread only)."""
-    from cnncli.interrupts import stops_deferred
-
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     before = signal.getsignal(signal.SIGINT)
     reached = []
     with pytest.raises(KeyboardInterrupt), stops_deferred(lambda: reached.append("pressed")):
         signal.raise_signal(signal.SIGINT)
-        signal.raise_signal(signal.SIGINT)  # twice: still one KeyboardInterrupt, after
         reached.append("end of block")
     assert reached == ["pressed", "end of block"]
     assert signal.getsignal(signal.SIGINT) is before
@@ -163,9 +204,10 @@ def test_ctrl_c_in_a_deferred_block_is_raised_at_its_end() -> None:
 
 
 @pytest.mark.parametrize("handler", ["ignored", "a program's own"])
-def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(handler: str) -> None:
+def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(
+    handlers, handler: str
+) -> None:
     """``cnncli ... &`` from sh ignores SIGINT; a program calling run_batch may have its own."""
-    from cnncli.interrupts import stops_deferred
 
     called: list[int] = []
     own = signal.SIG_IGN if handler == "ignored" else lambda signum, frame: called.append(signum)

@@ -25,8 +25,8 @@ RNG = np.random.default_rng(23)
 # "parent") once WHEN's temporary file holds its first bytes (the rest not yet written).
 # SIGTERM/SIGHUP can be set to be ignored first, as nohup or a service manager does.
 # With SECOND, a second signal follows once the batch waits for the files being written
-# (its handlers swapped for deferring ones; in a worker process: the batch's stop flag),
-# and a worker process then stays in its file until it is given up.
+# (its main thread holding stops back; in a worker process: the batch's stop flag), and
+# a worker process then stays in its file until it is given up.
 LAUNCHER = """
 import os, signal, sys, time
 import cnncli.files as files
@@ -48,8 +48,7 @@ def send(signum):
 def waiting_for_files():
     if os.getpid() != PARENT:  # a worker process
         return all(stop.value for _, stop in batch._INSTALLED.values())
-    ours = {signal.SIGINT: interrupts._on_ctrl_c}.get(SIG, interrupts._on_termination)
-    return signal.getsignal(SIG) is not ours
+    return bool(interrupts._holders)  # the main thread holds the stops back
 
 def until(condition):
     deadline = time.monotonic() + 60
@@ -66,8 +65,8 @@ def write_half_then_signal(fd, data, name):
     if SECOND != "-":
         until(waiting_for_files)
         send(getattr(signal, SECOND))
-        if os.getpid() != PARENT:
-            until(lambda: False)  # given up: SIGTERM from the parent ends this
+        while os.getpid() != PARENT:  # given up: only SIGTERM from the parent ends this
+            signal.pause()
     real_write_all(fd, data[half:], name)
 
 files.write_all = write_half_then_signal
@@ -86,13 +85,20 @@ def _image(path: Path, size: tuple[int, int] = (48, 64)) -> Path:
 def _launch(
     sig: str, target: str, when: str, *args: str, ignored: str = "-", second: str = "-"
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, sig, target, when, ignored, second, *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
         start_new_session=True,
     )
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # hung (the bug some of these tests guard against)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def _leftovers(folder: Path) -> list[str]:
