@@ -34,6 +34,23 @@ def run_on_pty(args: list[str], env: dict[str, str], timeout: float = 120) -> by
     return b"".join(chunks)
 
 
+def run_in_session(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``argv`` in a session of its own, so that signals sent to its process group reach
+    only it (as a terminal's Ctrl-C reaches a foreground job). If it outlives
+    ``timeout`` (a hang), its whole group is killed: returncode -9."""
+    import signal
+
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
 def colour_codes(output: bytes) -> set[str]:
     """SGR parameters that set a colour (30-38, 40-48, 90-97, 100-107), ignoring bold/dim."""
     codes = {c for params in SGR.findall(output) for c in params.decode().split(";") if c}

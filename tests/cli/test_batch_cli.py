@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.reference import max_abs_diff, seed_smooth, seed_sobel
+from tests.terminal import run_in_session
 
 CNNCLI = str(Path(sys.executable).parent / "cnncli")
 RNG = np.random.default_rng(5)
@@ -391,19 +392,8 @@ def test_ctrl_c_twice_ends_the_batch_with_only_whole_files(tmp_path, workers: st
     inputs = [str(p) for p in make_images(tmp_path / "in", 16, size=(60, 80))]
     out = tmp_path / "out"
     args = ["sobel", *inputs, "--out-dir", str(out), "-j", workers]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", TWICE_LAUNCHER, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.communicate()
-        pytest.fail("cnncli hung after a second Ctrl-C")
+    proc = run_in_session([sys.executable, "-c", TWICE_LAUNCHER, *args])  # hung: -9
+    stderr = proc.stderr
     assert proc.returncode == 130, stderr
     assert stderr.count("\n") == 1 and "interrupted" in stderr
     done = sorted(out.iterdir())

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.terminal import run_in_session
+
 RNG = np.random.default_rng(23)
 
 # The executable's entry point, with a hook that sends SIG to TARGET ("self", "group" or
@@ -85,20 +87,10 @@ def _image(path: Path, size: tuple[int, int] = (48, 64)) -> Path:
 def _launch(
     sig: str, target: str, when: str, *args: str, ignored: str = "-", second: str = "-"
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, sig, target, when, ignored, second, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    # A hang (the bug some of these tests guard against) ends as returncode -9.
+    return run_in_session(
+        [sys.executable, "-c", LAUNCHER, sig, target, when, ignored, second, *args]
     )
-    try:
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:  # hung (the bug some of these tests guard against)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def _leftovers(folder: Path) -> list[str]:
