@@ -395,7 +395,9 @@ class ForkedWorkers(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
-            with stops_deferred(self._stop_files_being_written) if wait else nullcontext():
+            # On threads, ThreadWorkers' own shutdown holds the stops back.
+            deferred = wait and self._processes
+            with stops_deferred(self._stop_files_being_written) if deferred else nullcontext():
                 if self._stop is not None:
                     self._stop.value = True
                 if self._inner is not None:

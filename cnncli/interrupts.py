@@ -168,11 +168,12 @@ def stops_deferred(first_stop: Callable[[], None] | None = None) -> Iterator[Non
             with suppress(Exception):  # the wait goes on; the stop is raised at its end
                 first_stop()
 
-    found = {signum: signal.getsignal(signum) for signum in STOPPING}
+    # Python's own SIGINT handler (cnncli run from another program's code) is swapped for
+    # ours for the block, which hands the stop to the innermost holder, nested ones too.
     pythons = {
-        signum: hold
-        for signum, handler in found.items()
-        if handler is signal.default_int_handler  # not ours: swapped for the block
+        signum: _on_ctrl_c
+        for signum in STOPPING
+        if signal.getsignal(signum) is signal.default_int_handler
     }
     _holders.append(hold)
     try:
@@ -212,7 +213,8 @@ def stops_recorded() -> Iterator[list[int]]:
     ours = {
         signum: record
         for signum, handler in ((signum, signal.getsignal(signum)) for signum in STOPPING)
-        if handler is signal.default_int_handler or _raises_on(signum, handler)
+        if _raises_on(signum, handler)
+        or (signum in TERMINATING and handler == signal.SIG_DFL)  # put back by then
     }
     _holders.append(record)
     try:

@@ -34,6 +34,15 @@ def run_on_pty(args: list[str], env: dict[str, str], timeout: float = 120) -> by
     return b"".join(chunks)
 
 
+def default_signals() -> None:
+    """For a child process: Ctrl-C, SIGTERM and SIGHUP as a terminal's job has them, even
+    when the tests run under ``nohup`` or in the background of a script (ignored there)."""
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def run_in_session(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``argv`` in a session of its own, so that signals sent to its process group reach
     only it (as a terminal's Ctrl-C reaches a foreground job). If it outlives
@@ -41,7 +50,12 @@ def run_in_session(argv: list[str], timeout: float = 120) -> subprocess.Complete
     import signal
 
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_signals,
     )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)

@@ -15,6 +15,7 @@ import pytest
 
 from cnncli import interrupts
 from cnncli.interrupts import Terminated, ending_signal, stops_deferred, unwinding_on_signals
+from tests.terminal import default_signals
 
 
 @pytest.fixture
@@ -141,7 +142,13 @@ def test_sigterm_and_sighup_are_deferred_too_and_the_first_one_is_raised(handler
 
 
 def _ended(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=default_signals,
+    )
 
 
 @pytest.mark.parametrize("second", ["SIGINT", "SIGTERM", "SIGHUP"])
@@ -160,18 +167,19 @@ def test_another_stop_while_one_is_deferred_ends_the_process_at_once(second: str
     assert proc.stdout == ""
 
 
-def test_a_stop_while_the_process_ends_is_how_it_ends() -> None:
-    """Ctrl-C in an exit handler: recorded, not a traceback, and not lost (the exit
-    handlers finish first)."""
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_while_the_process_ends_is_how_it_ends(sig: str) -> None:
+    """A stop in an exit handler: recorded, not a traceback, and not lost (the exit
+    handlers finish first, and the output is flushed)."""
     proc = _ended(
         "import atexit, os, signal, sys\n"
         "from cnncli.cli import console_main\n"
         "atexit.register(print, 'last handler')\n"
-        "atexit.register(os.kill, os.getpid(), signal.SIGINT)\n"
+        f"atexit.register(os.kill, os.getpid(), signal.{sig})\n"
         "sys.argv = ['cnncli', 'outsize', '--lin', '224', '--k', '11', '--s', '4', '--p', '2']\n"
         "console_main()\n"
     )
-    assert proc.returncode == -signal.SIGINT, proc.stderr
+    assert proc.returncode == -getattr(signal, sig), proc.stderr
     assert proc.stdout == "55\nlast handler\n"
     assert proc.stderr == ""
 

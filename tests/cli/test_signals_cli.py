@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.terminal import run_in_session
+from tests.terminal import default_signals, run_in_session
 
 RNG = np.random.default_rng(23)
 
@@ -164,6 +164,7 @@ def test_ctrl_c_stops_a_shell_loop_over_cnncli(tmp_path: Path) -> None:
         timeout=300,
         start_new_session=True,
         env={**os.environ, "CNNCLI_LAUNCH": str(launch)},
+        preexec_fn=default_signals,  # bash cannot undo a SIGINT ignored when it starts
     )
     assert proc.returncode == -signal.SIGINT, proc.stdout + proc.stderr
     assert "after" not in proc.stdout  # the loop ended with the first file
