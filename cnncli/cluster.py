@@ -131,18 +131,14 @@ def _stops_kept_from_workers() -> Iterator[None]:
     """
     import threading
 
-    from cnncli.interrupts import stops_deferred
+    from cnncli.interrupts import handlers_replaced, stops_deferred
 
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can be set only from the main thread
         return
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _KEPT_FROM_WORKERS}
-    try:
-        with stops_deferred():
-            yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    ignored = dict.fromkeys(_KEPT_FROM_WORKERS, signal.SIG_IGN)
+    with handlers_replaced(ignored), stops_deferred():
+        yield
 
 
 def _ignore_stops_on_workers(client: Client) -> None:

@@ -79,12 +79,12 @@ def unwinding_on_signals() -> Iterator[None]:
     for signum in TERMINATING:
         if signal.getsignal(signum) == signal.SIG_DFL:
             ours[signum] = _on_termination
-    with _handlers(ours):
+    with handlers_replaced(ours):
         yield
 
 
 @contextmanager
-def _handlers(replacements: dict[int, Any]) -> Iterator[None]:
+def handlers_replaced(replacements: dict[int, Any]) -> Iterator[None]:
     """These handlers meanwhile; the ones found put back at the end."""
     found = {signum: signal.signal(signum, handler) for signum, handler in replacements.items()}
     try:
@@ -177,7 +177,7 @@ def stops_deferred(first_stop: Callable[[], None] | None = None) -> Iterator[Non
     }
     _holders.append(hold)
     try:
-        with _handlers(pythons):
+        with handlers_replaced(pythons):
             yield
     except BaseException as failure:
         if received:
@@ -218,7 +218,7 @@ def stops_recorded() -> Iterator[list[int]]:
     }
     _holders.append(record)
     try:
-        with _handlers(ours):
+        with handlers_replaced(ours):
             yield late
     finally:
         _holders.remove(record)
