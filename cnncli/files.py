@@ -706,11 +706,11 @@ def end_process(code: str | int | None, *, stopped_by: int | None = None) -> NoR
 
     Python's own exit frees each of the thousands of objects numpy, Pillow and Typer
     created, one by one: 38-60 ms after an image command, 15-23 ms after a calculator,
-    where the kernel frees the whole process at once. The atexit handlers still run and
-    the standard streams are flushed first. Anything unusual takes the ordinary way out:
-    another thread still running that Python would wait for (not a daemon), a profiler or
-    tracer (it writes its results at the ordinary exit), a code that is not a status
-    number, a stream that cannot be flushed. A command stopped by Ctrl-C, SIGTERM or
+    where the kernel frees the whole process at once. As Python's exit does, it first
+    waits for the threads that are not daemons, then runs the atexit handlers and
+    flushes the standard streams. Anything unusual takes the ordinary way out: a
+    profiler or tracer (it writes its results at the ordinary exit), a code that is not a
+    status number, a stream that cannot be flushed. A command stopped by Ctrl-C, SIGTERM or
     SIGHUP (``stopped_by``, :func:`cnncli.interrupts.ending_signal`, or one that comes
     while the process ends) ends by that signal, so that a shell loop stops too, even if
     a stream cannot be flushed (a terminal that hung up).
@@ -718,12 +718,12 @@ def end_process(code: str | int | None, *, stopped_by: int | None = None) -> NoR
     import atexit
 
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    waited_for = [
-        t for t in threading.enumerate() if not t.daemon and t is not threading.current_thread()
-    ]
+    # Python's exit first waits for the threads that are not daemons (after telling thread
+    # pools to end); the same function, where this Python has it, so that a stop that
+    # left one running (a thread pool's join cut short) still ends by its signal here.
+    wait_for_threads = getattr(threading, "_shutdown", None)
     if (
         not (code is None or (isinstance(code, int) and 0 <= code <= 255))
-        or waited_for
         or sys.gettrace() is not None
         or sys.getprofile() is not None
         or run_exit_handlers is None
@@ -731,6 +731,10 @@ def end_process(code: str | int | None, *, stopped_by: int | None = None) -> NoR
         sys.exit(code)
     flushed = True
     with stops_recorded() as late:  # not cut short: a stop now only decides how it ends
+        if wait_for_threads is not None and threading.current_thread() is threading.main_thread():
+            wait_for_threads()
+        elif _threads_python_waits_for():  # (this Python has no threading._shutdown)
+            sys.exit(code)
         try:
             run_exit_handlers()
             for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
@@ -744,6 +748,12 @@ def end_process(code: str | int | None, *, stopped_by: int | None = None) -> NoR
     if not flushed:
         sys.exit(code)
     os._exit(code or 0)
+
+
+def _threads_python_waits_for() -> bool:
+    return any(
+        t.daemon is False and t is not threading.current_thread() for t in threading.enumerate()
+    )
 
 
 # ------------------------------------------------------------------------- stderr ---

@@ -228,3 +228,26 @@ def test_a_sigint_handler_other_than_pythons_is_left_to_do_what_it_does(
         assert signal.getsignal(signal.SIGINT) is own
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_thread_still_running_when_a_stop_ends_the_command_is_waited_for() -> None:
+    """As Python's exit waits for the threads that are not daemons (a thread pool whose
+    join a second Ctrl-C cut short), and then the process still ends by the signal: an
+    exit status instead would let a shell loop go on."""
+    proc = _ended(
+        "import signal, sys, threading, time\n"
+        "from cnncli import cli, interrupts\n"
+        "def late_thread():\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    while not interrupts._holders and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)  # until the process is ending\n"
+        "    print('thread finished' if interrupts._holders else 'never waited for')\n"
+        "threading.Thread(target=late_thread).start()\n"
+        "def stopped_command():\n"
+        "    with interrupts.unwinding_on_signals():\n"
+        "        signal.raise_signal(signal.SIGTERM)\n"
+        "cli.main = stopped_command\n"
+        "cli.console_main()\n"
+    )
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert proc.stdout == "thread finished\n"
