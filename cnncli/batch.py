@@ -297,15 +297,19 @@ def _forked_work(token: int, source: Path, dest: Path) -> str | None:
 def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
     """A task in a worker process. SIGTERM mid-task (mid-file, or in the skip check) has
     unwound the temporary file; the process now ends, so that the parent sees a lost
-    worker: the pool would otherwise send SystemExit back as the task's result."""
+    worker: the pool would otherwise send SystemExit back as the task's result. (Nested,
+    so that a SIGTERM raised as the task ends, before the flag is down, is caught too: let
+    through, the pool would send it back and the worker, its parent-death signal spent,
+    would wait on its queue for good.)"""
     global _running_task
-    _running_task = True
     try:
-        return fn(*args)
+        try:
+            _running_task = True
+            return fn(*args)
+        finally:
+            _running_task = False
     except SystemExit as stopped:
         os._exit(stopped.code if isinstance(stopped.code, int) else 1)
-    finally:
-        _running_task = False
 
 
 class ForkedWorkers(Executor):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -589,3 +591,41 @@ def test_ctrl_c_while_files_are_submitted_cancels_those_submitted(tmp_path) -> N
     assert report.interrupted
     assert len(executor.submitted) == 2
     assert all(future.cancelled() for future in executor.submitted)
+
+
+RACE = """
+import sys
+from cnncli import batch
+returned = []
+
+def task():
+    returned.append(True)
+    return "done"
+
+def tracer(frame, event, arg):  # raises SIGTERM's SystemExit as the task ends
+    if frame.f_code is not batch._in_worker.__code__:
+        return None
+
+    def local(frame, event, arg):
+        if event == "line" and returned and batch._running_task:
+            raise SystemExit(143)
+        return local
+
+    return local
+
+sys.settrace(tracer)
+try:
+    batch._in_worker(task)
+except SystemExit:
+    sys.settrace(None)
+    print("escaped into the pool's code")
+"""
+
+
+def test_sigterm_as_a_task_ends_still_ends_the_worker() -> None:
+    """A SIGTERM raised after the task returned but before the worker marked it ended (a
+    trace function raises it there, at each line, deterministically): let out of
+    _in_worker, the pool sent it back as the result, and a worker whose parent had died
+    then waited on its queue for good."""
+    proc = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout) == (143, ""), proc.stderr
