@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -603,7 +604,10 @@ def _interrupted(label: str, plan: Sequence[Any], batch: "BatchOptions") -> NoRe
     # finished (atomically) by then, and are what --skip-existing will skip.
     done = sum(job.dest.exists() for job in plan)
     assert batch.out_dir is not None  # a batch, not one file
-    batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
+    # Its reader may be gone (`2>&1 | tee log`: the same Ctrl-C ended tee): then the
+    # line is lost, and the batch still ends as stopped.
+    with suppress(OSError):
+        batch_interrupted(label, done, len(plan), batch.out_dir, batch.skip_existing)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 

@@ -221,3 +221,25 @@ def test_a_second_signal_while_a_batch_finishes_its_files(
     assert _leftovers(out) == []
     for name in done:
         assert np.asarray(Image.open(out / name)).shape == (60, 80)
+
+
+def test_ctrl_c_in_a_batch_whose_stderr_reader_is_gone_still_ends_by_it(tmp_path: Path) -> None:
+    """``cnncli ... 2>&1 | tee log`` and Ctrl-C: tee, in the same process group, is gone
+    before the batch's "interrupted" line is written (EPIPE). The line is lost; the batch
+    still ends by SIGINT (it had ended with status 1, so a shell loop went on)."""
+    inputs = [str(_image(tmp_path / "in" / f"img{i:02d}.png")) for i in range(12)]
+    args = ["sobel", *inputs, "--out-dir", str(tmp_path / "out"), "-j", "1"]
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before anything is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, "SIGINT", "self", "img03.png", "-", "-", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=writer,
+            timeout=120,
+            start_new_session=True,
+            preexec_fn=default_signals,
+        )
+    finally:
+        os.close(writer)
+    assert proc.returncode == -signal.SIGINT
