@@ -751,9 +751,8 @@ def end_process(code: str | int | None, *, stopped_by: int | None = None) -> NoR
 
 
 def _threads_python_waits_for() -> bool:
-    return any(
-        t.daemon is False and t is not threading.current_thread() for t in threading.enumerate()
-    )
+    current = threading.current_thread()
+    return any(not t.daemon and t is not current for t in threading.enumerate())
 
 
 # ------------------------------------------------------------------------- stderr ---

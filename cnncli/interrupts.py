@@ -73,14 +73,21 @@ def unwinding_on_signals() -> Iterator[None]:
         yield
         return
     _received.clear()
+    with handlers_replaced(_ours_for_defaults(terminating=True)):
+        yield
+
+
+def _ours_for_defaults(*, terminating: bool) -> dict[int, Any]:
+    """Our handler for each stopping signal whose handler is still the default one:
+    Python's own for SIGINT and, with ``terminating``, none (SIG_DFL) for SIGTERM and
+    SIGHUP. (Without it, a program running cnncli's code keeps a SIGTERM that kills.)"""
     ours: dict[int, Any] = {}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         ours[signal.SIGINT] = _on_ctrl_c
-    for signum in TERMINATING:
+    for signum in TERMINATING if terminating else ():
         if signal.getsignal(signum) == signal.SIG_DFL:
             ours[signum] = _on_termination
-    with handlers_replaced(ours):
-        yield
+    return ours
 
 
 @contextmanager
@@ -92,14 +99,6 @@ def handlers_replaced(replacements: dict[int, Any]) -> Iterator[None]:
     finally:
         for signum, handler in found.items():
             signal.signal(signum, handler)
-
-
-def _raises_on(signum: int, handler: object) -> bool:
-    """Whether ``handler`` stops the command by raising: Python's own SIGINT handler, or
-    one of ours (which record the signal, then do the same)."""
-    if signum == signal.SIGINT:
-        return handler is signal.default_int_handler or handler is _on_ctrl_c
-    return handler is _on_termination
 
 
 def ending_signal(code: object) -> int | None:
@@ -155,12 +154,31 @@ def stops_deferred(first_stop: Callable[[], None] | None = None) -> Iterator[Non
     and Python's own SIGINT handler), on the main thread: a signal ignored (in a
     background job, under nohup) or a program's own handler is left to do what it does.
     """
+    received: list[int] = []
+    try:
+        with _stops_held(received, first_stop, terminating=False):
+            yield
+    except BaseException as failure:
+        if received:
+            raise _stop(received[0]) from failure
+        raise
+    if received:
+        raise _stop(received[0])
+
+
+@contextmanager
+def _stops_held(
+    received: list[int], first_stop: Callable[[], None] | None = None, *, terminating: bool
+) -> Iterator[None]:
+    """Stops meanwhile are appended to ``received``, not raised (main thread only);
+    ``first_stop`` runs at the first, and another one ends the process at once. Ours
+    hand each stop to the innermost holder (:data:`_holders`), nested ones too; a default
+    handler is swapped for ours for the block (see :func:`_ours_for_defaults`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
 
-    def hold(signum: int, frame: object = None) -> None:
+    def hold(signum: int) -> None:
         received.append(signum)
         if len(received) > 1:
             end_by_signal(signum)
@@ -168,25 +186,12 @@ def stops_deferred(first_stop: Callable[[], None] | None = None) -> Iterator[Non
             with suppress(Exception):  # the wait goes on; the stop is raised at its end
                 first_stop()
 
-    # Python's own SIGINT handler (cnncli run from another program's code) is swapped for
-    # ours for the block, which hands the stop to the innermost holder, nested ones too.
-    pythons = {
-        signum: _on_ctrl_c
-        for signum in STOPPING
-        if signal.getsignal(signum) is signal.default_int_handler
-    }
     _holders.append(hold)
     try:
-        with handlers_replaced(pythons):
+        with handlers_replaced(_ours_for_defaults(terminating=terminating)):
             yield
-    except BaseException as failure:
-        if received:
-            raise _stop(received[0]) from failure
-        raise
     finally:
         _holders.remove(hold)
-    if received:
-        raise _stop(received[0])
 
 
 def _stop(signum: int) -> BaseException:
@@ -201,24 +206,6 @@ def stops_recorded() -> Iterator[list[int]]:
     that exit handlers and the threads Python would wait for are not cut short; another
     one after the first ends the process at once. Main thread only."""
     late: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
+    # SIGTERM and SIGHUP too: their handlers are back to the default by then.
+    with _stops_held(late, terminating=True):
         yield late
-        return
-
-    def record(signum: int, frame: object = None) -> None:
-        late.append(signum)
-        if len(late) > 1:
-            end_by_signal(signum)
-
-    ours = {
-        signum: record
-        for signum, handler in ((signum, signal.getsignal(signum)) for signum in STOPPING)
-        if _raises_on(signum, handler)
-        or (signum in TERMINATING and handler == signal.SIG_DFL)  # put back by then
-    }
-    _holders.append(record)
-    try:
-        with handlers_replaced(ours):
-            yield late
-    finally:
-        _holders.remove(record)
