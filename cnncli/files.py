@@ -5,7 +5,9 @@ Every failure is one ``UserError`` naming the file. Reading stops past a byte li
 
 - a regular file (or a new one) is written to a temporary file beside it, fsynced and
   renamed into place, so a failure never leaves a half-written file or damages the old one
-  (a batch's worker fsyncs the few files of a task together, :func:`grouped_writes`);
+  (a batch's worker leaves a task's outputs for the batch's process to install with one
+  sync of their filesystem, :func:`install_together`, or fsyncs them on a thread of its
+  own, :func:`grouped_writes`);
 - a symlink is followed and its target replaced that way (the link stays a link);
 - a character or block device or a FIFO is opened and written as it is (renaming a file
   over ``/dev/null`` would destroy it);
@@ -25,7 +27,7 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -432,6 +434,11 @@ def _remove(path: str | None) -> None:
             os.unlink(path)
 
 
+def remove_if_there(path: str) -> None:
+    """Remove a temporary file that may be gone already (installed, or removed)."""
+    _remove(path)
+
+
 class _TemporaryOutput:
     """An output being written: a temporary file beside its destination, not yet renamed."""
 
@@ -482,32 +489,35 @@ class _TemporaryOutput:
         write_all(self.fd, data, self.shown)
 
     def install(self) -> None:
-        """fsync, then rename it into place (or link it, with no-clobber: that fails if the
-        name appeared meanwhile). A replaced file's mode is set again first where the umask
-        took bits from it, or a write cleared them (setuid and setgid, for a user without
-        CAP_FSETID). The temporary file is gone afterwards, whatever happens."""
-        renamed = False
+        """fsync, then rename it into place (:func:`_install`). A replaced file's mode is
+        set again first where the umask took bits from it, or a write cleared them (setuid
+        and setgid, for a user without CAP_FSETID). The temporary file is gone afterwards,
+        whatever happens."""
+        assert self.tmp is not None
+        _install(self.tmp, self.path, self.shown, self.no_clobber, self._synced_and_closed)
+
+    def _synced_and_closed(self) -> None:
         try:
-            try:
-                assert self.fd is not None and self.tmp is not None
-                if self.mode is not None and self.mode & (process_umask() | 0o7000):
-                    _set_mode(self.fd, self.tmp, self.mode)
-                os.fsync(self.fd)
-            finally:
-                self._close()
-            if self.no_clobber:
-                try:
-                    os.link(self.tmp, self.path)
-                except FileExistsError:
-                    raise UserError(f"{self.shown}: already exists (--no-clobber)") from None
-            else:
-                os.replace(self.tmp, self.path)
-                renamed = True
-        except OSError as exc:
-            raise UserError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
+            assert self.fd is not None and self.tmp is not None
+            _restore_mode(self.fd, self.tmp, self.mode)
+            os.fsync(self.fd)
         finally:
-            if not renamed:
-                _remove(self.tmp)
+            self._close()
+
+    def release(self) -> WrittenOutput:
+        """Close it and hand it over, whole but neither synced nor in place, to be
+        installed by another process (:meth:`WrittenOutput.install`): this object no
+        longer removes it. An error closing it (NFS reports a failed write there) removes
+        it and raises."""
+        assert self.tmp is not None
+        try:
+            self._close()
+        except OSError as exc:
+            self.discard()
+            raise UserError(f"{self.shown}: cannot write ({exc.strerror or exc})") from None
+        written = WrittenOutput(self.tmp, self.path, self.shown, self.no_clobber, self.mode)
+        self.tmp = None
+        return written
 
     def start_writeback(self) -> None:
         """Have the kernel start writing the data now, so that the group's fsyncs later
@@ -528,11 +538,134 @@ class _TemporaryOutput:
             os.close(fd)
 
 
-def _set_mode(fd: int, path: str, mode: int) -> None:
+def _restore_mode(fd: int, path: str, mode: int | None) -> None:
+    """Give a replacement the replaced file's mode where its creation could not: the umask
+    took bits from it, or it has setuid or setgid (a write clears them)."""
+    if mode is None or not mode & (process_umask() | 0o7000):
+        return
     if hasattr(os, "fchmod"):
         os.fchmod(fd, mode)
     else:  # no fchmod (Windows before Python 3.13)
         os.chmod(path, mode)
+
+
+def _install(tmp: str, path: Path, shown: str, no_clobber: bool, sync: Callable[[], None]) -> None:
+    """Run ``sync`` (its fsync), then rename ``tmp`` over ``path`` (with no-clobber, link
+    it: that fails if the name appeared meanwhile). ``tmp`` is gone afterwards, whatever
+    happens; a failure is a UserError."""
+    renamed = False
+    try:
+        sync()
+        if no_clobber:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise UserError(f"{shown}: already exists (--no-clobber)") from None
+        else:
+            os.replace(tmp, path)
+            renamed = True
+    except OSError as exc:
+        raise UserError(f"{shown}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if not renamed:
+            _remove(tmp)
+
+
+class WrittenOutput(NamedTuple):
+    """An output whole in its temporary file, not yet synced nor in place: what a batch's
+    worker process leaves for the process that started it to install (see
+    :func:`cnncli.batch.run_jobs`), so that the worker goes on with its next file instead
+    of waiting for the disk. Plain data, sent back through a pipe."""
+
+    tmp: str
+    path: Path
+    shown: str
+    no_clobber: bool
+    mode: int | None  # a replaced file's (see _TemporaryOutput.create)
+
+    def install(self, *, synced: bool = False) -> UserError | None:
+        """Reopen it, set its mode, fsync it and rename it into place (removed if that
+        fails); the error that kept it out, or None. ``synced``: its mode is set and its
+        filesystem synced since it was written (:func:`install_together`), so it is
+        only renamed."""
+        try:
+            _install(
+                self.tmp,
+                self.path,
+                self.shown,
+                self.no_clobber,
+                _nothing if synced else self._synced,
+            )
+        except UserError as exc:
+            return exc
+        return None
+
+    def _synced(self) -> None:
+        self._with_fd(os.fsync)
+
+    def restore_mode(self) -> None:
+        """Give it the replaced file's mode where its creation could not (see
+        :func:`_restore_mode`); an OSError if that fails."""
+        if self.mode is not None and self.mode & (process_umask() | 0o7000):
+            self._with_fd(lambda fd: None)
+
+    def _with_fd(self, then: Callable[[int], None]) -> None:
+        """Open it (never through a symlink), set its mode, run ``then`` on it, close it."""
+        fd = os.open(self.tmp, _READ_FLAGS | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            _restore_mode(fd, self.tmp, self.mode)
+            then(fd)
+        finally:
+            os.close(fd)
+
+    def discard(self) -> None:
+        _remove(self.tmp)
+
+
+def _nothing() -> None:
+    pass
+
+
+def install_together(outputs: Sequence[WrittenOutput]) -> list[UserError | None]:
+    """Install ``outputs`` (:meth:`WrittenOutput.install`) in order, with one ``syncfs``
+    of each folder's filesystem instead of an fsync each, where the system has a
+    ``syncfs`` that reports failed writes (:func:`cnncli.libc.sync_filesystem`): many
+    small files then wait for the disk once. A folder whose sync fails or cannot be made
+    has its outputs fsynced one by one, so that an error is told for the file it belongs
+    to. Each output's error, or None."""
+    from cnncli.libc import sync_filesystem
+
+    if len(outputs) < 2:
+        return [output.install() for output in outputs]
+    results: list[UserError | None] = [None] * len(outputs)
+    for index, output in enumerate(outputs):  # first: the modes are synced with the data
+        try:
+            output.restore_mode()
+        except OSError as exc:
+            output.discard()
+            results[index] = UserError(f"{output.shown}: cannot write ({exc.strerror or exc})")
+    synced: dict[str, bool] = {}
+    for index, output in enumerate(outputs):
+        if results[index] is not None:
+            continue
+        folder = os.path.dirname(output.tmp)
+        if folder not in synced:
+            synced[folder] = _folder_synced(folder, sync_filesystem)
+        results[index] = output.install(synced=synced[folder])
+    return results
+
+
+def _folder_synced(folder: str, sync_filesystem: Callable[[int], bool]) -> bool:
+    try:
+        fd = os.open(
+            folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+        )
+    except OSError:
+        return False
+    try:
+        return sync_filesystem(fd)
+    finally:
+        os.close(fd)
 
 
 class WriteGroup:
@@ -605,6 +738,22 @@ class WriteGroup:
             results.append(_installed(self.pending[0]))
             del self.pending[0]  # not on SIGTERM or Ctrl-C: then close() removes it
         return results
+
+    def release(self) -> list[WrittenOutput | UserError]:
+        """Hand every output over to be installed elsewhere (:meth:`WrittenOutput.install`),
+        in the order written, instead of committing them; each one, or the error that lost
+        it. Released, they are no longer removed by :meth:`close`. (Not with
+        :meth:`hand_over`: those are the installer's.)"""
+        assert not self._handed, "outputs handed to the installer are committed, not released"
+        released: list[WrittenOutput | UserError] = []
+        with signals_held():  # each one either released and in the list, or still pending
+            while self.pending:
+                try:
+                    released.append(self.pending[0].release())
+                except UserError as exc:
+                    released.append(exc)
+                del self.pending[0]
+        return released
 
     def discard(self, start: int = 0) -> None:
         """Remove the pending outputs from ``start`` on (a file that failed after writing)."""

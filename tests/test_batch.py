@@ -165,6 +165,109 @@ def test_run_batch_reports_each_outcome(tmp_path) -> None:
     assert (report.written, report.skipped, report.failed, report.warnings) == (2, 1, 2, 1)
 
 
+def _atomic_copy(source: Path, dest: Path) -> str | None:
+    """A stand-in filter that writes as the real ones do (:func:`cnncli.files.write_output`)."""
+    from cnncli.files import write_output
+
+    write_output(dest, source.read_bytes())
+    return None
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.startswith("."))
+
+
+def test_a_tasks_outputs_appear_only_once_installed_by_the_batch(tmp_path) -> None:
+    """A worker that leaves its outputs to the batch's process: whole, hidden, and in
+    place only once that process has installed them."""
+    from cnncli.batch import OutputsInstalledHere, run_jobs
+
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(name.encode())
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = plan_jobs([str(tmp_path / "a.png"), str(tmp_path / "b.png")], out)
+    outcomes = run_jobs(jobs, _atomic_copy, None, install=False)
+    assert [(o.status, len(o.written)) for o in outcomes] == [(WRITTEN, 1), (WRITTEN, 1)]
+    assert len(_hidden(out)) == 2 and not (out / "a.png").exists()
+    installed = OutputsInstalledHere().install(outcomes)
+    assert [(o.status, o.written) for o in installed] == [(WRITTEN, ()), (WRITTEN, ())]
+    assert (out / "a.png").read_bytes() == b"a.png" and (out / "b.png").read_bytes() == b"b.png"
+    assert _hidden(out) == []
+
+
+def test_files_finished_after_a_stopped_batch_stopped_reading_are_installed(tmp_path) -> None:
+    """Ctrl-C while another file is being written: that file is finished (as the docs
+    promise) and put in place once the workers are done, not left as a temporary file."""
+    from cnncli.batch import thread_executor
+
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(name.encode())
+    out = tmp_path / "out"
+    out.mkdir()
+    started, stopped = threading.Event(), threading.Event()
+
+    def work(source: Path, dest: Path) -> str | None:
+        if source.name == "b.png":
+            started.set()
+            assert stopped.wait(60)  # still being written when the batch stops
+        return _atomic_copy(source, dest)
+
+    def on_outcome(outcome: object) -> None:  # a.png's: Ctrl-C once b.png has started
+        assert started.wait(60)
+        stopped.set()
+        raise KeyboardInterrupt
+
+    jobs = plan_jobs([str(tmp_path / "a.png"), str(tmp_path / "b.png")], out)
+    with thread_executor(2) as executor:
+        report = run_batch(jobs, work, executor, on_outcome=on_outcome)
+        assert report.interrupted and report.written == 1
+    assert (out / "b.png").read_bytes() == b"b.png"
+    assert _hidden(out) == []
+
+
+RELEASED_THEN_TERMINATED = """
+import os, signal, sys
+from pathlib import Path
+from cnncli import batch
+from cnncli.batch import _in_worker, _exit_on_termination, run_jobs, plan_jobs
+from cnncli.files import write_output
+
+folder = Path(sys.argv[1])
+(folder / "a.png").write_bytes(b"a")
+out = folder / "out"
+out.mkdir()
+
+def work(source, dest):
+    write_output(dest, Path(source).read_bytes())
+
+signal.signal(signal.SIGTERM, _exit_on_termination)  # as a forked worker has it
+from functools import partial
+jobs = plan_jobs([str(folder / "a.png")], out)
+(outcome,) = _in_worker(partial(run_jobs, install=False), jobs, work, None)  # as submitted
+print(len(outcome.written), len(os.listdir(out)), flush=True)
+os.kill(os.getpid(), signal.SIGTERM)  # between tasks: the result may never arrive
+"""
+
+
+def test_a_worker_ended_between_tasks_removes_the_outputs_it_released(tmp_path) -> None:
+    """The outputs a worker process's task left for the batch's process are removed if
+    the worker is ended before its next task (the second stop ends every worker; its
+    result may be lost on the way): no ``.part`` file stays."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", RELEASED_THEN_TERMINATED, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 143, result.stderr
+    assert result.stdout.split() == ["1", "1"]  # released: one temporary file, no output
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def _die(source: Path, dest: Path) -> str | None:
     os._exit(3)  # a worker process lost mid-file
 

@@ -157,6 +157,121 @@ def test_discarded_outputs_of_a_group_are_removed(tmp_path) -> None:
     assert _listing(tmp_path) == ["a"]
 
 
+def _released(folder, contents: dict[str, bytes]):
+    """Outputs written in a group and released to be installed elsewhere."""
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    with grouped_writes() as group:
+        for name, data in contents.items():
+            atomic_write_bytes(folder / name, data)
+        released = group.release()
+    return released
+
+
+def test_released_outputs_stay_whole_and_hidden_until_installed(tmp_path) -> None:
+    """A worker's outputs, left for the batch's process: the group no longer removes
+    them, no name appears before the install, and the install keeps a replaced file's
+    mode (0o666 is more than the umask lets a new file have)."""
+    from cnncli.files import install_together, process_umask
+
+    (tmp_path / "b").write_bytes(b"old")
+    os.chmod(tmp_path / "b", 0o666)
+    released = _released(tmp_path, {"a": b"first", "b": b"second"})
+    assert [output.path.name for output in released] == ["a", "b"]
+    assert "a" not in _listing(tmp_path) and (tmp_path / "b").read_bytes() == b"old"
+    assert len([name for name in _listing(tmp_path) if name.endswith(".part")]) == 2
+    assert process_umask() & 0o666  # else the mode below proves nothing
+    assert install_together(released) == [None, None]
+    assert _listing(tmp_path) == ["a", "b"]
+    assert (tmp_path / "a").read_bytes() == b"first"
+    assert (tmp_path / "b").read_bytes() == b"second"
+    assert (tmp_path / "b").stat().st_mode & 0o777 == 0o666
+
+
+def _watch_syncs(monkeypatch) -> list[tuple[str, str]]:
+    """The syncs and renames made, in order (the real calls, watched)."""
+    import cnncli.libc as libc
+
+    calls: list[tuple[str, str]] = []
+    real_fsync, real_replace, real_syncfs = os.fsync, os.replace, libc.sync_filesystem
+
+    def fsync(fd: int) -> None:
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def sync_filesystem(fd: int) -> bool:
+        calls.append(("syncfs", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_syncfs(fd)
+
+    def replace(src, dst) -> None:
+        calls.append(("replace", str(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(libc, "sync_filesystem", sync_filesystem)
+    return calls
+
+
+def test_outputs_installed_together_wait_for_the_disk_once(tmp_path, monkeypatch) -> None:
+    """One sync of the folder's filesystem before the first rename, where ``syncfs``
+    reports failed writes; else an fsync of each file before its own rename."""
+    from cnncli.files import install_together
+    from cnncli.libc import _kernel_version
+
+    released = _released(tmp_path, {name: name.encode() for name in "abc"})
+    calls = _watch_syncs(monkeypatch)
+    assert install_together(released) == [None, None, None]
+    replaced = [path for kind, path in calls if kind == "replace"]
+    assert len(replaced) == 3
+    if _kernel_version() >= (5, 8):
+        assert calls[0] == ("syncfs", str(tmp_path))
+        assert [kind for kind, _ in calls] == ["syncfs", "replace", "replace", "replace"]
+    for path in replaced:  # whole on disk before its name appears, either way
+        synced = [
+            i
+            for i, call in enumerate(calls)
+            if call in (("fsync", path), ("syncfs", str(tmp_path)))
+        ]
+        assert synced and synced[0] < calls.index(("replace", path))
+    assert _listing(tmp_path) == ["a", "b", "c"]
+
+
+def test_where_the_filesystem_cannot_be_synced_each_output_is_fsynced(
+    tmp_path, monkeypatch
+) -> None:
+    """syncfs failing (or missing, or not reporting errors: Linux before 5.8)."""
+    import cnncli.libc as libc
+    from cnncli.files import install_together
+
+    released = _released(tmp_path, {name: name.encode() for name in "ab"})
+    monkeypatch.setattr(libc, "_kernel_version", lambda: (5, 7))
+    calls = _watch_syncs(monkeypatch)
+    assert install_together(released) == [None, None]
+    syncs = [kind for kind, _ in calls if kind != "replace"]
+    assert syncs == ["syncfs", "fsync", "fsync"]  # asked, refused, then one by one
+    for kind, path in calls:
+        if kind == "replace":
+            assert calls.index(("fsync", path)) < calls.index(("replace", path))
+    assert _listing(tmp_path) == ["a", "b"]
+
+
+def test_outputs_installed_together_each_report_their_own_error(tmp_path) -> None:
+    from cnncli.core.errors import UserError
+    from cnncli.files import atomic_write_bytes, grouped_writes, install_together
+
+    with grouped_writes() as group:
+        atomic_write_bytes(tmp_path / "a", b"first", no_clobber=True)
+        atomic_write_bytes(tmp_path / "b", b"second", no_clobber=True)
+        released = group.release()
+    (tmp_path / "a").write_bytes(b"appeared meanwhile")
+    first, second = install_together(released)
+    assert isinstance(first, UserError) and "already exists" in str(first)
+    assert second is None
+    assert (tmp_path / "a").read_bytes() == b"appeared meanwhile"
+    assert _listing(tmp_path) == ["a", "b"]  # the refused one's temporary file is gone
+
+
 def test_each_grouped_output_is_fsynced_before_its_name_appears(tmp_path, monkeypatch) -> None:
     """The guarantee of a single write, kept in a group: a crash or power cut after the
     rename finds the file whole. The system calls are watched, not replaced."""

@@ -19,8 +19,9 @@ from PIL import Image
 RNG = np.random.default_rng(19)
 
 LAUNCHER = """
-import os, signal, sys
+import os, signal, sys, threading, time
 import cnncli.imageio as imageio
+from cnncli import interrupts
 from cnncli.cli import main
 
 real_write = imageio.write_output
@@ -30,8 +31,14 @@ def write_then_interrupt(*args, **kwargs):
     global written
     real_write(*args, **kwargs)
     written += 1
-    if written == 2:
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, once two outputs are complete
+    if written == 2:  # Ctrl-C, once two outputs are complete, to the main thread as a
+        # terminal's goes; this file ends once the batch has taken it (the batch's
+        # process installs the outputs: the thread would otherwise race on to the end)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        deadline = time.monotonic() + 60
+        while not interrupts._received:
+            assert time.monotonic() < deadline, "Ctrl-C never reached the batch"
+            time.sleep(0.01)
 
 imageio.write_output = write_then_interrupt
 sys.argv = ["cnncli", *sys.argv[1:]]
