@@ -40,6 +40,9 @@ bench: install
 	  && ( $(BENCH_VENV)/bin/python -c 'import cv2' 2>/dev/null \
 	       || $(BENCH_VENV)/bin/python -m pip install --quiet opencv-python-headless ) \
 	  || echo "bench: no OpenCV (could not set up $(BENCH_VENV)); its rows will be skipped"
+	@# cnncli's bytecode, as pip compiles an installed package's: an editable install run
+	@# with PYTHONDONTWRITEBYTECODE set would compile every module it imports at each start.
+	$(BIN)/python -m compileall -q cnncli
 	$(BIN)/python bench/run_bench.py --opencv-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 # The website: generated pictures and command reference, then a strict offline build into site/.

@@ -530,7 +530,7 @@ def run_jobs(
 
     outcomes: list[Outcome] = []
     owners: list[int] = []  # for each output waiting in the group, its outcome's index
-    with grouped_writes() as group:
+    with grouped_writes(released=not install) as group:
         for position, job in enumerate(jobs, start=1):
             waiting = len(group.pending)
             outcome = run_job(job, work, skip_if)

@@ -414,7 +414,8 @@ def atomic_write_bytes(
             output.install()
             return
         group.pending.append(output)  # from here on, the group removes it if not committed
-        output.start_writeback()
+        if group.starts_writeback:
+            output.start_writeback()
     except BaseException:  # SIGTERM's SystemExit and Ctrl-C included: no .part stays
         output.discard()
         if group is not None and output in group.pending:
@@ -672,7 +673,8 @@ class WriteGroup:
     """Outputs written by :func:`grouped_writes`: pending, then handed over to be installed
     in the background (:meth:`hand_over`), all of them installed by :meth:`commit`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, starts_writeback: bool = True) -> None:
+        self.starts_writeback = starts_writeback  # of each output, as it is written
         self.pending: list[_TemporaryOutput] = []  # written, not handed over yet
         self._handed: list[_TemporaryOutput] = []  # handed over, in the order written
         self._results: list[UserError | None] = []  # of the first handed over, installed
@@ -813,7 +815,7 @@ _GROUPS = threading.local()
 
 
 @contextmanager
-def grouped_writes() -> Iterator[WriteGroup]:
+def grouped_writes(*, released: bool = False) -> Iterator[WriteGroup]:
     """Outputs written in this thread meanwhile are fsynced and renamed into place one by
     one, in the order written, on an installer thread or at the group's commit.
 
@@ -822,9 +824,12 @@ def grouped_writes() -> Iterator[WriteGroup]:
     and its writeback started at once; handed over (:meth:`WriteGroup.hand_over`), it is
     fsynced and renamed on a thread of the group's while the next file is filtered.
     Every output is still fsynced, and so whole on disk, before its name appears; one
-    not committed (an error, SIGTERM) is removed.
+    not committed (an error, SIGTERM) is removed. With ``released``, the outputs are to
+    be released (:meth:`WriteGroup.release`) and synced together by whoever installs
+    them: no writeback is started one file at a time (a system call each, where one
+    ``syncfs`` later writes them all).
     """
-    group = WriteGroup()
+    group = WriteGroup(starts_writeback=not released)
     outer = getattr(_GROUPS, "current", None)
     _GROUPS.current = group
     try:

@@ -256,6 +256,30 @@ def test_where_the_filesystem_cannot_be_synced_each_output_is_fsynced(
     assert _listing(tmp_path) == ["a", "b"]
 
 
+def test_only_outputs_synced_one_by_one_start_their_writeback_as_written(
+    tmp_path, monkeypatch
+) -> None:
+    """A group installed by its own thread starts each output's writeback at once (its
+    fsync later finds the data on its way); released outputs, synced together later
+    by one syncfs, are spared that system call each."""
+    import cnncli.libc as libc
+    from cnncli.files import atomic_write_bytes, grouped_writes
+
+    started: list[int] = []
+    real = libc.start_writeback
+    monkeypatch.setattr(libc, "start_writeback", lambda fd: started.append(fd) or real(fd))
+    with grouped_writes() as group:
+        atomic_write_bytes(tmp_path / "a", b"a")
+        group.commit()
+    assert len(started) == 1
+    with grouped_writes(released=True) as group:
+        atomic_write_bytes(tmp_path / "b", b"b")
+        (output,) = group.release()
+    assert len(started) == 1
+    assert not isinstance(output, Exception) and output.install() is None
+    assert _listing(tmp_path) == ["a", "b"]
+
+
 def test_outputs_installed_together_each_report_their_own_error(tmp_path) -> None:
     from cnncli.core.errors import UserError
     from cnncli.files import atomic_write_bytes, grouped_writes, install_together
