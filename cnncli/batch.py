@@ -18,23 +18,23 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from cnncli.core.cpus import cpu_count
 from cnncli.core.enums import BatchStatus
 from cnncli.core.errors import UserError
 from cnncli.defaults import DEFAULT_NAME
-from cnncli.files import STDIO
+from cnncli.files import INSTALLER, STDIO
 from cnncli.interrupts import STOPPING, TERMINATING, signals_held, stops_deferred
 
 if TYPE_CHECKING:
     import ctypes
-    from concurrent.futures import Future
     from contextlib import AbstractContextManager
 
     from cnncli.files import WrittenOutput
@@ -225,7 +225,7 @@ def run_job(job: Job, work: FileWork, skip_if: Callable[[Path], bool] | None = N
     return Outcome(job, WRITTEN, warning)
 
 
-def thread_executor(workers: int | None) -> ThreadPoolExecutor:
+def thread_executor(workers: int | None) -> ThreadWorkers:
     """Threads: for a few large files (numpy, Pillow and zlib release the GIL on the heavy
     parts), and where worker processes cannot be forked."""
     return ThreadWorkers(max_workers=workers or cpu_count())
@@ -238,13 +238,13 @@ class ThreadWorkers(ThreadPoolExecutor):
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers=max_workers)
-        self.installs = OutputsInstalledHere()
+        self.installs = OutputsInstalledHere()  # the workers' outputs, installed here
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with stops_deferred() if wait else nullcontext():
             super().shutdown(wait=wait, cancel_futures=cancel_futures)
             if wait:
-                self.installs.install_the_rest()
+                self.installs.finish()
 
     def __exit__(self, *exc_info: object) -> None:
         """Files not started are not started (as ForkedWorkers): the pool's own exit would
@@ -279,25 +279,11 @@ def _exit_on_termination(signum: int, frame: object) -> None:
     held (or be caught and the worker go on), and the parent, which sends SIGTERM to every
     worker of a broken pool, then waits forever for one blocked on that lock."""
     if not _running_task:
-        _remove_released()
         os._exit(128 + signum)
     raise SystemExit(128 + signum)
 
 
 _running_task = False  # in a worker process: whether _in_worker is running a task
-# In a worker process: the temporary files of the outputs its last task released for the
-# batch's process to install (run_jobs). Removed if the worker is ended before its next
-# task: the task's result may never reach that process (sent halfway, or not at all),
-# and a file it does receive then fails to install rather than stay as a ``.part``.
-_released: list[str] = []
-
-
-def _remove_released() -> None:
-    from cnncli.files import remove_if_there
-
-    for tmp in _released:
-        remove_if_there(tmp)
-    _released.clear()
 
 
 def _end_with_parent(parent: int) -> None:
@@ -328,7 +314,6 @@ def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
     through, the pool would send it back and the worker, its parent-death signal spent,
     would wait on its queue for good.)"""
     global _running_task
-    _released.clear()  # the last task's, sent back: the batch's process has them now
     try:
         try:
             _running_task = True
@@ -336,7 +321,6 @@ def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
         finally:
             _running_task = False
     except SystemExit as stopped:
-        _remove_released()
         os._exit(stopped.code if isinstance(stopped.code, int) else 1)
 
 
@@ -382,7 +366,9 @@ class ForkedWorkers(Executor):
 
             self._stop = ctypes.c_bool(False)
             _INSTALLED[self._token] = (self._work, self._stop)
-            self._inner = thread_executor(self.workers)
+            threads = thread_executor(self.workers)
+            self.installs = threads.installs  # finished within its own shutdown
+            self._inner = threads
         return self
 
     def _start_processes(self, work: FileWork) -> Executor:
@@ -407,6 +393,7 @@ class ForkedWorkers(Executor):
             )
             pool.submit(int).result()  # forks every worker now (the fork context does)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop comes now
+            self.installs.workers.update((pool._processes or {}).keys())
         except BaseException:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             if pool is not None:
@@ -435,8 +422,8 @@ class ForkedWorkers(Executor):
                     self._stop.value = True
                 if self._inner is not None:
                     self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
-                if wait:
-                    self.installs.install_the_rest()
+                if wait and self._processes:  # on threads, ThreadWorkers' shutdown has
+                    self.installs.finish()  # finished the installs (they are its own)
         finally:
             if wait:
                 _INSTALLED.pop(self._token, None)
@@ -541,13 +528,7 @@ def run_jobs(
             if install and position < len(jobs):  # installed while the next file is filtered
                 group.hand_over()  # (the last file's, by the commit: no thread to wait for)
         results: Sequence[WrittenOutput | UserError | None]
-        if install:
-            results = group.commit()
-        else:
-            with signals_held():  # each output released is known to _released
-                results = released = group.release()
-                if _running_task:  # in a worker process (see _remove_released)
-                    _released.extend(r.tmp for r in released if not isinstance(r, UserError))
+        results = group.commit() if install else group.release()
     written: dict[int, list[WrittenOutput]] = {}
     for index, result in zip(owners, results, strict=True):
         if isinstance(result, UserError):
@@ -564,39 +545,69 @@ def run_jobs(
 
 
 class OutputsInstalledHere:
-    """The outputs of a batch's workers, fsynced and renamed into place by the batch's
-    own process as each task's outcomes arrive, rather than by each worker.
+    """The outputs of a batch's workers, fsynced and renamed into place by a thread of the
+    batch's own process as each task ends, rather than by each worker.
 
     An fsync waits for the disk (0.2-0.5 ms a small file on this project's machine):
     waited for by a worker, or by a thread of its own sharing its core, it is time no
-    file is filtered. The batch's process is otherwise idle. Outputs of tasks that
-    finished after the batch stopped reading them (Ctrl-C: the files being written are
-    finished) are installed by :meth:`install_the_rest` once the workers are done.
+    file is filtered; the batch's process is otherwise idle. Its main thread reports
+    each task once its outputs are in place (:meth:`watch`) and keeps taking stops;
+    the installer thread never does (signals stay with the main thread), so an output
+    is never cut halfway into place. The executor's shutdown, once the workers are done,
+    has the installer finish (:meth:`finish`): the outputs of tasks that ended after
+    the batch stopped reading them (Ctrl-C: the files being written are finished) are
+    installed too, and the temporary files of tasks lost with a worker are removed.
     """
 
     def __init__(self) -> None:
-        self._tasks: list[Future[list[Outcome]]] = []
-        self._tried: set[str] = set()  # temporary files installed, or tried
+        self._ended: SimpleQueue[Future[list[Outcome]] | None] = SimpleQueue()
+        self._reported: dict[Future[list[Outcome]], tuple[Future[list[Outcome]], list[Job]]] = {}
+        self._lost: list[Job] = []  # of tasks that failed: their temporary files may stay
+        self.workers: set[int] = {os.getpid()}  # the processes that write the temporary files
+        self._installer: threading.Thread | None = None
+        self._finished = threading.Event()
 
-    def watch(self, task: Future[list[Outcome]]) -> None:
-        self._tasks.append(task)
+    def watch(self, task: Future[list[Outcome]], jobs: list[Job]) -> Future[list[Outcome]]:
+        """The task's outcomes once its outputs are in place (or the task's error)."""
+        reported: Future[list[Outcome]] = Future()
+        self._reported[task] = (reported, jobs)
+        self._start()
+        task.add_done_callback(self._ended.put)
+        return reported
 
-    def install(self, outcomes: list[Outcome]) -> list[Outcome]:
-        """Each outcome's outputs put in place; one that cannot be is a FAILED outcome. A
-        stop meanwhile is raised once they are (a second one ends the process at once)."""
-        from cnncli.files import install_together
+    def _start(self) -> None:
+        if self._installer is not None:
+            return
+        installer = threading.Thread(target=self._install_each, name=INSTALLER, daemon=True)
+        with signals_held():  # inherited: the stopping signals go to the main thread
+            installer.start()
+        self._installer = installer
 
-        owners = [
-            (index, output)
-            for index, outcome in enumerate(outcomes)
-            for output in outcome.written
-            if output.tmp not in self._tried
-        ]
+    def _install_each(self) -> None:
+        try:
+            while (task := self._ended.get()) is not None:
+                reported, jobs = self._reported.pop(task)
+                if task.cancelled():
+                    reported.cancel()
+                    continue
+                try:
+                    outcomes = self._installed(task.result())
+                except BaseException as exc:  # the task's failure, or a bug here
+                    self._lost += jobs
+                    reported.set_exception(exc)
+                else:
+                    reported.set_result(outcomes)
+        finally:
+            self._finished.set()
+
+    @staticmethod
+    def _installed(outcomes: list[Outcome]) -> list[Outcome]:
+        """Each outcome's outputs put in place; one that cannot be is a FAILED outcome."""
+        from cnncli.files import install_in_order
+
+        owners = [(index, output) for index, o in enumerate(outcomes) for output in o.written]
         errors: dict[int, UserError] = {}
-        with stops_deferred():
-            self._tried.update(output.tmp for _, output in owners)
-            results = install_together([output for _, output in owners])
-        for (index, _), error in zip(owners, results, strict=True):
+        for (index, _), error in zip(owners, install_in_order([o for _, o in owners]), strict=True):
             if error is not None:
                 errors.setdefault(index, error)
         return [
@@ -606,13 +617,21 @@ class OutputsInstalledHere:
             for index, outcome in enumerate(outcomes)
         ]
 
-    def install_the_rest(self) -> None:
-        """Install the outputs of every task that finished and was not read (the batch
-        stopped early); their outcomes are not reported."""
-        for task in self._tasks:
-            if task.done() and not task.cancelled() and task.exception() is None:
-                self.install(task.result())
-        self._tasks.clear()
+    def finish(self) -> None:
+        """Once the workers are done (every task ended or cancelled): install what is
+        left, and remove the temporary files of tasks that failed, a worker lost with
+        them (a result lost on its way leaves its outputs behind). The wait goes on
+        through stops; the caller holds them back (a third one ends the process)."""
+        from cnncli.files import remove_temporary_files
+
+        if self._installer is not None:
+            self._ended.put(None)
+            self._finished.wait()  # not an interruptible join: see WriteGroup._join
+            self._installer.join()
+            self._installer = None
+        if self._lost:
+            remove_temporary_files([job.dest for job in self._lost], self.workers)
+            self._lost.clear()
 
 
 def run_batch(
@@ -650,17 +669,19 @@ def run_batch(
     futures: dict[Future[list[Outcome]], list[Job]] = {}
     # A local executor's outputs are installed here; a cluster's workers install their own.
     installs: OutputsInstalledHere | None = getattr(executor, "installs", None)
+    tasks: list[Future[list[Outcome]]] = []
     try:
         for group in groups:  # in the try: a Ctrl-C meanwhile cancels those submitted
-            future = executor.submit(run_jobs, group, work, skip_if, install=installs is None)
-            futures[future] = group
-            if installs is not None:
-                installs.watch(future)
+            if installs is None:
+                task = executor.submit(run_jobs, group, work, skip_if)
+                futures[task] = group
+            else:
+                task = executor.submit(run_jobs, group, work, skip_if, install=False)
+                futures[installs.watch(task, group)] = group
+            tasks.append(task)
         for future in as_completed(futures):
             try:
                 outcomes = future.result()
-                if installs is not None:
-                    outcomes = installs.install(outcomes)
             except Exception as exc:  # the executor itself failed (e.g. a lost worker)
                 # An executor that can lose everything at once (a cluster's scheduler)
                 # raises one UserError here rather than fail every file in turn.
@@ -675,7 +696,7 @@ def run_batch(
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
-        for future in futures:
-            future.cancel()  # after Ctrl-C: start no new file; finished files stay complete
+        for task in tasks:
+            task.cancel()  # after Ctrl-C: start no new file; finished files stay complete
     report.seconds = time.perf_counter() - started
     return report

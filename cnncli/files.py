@@ -5,8 +5,8 @@ Every failure is one ``UserError`` naming the file. Reading stops past a byte li
 
 - a regular file (or a new one) is written to a temporary file beside it, fsynced and
   renamed into place, so a failure never leaves a half-written file or damages the old one
-  (a batch's worker leaves a task's outputs for the batch's process to install with one
-  sync of their filesystem, :func:`install_together`, or fsyncs them on a thread of its
+  (a batch's worker leaves a task's outputs for a thread of the batch's process to
+  install, :class:`WrittenOutput`, or a cluster's worker installs them on a thread of its
   own, :func:`grouped_writes`);
 - a symlink is followed and its target replaced that way (the link stays a link);
 - a character or block device or a FIFO is opened and written as it is (renaming a file
@@ -27,7 +27,7 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -435,11 +435,6 @@ def _remove(path: str | None) -> None:
             os.unlink(path)
 
 
-def remove_if_there(path: str) -> None:
-    """Remove a temporary file that may be gone already (installed, or removed)."""
-    _remove(path)
-
-
 class _TemporaryOutput:
     """An output being written: a temporary file beside its destination, not yet renamed."""
 
@@ -584,38 +579,20 @@ class WrittenOutput(NamedTuple):
     no_clobber: bool
     mode: int | None  # a replaced file's (see _TemporaryOutput.create)
 
-    def install(self, *, synced: bool = False) -> UserError | None:
-        """Reopen it, set its mode, fsync it and rename it into place (removed if that
-        fails); the error that kept it out, or None. ``synced``: its mode is set and its
-        filesystem synced since it was written (:func:`install_together`), so it is
-        only renamed."""
+    def install(self) -> UserError | None:
+        """Reopen it (never through a symlink), set its mode, fsync it and rename it into
+        place (removed if that fails); the error that kept it out, or None."""
         try:
-            _install(
-                self.tmp,
-                self.path,
-                self.shown,
-                self.no_clobber,
-                _nothing if synced else self._synced,
-            )
+            _install(self.tmp, self.path, self.shown, self.no_clobber, self._synced)
         except UserError as exc:
             return exc
         return None
 
     def _synced(self) -> None:
-        self._with_fd(os.fsync)
-
-    def restore_mode(self) -> None:
-        """Give it the replaced file's mode where its creation could not (see
-        :func:`_restore_mode`); an OSError if that fails."""
-        if self.mode is not None and self.mode & (process_umask() | 0o7000):
-            self._with_fd(lambda fd: None)
-
-    def _with_fd(self, then: Callable[[int], None]) -> None:
-        """Open it (never through a symlink), set its mode, run ``then`` on it, close it."""
         fd = os.open(self.tmp, _READ_FLAGS | getattr(os, "O_NOFOLLOW", 0))
         try:
             _restore_mode(fd, self.tmp, self.mode)
-            then(fd)
+            os.fsync(fd)
         finally:
             os.close(fd)
 
@@ -623,50 +600,39 @@ class WrittenOutput(NamedTuple):
         _remove(self.tmp)
 
 
-def _nothing() -> None:
-    pass
+def install_in_order(outputs: Sequence[WrittenOutput]) -> list[UserError | None]:
+    """Install ``outputs`` (:meth:`WrittenOutput.install`) one by one, in the order
+    written: each one's error, or None. One that cannot be put in place does not keep
+    the others out."""
+    return [output.install() for output in outputs]
 
 
-def install_together(outputs: Sequence[WrittenOutput]) -> list[UserError | None]:
-    """Install ``outputs`` (:meth:`WrittenOutput.install`) in order, with one ``syncfs``
-    of each folder's filesystem instead of an fsync each, where the system has a
-    ``syncfs`` that reports failed writes (:func:`cnncli.libc.sync_filesystem`): many
-    small files then wait for the disk once. A folder whose sync fails or cannot be made
-    has its outputs fsynced one by one, so that an error is told for the file it belongs
-    to. Each output's error, or None."""
-    from cnncli.libc import sync_filesystem
-
-    if len(outputs) < 2:
-        return [output.install() for output in outputs]
-    results: list[UserError | None] = [None] * len(outputs)
-    for index, output in enumerate(outputs):  # first: the modes are synced with the data
+def remove_temporary_files(dests: Iterable[str | Path], writers: Collection[int]) -> None:
+    """Remove the temporary files that the processes ``writers`` left for ``dests``
+    (``.NAME.PID-COUNT.part`` beside each one's target): a worker lost mid-task, or with
+    the result that released them, leaves them to no one. One listing a folder."""
+    names: dict[Path, set[str]] = {}
+    for dest in dests:
+        target = _OutputTarget.of(dest)
+        if target.kind == "file":
+            names.setdefault(target.path.parent, set()).add(target.path.name)
+    for folder, wanted in names.items():
         try:
-            output.restore_mode()
-        except OSError as exc:
-            output.discard()
-            results[index] = UserError(f"{output.shown}: cannot write ({exc.strerror or exc})")
-    synced: dict[str, bool] = {}
-    for index, output in enumerate(outputs):
-        if results[index] is not None:
+            entries = os.listdir(folder)
+        except OSError:
             continue
-        folder = os.path.dirname(output.tmp)
-        if folder not in synced:
-            synced[folder] = _folder_synced(folder, sync_filesystem)
-        results[index] = output.install(synced=synced[folder])
-    return results
+        for entry in entries:
+            if _temporary_of(entry, wanted, writers):
+                _remove(os.path.join(folder, entry))
 
 
-def _folder_synced(folder: str, sync_filesystem: Callable[[int], bool]) -> bool:
-    try:
-        fd = os.open(
-            folder or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
-        )
-    except OSError:
+def _temporary_of(entry: str, names: set[str], writers: Collection[int]) -> bool:
+    """Whether ``entry`` is the temporary file of one of ``names`` made by ``writers``."""
+    if not (entry.startswith(".") and entry.endswith(".part")):
         return False
-    try:
-        return sync_filesystem(fd)
-    finally:
-        os.close(fd)
+    stem, _, count = entry[1 : -len(".part")].rpartition("-")
+    name, _, pid = stem.rpartition(".")
+    return name in names and pid.isdigit() and int(pid) in writers and count.isdigit()
 
 
 class WriteGroup:
@@ -825,9 +791,9 @@ def grouped_writes(*, released: bool = False) -> Iterator[WriteGroup]:
     fsynced and renamed on a thread of the group's while the next file is filtered.
     Every output is still fsynced, and so whole on disk, before its name appears; one
     not committed (an error, SIGTERM) is removed. With ``released``, the outputs are to
-    be released (:meth:`WriteGroup.release`) and synced together by whoever installs
-    them: no writeback is started one file at a time (a system call each, where one
-    ``syncfs`` later writes them all).
+    be released (:meth:`WriteGroup.release`) and installed by another process, whose
+    fsync writes each one: no writeback is started here, a system call each that would
+    cost the worker its CPU time.
     """
     group = WriteGroup(starts_writeback=not released)
     outer = getattr(_GROUPS, "current", None)

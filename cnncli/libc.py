@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-import sys
 from typing import Any
 
 # mallopt parameters, from glibc's malloc.h
@@ -98,30 +96,3 @@ def start_writeback(fd: int) -> bool:
         "sync_file_range", ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint
     )
     return sync_file_range is not None and sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE) == 0
-
-
-# syncfs reports the filesystem's write errors from Linux 5.8 on; before, it returned 0
-# whatever happened, and an fsync of each file is the only way to hear of one.
-_SYNCFS_REPORTS_ERRORS_SINCE = (5, 8)
-
-
-def sync_filesystem(fd: int) -> bool:
-    """Write everything written to ``fd``'s filesystem to disk and wait (``syncfs``):
-    for many new files, one wait for the disk rather than an fsync each. False where it
-    failed, where there is none, or where it would not report a failed write (Linux
-    before 5.8): the caller then fsyncs each file."""
-    import ctypes
-
-    if _kernel_version() < _SYNCFS_REPORTS_ERRORS_SINCE:
-        return False
-    syncfs = _function("syncfs", ctypes.c_int)
-    return syncfs is not None and syncfs(fd) == 0
-
-
-@functools.cache
-def _kernel_version() -> tuple[int, int]:
-    """Linux's major and minor version; (0, 0) on another system or an unreadable one."""
-    if not sys.platform.startswith("linux"):
-        return (0, 0)
-    found = re.match(r"(\d+)\.(\d+)", os.uname().release)
-    return (int(found[1]), int(found[2])) if found else (0, 0)

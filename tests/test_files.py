@@ -161,7 +161,7 @@ def _released(folder, contents: dict[str, bytes]):
     """Outputs written in a group and released to be installed elsewhere."""
     from cnncli.files import atomic_write_bytes, grouped_writes
 
-    with grouped_writes() as group:
+    with grouped_writes(released=True) as group:
         for name, data in contents.items():
             atomic_write_bytes(folder / name, data)
         released = group.release()
@@ -172,7 +172,7 @@ def test_released_outputs_stay_whole_and_hidden_until_installed(tmp_path) -> Non
     """A worker's outputs, left for the batch's process: the group no longer removes
     them, no name appears before the install, and the install keeps a replaced file's
     mode (0o666 is more than the umask lets a new file have)."""
-    from cnncli.files import install_together, process_umask
+    from cnncli.files import install_in_order, process_umask
 
     (tmp_path / "b").write_bytes(b"old")
     os.chmod(tmp_path / "b", 0o666)
@@ -181,27 +181,26 @@ def test_released_outputs_stay_whole_and_hidden_until_installed(tmp_path) -> Non
     assert "a" not in _listing(tmp_path) and (tmp_path / "b").read_bytes() == b"old"
     assert len([name for name in _listing(tmp_path) if name.endswith(".part")]) == 2
     assert process_umask() & 0o666  # else the mode below proves nothing
-    assert install_together(released) == [None, None]
+    assert install_in_order(released) == [None, None]
     assert _listing(tmp_path) == ["a", "b"]
     assert (tmp_path / "a").read_bytes() == b"first"
     assert (tmp_path / "b").read_bytes() == b"second"
     assert (tmp_path / "b").stat().st_mode & 0o777 == 0o666
 
 
-def _watch_syncs(monkeypatch) -> list[tuple[str, str]]:
-    """The syncs and renames made, in order (the real calls, watched)."""
-    import cnncli.libc as libc
+def test_each_released_output_is_fsynced_before_its_name_appears(tmp_path, monkeypatch) -> None:
+    """Installed by another process, an output is reopened and fsynced first: a write
+    error the worker never saw is still told, and a crash after the rename finds the
+    file whole. The system calls are watched, not replaced."""
+    from cnncli.files import install_in_order
 
+    released = _released(tmp_path, {name: name.encode() for name in "abc"})
     calls: list[tuple[str, str]] = []
-    real_fsync, real_replace, real_syncfs = os.fsync, os.replace, libc.sync_filesystem
+    real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
         calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
         real_fsync(fd)
-
-    def sync_filesystem(fd: int) -> bool:
-        calls.append(("syncfs", os.readlink(f"/proc/self/fd/{fd}")))
-        return real_syncfs(fd)
 
     def replace(src, dst) -> None:
         calls.append(("replace", str(src)))
@@ -209,51 +208,32 @@ def _watch_syncs(monkeypatch) -> list[tuple[str, str]]:
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    monkeypatch.setattr(libc, "sync_filesystem", sync_filesystem)
-    return calls
-
-
-def test_outputs_installed_together_wait_for_the_disk_once(tmp_path, monkeypatch) -> None:
-    """One sync of the folder's filesystem before the first rename, where ``syncfs``
-    reports failed writes; else an fsync of each file before its own rename."""
-    from cnncli.files import install_together
-    from cnncli.libc import _kernel_version
-
-    released = _released(tmp_path, {name: name.encode() for name in "abc"})
-    calls = _watch_syncs(monkeypatch)
-    assert install_together(released) == [None, None, None]
+    assert install_in_order(released) == [None, None, None]
     replaced = [path for kind, path in calls if kind == "replace"]
     assert len(replaced) == 3
-    if _kernel_version() >= (5, 8):
-        assert calls[0] == ("syncfs", str(tmp_path))
-        assert [kind for kind, _ in calls] == ["syncfs", "replace", "replace", "replace"]
-    for path in replaced:  # whole on disk before its name appears, either way
-        synced = [
-            i
-            for i, call in enumerate(calls)
-            if call in (("fsync", path), ("syncfs", str(tmp_path)))
-        ]
-        assert synced and synced[0] < calls.index(("replace", path))
+    for path in replaced:
+        assert calls.index(("fsync", path)) < calls.index(("replace", path))
     assert _listing(tmp_path) == ["a", "b", "c"]
 
 
-def test_where_the_filesystem_cannot_be_synced_each_output_is_fsynced(
-    tmp_path, monkeypatch
-) -> None:
-    """syncfs failing (or missing, or not reporting errors: Linux before 5.8)."""
-    import cnncli.libc as libc
-    from cnncli.files import install_together
+def test_temporary_files_left_by_lost_writers_are_removed_and_no_others(tmp_path) -> None:
+    """A worker lost mid-task (or with the result that released its outputs) leaves
+    ``.NAME.PID-COUNT.part`` files: the batch removes those of its own workers for the
+    lost files, and nothing else (another process's, another file's, a user's own)."""
+    from cnncli.files import remove_temporary_files
 
-    released = _released(tmp_path, {name: name.encode() for name in "ab"})
-    monkeypatch.setattr(libc, "_kernel_version", lambda: (5, 7))
-    calls = _watch_syncs(monkeypatch)
-    assert install_together(released) == [None, None]
-    syncs = [kind for kind, _ in calls if kind != "replace"]
-    assert syncs == ["syncfs", "fsync", "fsync"]  # asked, refused, then one by one
-    for kind, path in calls:
-        if kind == "replace":
-            assert calls.index(("fsync", path)) < calls.index(("replace", path))
-    assert _listing(tmp_path) == ["a", "b"]
+    names = [
+        ".a.png.100-0.part",  # ours, lost: removed
+        ".a.png.100-7.part",  # ours, lost: removed
+        ".a.png.555-0.part",  # another process's: kept
+        ".b.png.100-1.part",  # ours, for a file not lost: kept
+        ".a.png.100-x.part",  # not a name we make: kept
+        "a.png",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    remove_temporary_files([tmp_path / "a.png"], {100, 101})
+    assert _listing(tmp_path) == sorted(names[2:])
 
 
 def test_only_outputs_synced_one_by_one_start_their_writeback_as_written(
@@ -280,16 +260,16 @@ def test_only_outputs_synced_one_by_one_start_their_writeback_as_written(
     assert _listing(tmp_path) == ["a", "b"]
 
 
-def test_outputs_installed_together_each_report_their_own_error(tmp_path) -> None:
+def test_outputs_installed_in_order_each_report_their_own_error(tmp_path) -> None:
     from cnncli.core.errors import UserError
-    from cnncli.files import atomic_write_bytes, grouped_writes, install_together
+    from cnncli.files import atomic_write_bytes, grouped_writes, install_in_order
 
-    with grouped_writes() as group:
+    with grouped_writes(released=True) as group:
         atomic_write_bytes(tmp_path / "a", b"first", no_clobber=True)
         atomic_write_bytes(tmp_path / "b", b"second", no_clobber=True)
         released = group.release()
     (tmp_path / "a").write_bytes(b"appeared meanwhile")
-    first, second = install_together(released)
+    first, second = install_in_order(released)
     assert isinstance(first, UserError) and "already exists" in str(first)
     assert second is None
     assert (tmp_path / "a").read_bytes() == b"appeared meanwhile"

@@ -50,9 +50,7 @@ def send(signum):
 def waiting_for_files():
     if os.getpid() != PARENT:  # a worker process
         return all(stop.value for _, stop in batch._INSTALLED.values())
-    # The first stop raised, and the main thread holding stops back: the wait for the
-    # files (installing outputs holds them back too, for a moment, before any stop).
-    return bool(interrupts._received) and bool(interrupts._holders)
+    return bool(interrupts._holders)  # the main thread holds the stops back
 
 def until(condition):
     deadline = time.monotonic() + 60
