@@ -4,8 +4,9 @@ A failed file is reported and the batch goes on; outputs are written atomically 
 filter, so an interrupted batch leaves only finished files and ``--skip-existing``
 resumes it. The executor is any :class:`concurrent.futures.Executor` (forked worker
 processes or threads here, a Dask cluster's executor for ``--scheduler``): how files are
-spread stays out of :func:`run_batch`. Knows nothing of terminals: the caller passes
-``on_outcome`` to show progress.
+spread stays out of :func:`run_batch`; the outputs of workers on this machine are put in
+place by a thread of the batch's own process (:class:`OutputsInstalledHere`). Knows
+nothing of terminals: the caller passes ``on_outcome`` to show progress.
 """
 
 from __future__ import annotations

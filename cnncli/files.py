@@ -402,7 +402,8 @@ def atomic_write_bytes(
 ) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over ``path``.
 
-    Within :func:`grouped_writes` the fsync and the rename wait for the group's commit.
+    Within :func:`grouped_writes` the fsync and the rename wait for the group's commit
+    (or are left to whoever the group releases its outputs to).
     """
     group = getattr(_GROUPS, "current", None)
     output = _TemporaryOutput(path, name or str(path), no_clobber)
@@ -637,7 +638,8 @@ def _temporary_of(entry: str, names: set[str], writers: Collection[int]) -> bool
 
 class WriteGroup:
     """Outputs written by :func:`grouped_writes`: pending, then handed over to be installed
-    in the background (:meth:`hand_over`), all of them installed by :meth:`commit`."""
+    in the background (:meth:`hand_over`), all of them installed by :meth:`commit`; or,
+    all of them, released to be installed by another process (:meth:`release`)."""
 
     def __init__(self, *, starts_writeback: bool = True) -> None:
         self.starts_writeback = starts_writeback  # of each output, as it is written
