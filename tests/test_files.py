@@ -188,13 +188,8 @@ def test_released_outputs_stay_whole_and_hidden_until_installed(tmp_path) -> Non
     assert (tmp_path / "b").stat().st_mode & 0o777 == 0o666
 
 
-def test_each_released_output_is_fsynced_before_its_name_appears(tmp_path, monkeypatch) -> None:
-    """Installed by another process, an output is reopened and fsynced first: a write
-    error the worker never saw is still told, and a crash after the rename finds the
-    file whole. The system calls are watched, not replaced."""
-    from cnncli.files import install_in_order
-
-    released = _released(tmp_path, {name: name.encode() for name in "abc"})
+def _watch_fsyncs_and_renames(monkeypatch) -> list[tuple[str, str]]:
+    """The fsyncs and renames made, in order (the real calls, watched, not replaced)."""
     calls: list[tuple[str, str]] = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -208,6 +203,17 @@ def test_each_released_output_is_fsynced_before_its_name_appears(tmp_path, monke
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def test_each_released_output_is_fsynced_before_its_name_appears(tmp_path, monkeypatch) -> None:
+    """Installed by another process, an output is reopened and fsynced first: a write
+    error the worker never saw is still told, and a crash after the rename finds the
+    file whole. The system calls are watched, not replaced."""
+    from cnncli.files import install_in_order
+
+    released = _released(tmp_path, {name: name.encode() for name in "abc"})
+    calls = _watch_fsyncs_and_renames(monkeypatch)
     assert install_in_order(released) == [None, None, None]
     replaced = [path for kind, path in calls if kind == "replace"]
     assert len(replaced) == 3
@@ -281,19 +287,7 @@ def test_each_grouped_output_is_fsynced_before_its_name_appears(tmp_path, monkey
     rename finds the file whole. The system calls are watched, not replaced."""
     from cnncli.files import atomic_write_bytes, grouped_writes
 
-    calls: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        real_fsync(fd)
-
-    def replace(src, dst) -> None:
-        calls.append(("replace", str(src)))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    calls = _watch_fsyncs_and_renames(monkeypatch)
     with grouped_writes() as group:
         for name in "abc":
             atomic_write_bytes(tmp_path / name, name.encode())
