@@ -234,12 +234,13 @@ def thread_executor(workers: int | None) -> ThreadWorkers:
 
 class ThreadWorkers(ThreadPoolExecutor):
     """A thread pool whose shutdown, once waiting for the files being written, is not cut
-    short by another Ctrl-C, SIGTERM or SIGHUP (:func:`cnncli.interrupts.stops_deferred`).
-    The outputs are installed by the batch's thread (:class:`OutputsInstalledHere`)."""
+    short by another Ctrl-C, SIGTERM or SIGHUP (:func:`cnncli.interrupts.stops_deferred`):
+    the files are finished and installed (by :class:`OutputsInstalledHere`'s thread)."""
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers=max_workers)
         self.installs = OutputsInstalledHere()  # the workers' outputs, installed here
+        self.tasks_ahead = 2 * self._max_workers + 1
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with stops_deferred() if wait else nullcontext():
@@ -262,14 +263,21 @@ _TOKENS = itertools.count()
 
 def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent: int) -> None:
     """In each worker: Ctrl-C is the parent's to handle (the files being written finish,
-    as on threads); SIGTERM (SIGHUP too, unless ignored), or the parent dying, ends it
-    through ``finally`` blocks, so no ``.part`` file is left; the work comes from the
-    parent's memory, closures and all."""
+    as on threads); SIGTERM (SIGHUP too, unless ignored) ends it through ``finally``
+    blocks, so the file being written leaves no ``.part`` file (those handed back are
+    the parent's to install, or to remove); the parent dying ends it too, and then it
+    removes the outputs it handed back; the work comes from the parent's memory,
+    closures and all."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in TERMINATING:  # SIGHUP stays ignored under nohup
         if signum == signal.SIGTERM or signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, _exit_on_termination)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)  # blocked by the parent to fork
+    # Its parent killed, the pool's pipe closes before the kernel's signal comes, and the
+    # worker may end on that first (see _ended_unasked).
+    from multiprocessing.util import Finalize
+
+    Finalize(None, _ended_unasked, args=(stop,), exitpriority=0)
     _end_with_parent(parent)
     _INSTALLED[token] = (work, stop)
 
@@ -285,16 +293,49 @@ def _exit_on_termination(signum: int, frame: object) -> None:
 
 
 _running_task = False  # in a worker process: whether _in_worker is running a task
+# In a worker process: the temporary files of the outputs it handed back to the batch's
+# process to install (run_jobs).
+_handed_back: list[str] = []
+
+
+def _ended_unasked(stop: ctypes.c_bool) -> None:
+    """At a worker's end. The batch ends its workers after setting their stop flag: a
+    worker that ends with it unset lost its pool's pipe, its parent dying."""
+    if not stop.value:
+        _remove_handed_back()
+
+
+def _remove_handed_back() -> None:
+    """The batch's process is gone (killed outright): the outputs handed back to it and
+    not installed yet never will be (one installed is renamed away already)."""
+    from cnncli.files import remove_temporary_file
+
+    for tmp in _handed_back:
+        remove_temporary_file(tmp)
+    _handed_back.clear()
+
+
+# The signal the kernel sends a worker when the batch's process dies (PR_SET_PDEATHSIG):
+# one of its own, so that the worker knows its parent is gone (SIGTERM comes from the
+# batch too, and the dying process may still be the worker's parent when it comes).
+PARENT_DIED = getattr(signal, "SIGUSR1", signal.SIGTERM)
 
 
 def _end_with_parent(parent: int) -> None:
-    """SIGTERM this worker when its parent dies (Linux's PR_SET_PDEATHSIG)."""
+    """End this worker when its parent dies (Linux's PR_SET_PDEATHSIG): as on SIGTERM,
+    after removing the outputs it handed back, which no one will install now."""
     from cnncli.libc import signal_when_parent_dies
 
-    if not signal_when_parent_dies(signal.SIGTERM):  # an orphan then waits for its queue
+    signal.signal(PARENT_DIED, _on_parent_death)
+    if not signal_when_parent_dies(PARENT_DIED):  # an orphan then waits for its queue
         return
     if os.getppid() != parent:  # the parent died before prctl took effect
         raise SystemExit(0)
+
+
+def _on_parent_death(signum: int, frame: object) -> None:
+    _remove_handed_back()
+    _exit_on_termination(signal.SIGTERM, frame)
 
 
 def _forked_work(token: int, source: Path, dest: Path) -> str | None:
@@ -349,6 +390,7 @@ class ForkedWorkers(Executor):
         # parent setting it (a multiprocessing Event's lock would stay held).
         self._stop: ctypes.c_bool | None = None
         self.installs = OutputsInstalledHere()  # the workers' outputs, installed here
+        self.tasks_ahead = 2 * workers + 1  # see run_batch
 
     def wrap(self, work: FileWork) -> FileWork:
         self._work = work
@@ -433,9 +475,11 @@ class ForkedWorkers(Executor):
         """Stopped again (Ctrl-C, SIGTERM, SIGHUP) while the files being written are
         finished: they are given up. A worker unwinds its file on SIGTERM (its temporary
         file removed) and ends, or ends at once if it has none; the pool, its workers gone,
-        then ends as a broken one does (threads cannot be stopped)."""
+        then ends as a broken one does; the outputs waiting to be installed are removed
+        (threads cannot be stopped: their files are finished and installed)."""
         if not self._processes:
             return
+        self.installs.give_up()
         processes = getattr(self._inner, "_processes", None) or {}
         for process in list(processes.values()):
             process.terminate()
@@ -509,10 +553,11 @@ def run_jobs(
 ) -> list[Outcome]:
     """:func:`run_job` for a few files in a row: one task, one round trip to a worker.
 
-    Their outputs are synced together (:func:`cnncli.files.grouped_writes`), and a file is
-    reported written only once its output is in place. Without ``install``, they are
-    left whole in their temporary files instead, in each outcome's ``written``, for the
-    batch's own process to install (:class:`OutputsInstalledHere`).
+    Their outputs are fsynced and renamed in order, on a thread of the task's
+    (:func:`cnncli.files.grouped_writes`), and a file is reported written only once its
+    output is in place. Without ``install``, they are left whole in their temporary
+    files instead, in each outcome's ``written``, for the batch's own process to install
+    (:class:`OutputsInstalledHere`).
     """
     from cnncli.files import grouped_writes
 
@@ -529,7 +574,13 @@ def run_jobs(
             if install and position < len(jobs):  # installed while the next file is filtered
                 group.hand_over()  # (the last file's, by the commit: no thread to wait for)
         results: Sequence[WrittenOutput | UserError | None]
-        results = group.commit() if install else group.release()
+        if install:
+            results = group.commit()
+        else:
+            with signals_held():  # not released and then unknown to _handed_back
+                results = released = group.release()
+                if _running_task:  # in a worker process (see _remove_handed_back)
+                    _handed_back.extend(r.tmp for r in released if not isinstance(r, UserError))
     written: dict[int, list[WrittenOutput]] = {}
     for index, result in zip(owners, results, strict=True):
         if isinstance(result, UserError):
@@ -546,69 +597,91 @@ def run_jobs(
 
 
 class OutputsInstalledHere:
-    """The outputs of a batch's workers, fsynced and renamed into place by a thread of the
-    batch's own process as each task ends, rather than by each worker.
+    """The tasks of a batch as they end, their outputs fsynced and renamed into place by a
+    thread of the batch's own process rather than by each worker; reported in turn to
+    the main thread (:meth:`next_report`).
 
     An fsync waits for the disk (0.2-0.5 ms a small file on this project's machine):
     waited for by a worker, or by a thread of its own sharing its core, it is time no
-    file is filtered; the batch's process is otherwise idle. Its main thread reports
-    each task once its outputs are in place (:meth:`watch`) and keeps taking stops;
-    the installer thread never does (signals stay with the main thread), so an output
-    is never cut halfway into place. The executor's shutdown, once the workers are done,
-    has the installer finish (:meth:`finish`): the outputs of tasks that ended after
-    the batch stopped reading them (Ctrl-C: the files being written are finished) are
-    installed too, and the temporary files of tasks lost with a worker are removed.
+    file is filtered; the batch's process is otherwise idle. The installer thread takes
+    no signals, so an output is never cut halfway into place, and the main thread waits
+    for reports in a queue, never in a future's lock (a Ctrl-C there can leave the lock
+    held, and the worker that later finishes that task waiting for it for good). The
+    executor's shutdown, once the workers are done, has the installer finish
+    (:meth:`finish`): the outputs of tasks that ended after the batch stopped reading
+    them are installed too (Ctrl-C: the files being written are finished), unless the
+    batch was stopped again (:meth:`give_up`); and the temporary files of tasks lost
+    with a worker are removed. With ``installs`` False (a cluster's workers install their
+    own) the tasks are only reported.
     """
 
-    def __init__(self) -> None:
-        self._ended: SimpleQueue[Future[list[Outcome]] | None] = SimpleQueue()
-        self._reported: dict[Future[list[Outcome]], tuple[Future[list[Outcome]], list[Job]]] = {}
-        self._lost: list[Job] = []  # of tasks that failed: their temporary files may stay
+    def __init__(self, *, installs: bool = True) -> None:
+        self.installs = installs
         self.workers: set[int] = {os.getpid()}  # the processes that write the temporary files
+        self._ended: SimpleQueue[tuple[Future[list[Outcome]], list[Job]] | None] = SimpleQueue()
+        self._reports: SimpleQueue[tuple[list[Job], list[Outcome] | BaseException]] = SimpleQueue()
+        self._lost: list[Job] = []  # of tasks that failed: their temporary files may stay
+        self._giving_up = False
         self._installer: threading.Thread | None = None
         self._finished = threading.Event()
 
-    def watch(self, task: Future[list[Outcome]], jobs: list[Job]) -> Future[list[Outcome]]:
-        """The task's outcomes once its outputs are in place (or the task's error)."""
-        reported: Future[list[Outcome]] = Future()
-        self._reported[task] = (reported, jobs)
-        self._start()
-        task.add_done_callback(self._ended.put)
-        return reported
-
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the installer thread: before the first task (a failure to start one then
+        costs no file), after any fork (``fork`` copies only the calling thread)."""
         if self._installer is not None:
             return
+        self._finished = threading.Event()
         installer = threading.Thread(target=self._install_each, name=INSTALLER, daemon=True)
         with signals_held():  # inherited: the stopping signals go to the main thread
             installer.start()
         self._installer = installer
 
+    def watch(self, task: Future[list[Outcome]], jobs: list[Job]) -> None:
+        """Install the task's outputs once it ends, then report it."""
+        task.add_done_callback(lambda ended: self._ended.put((ended, jobs)))
+
+    def next_report(self) -> tuple[list[Job], list[Outcome] | BaseException]:
+        """The next task ended, its outputs in place: its jobs, and its outcomes or its
+        failure (a CancelledError for a task that never started)."""
+        return self._reports.get()
+
+    def give_up(self) -> None:
+        """Stopped again: the outputs still waiting are removed, not installed."""
+        self._giving_up = True
+
     def _install_each(self) -> None:
+        from concurrent.futures import CancelledError
+
         try:
-            while (task := self._ended.get()) is not None:
-                reported, jobs = self._reported.pop(task)
+            while (ended := self._ended.get()) is not None:
+                task, jobs = ended
                 if task.cancelled():
-                    reported.cancel()
+                    self._reports.put((jobs, CancelledError()))
                     continue
                 try:
                     outcomes = self._installed(task.result())
                 except BaseException as exc:  # the task's failure, or a bug here
                     self._lost += jobs
-                    reported.set_exception(exc)
+                    self._reports.put((jobs, exc))
                 else:
-                    reported.set_result(outcomes)
+                    self._reports.put((jobs, outcomes))
         finally:
             self._finished.set()
 
-    @staticmethod
-    def _installed(outcomes: list[Outcome]) -> list[Outcome]:
+    def _installed(self, outcomes: list[Outcome]) -> list[Outcome]:
         """Each outcome's outputs put in place; one that cannot be is a FAILED outcome."""
         from cnncli.files import install_in_order
 
+        if not self.installs:
+            return outcomes
         owners = [(index, output) for index, o in enumerate(outcomes) for output in o.written]
+        if self._giving_up:
+            for _, output in owners:
+                output.discard()
+            return [replace(o, written=()) for o in outcomes]  # not reported any more
         errors: dict[int, UserError] = {}
-        for (index, _), error in zip(owners, install_in_order([o for _, o in owners]), strict=True):
+        results = install_in_order([output for _, output in owners])
+        for (index, _), error in zip(owners, results, strict=True):
             if error is not None:
                 errors.setdefault(index, error)
         return [
@@ -630,7 +703,7 @@ class OutputsInstalledHere:
             self._finished.wait()  # not an interruptible join: see WriteGroup._join
             self._installer.join()
             self._installer = None
-        if self._lost:
+        if self._lost and self.installs:
             remove_temporary_files([job.dest for job in self._lost], self.workers)
             self._lost.clear()
 
@@ -654,8 +727,6 @@ def run_batch(
     ``per_task`` files go to the executor together (worker processes: each task is a
     round trip of pickles through pipes, 0.3 ms, a tenth of a small image's time).
     """
-    from concurrent.futures import as_completed
-
     skip_if = None
     if skip_existing:
         if complete is None:
@@ -666,38 +737,58 @@ def run_batch(
     started = time.perf_counter()
     report = BatchReport()
     step = max(1, per_task)
-    groups = [list(jobs[i : i + step]) for i in range(0, len(jobs), step)]
-    futures: dict[Future[list[Outcome]], list[Job]] = {}
+    groups = iter([list(jobs[i : i + step]) for i in range(0, len(jobs), step)])
     # A local executor's outputs are installed here; a cluster's workers install their own.
-    installs: OutputsInstalledHere | None = getattr(executor, "installs", None)
-    tasks: list[Future[list[Outcome]]] = []
-    try:
-        for group in groups:  # in the try: a Ctrl-C meanwhile cancels those submitted
-            if installs is None:
-                task = executor.submit(run_jobs, group, work, skip_if)
-                futures[task] = group
-            else:
-                task = executor.submit(run_jobs, group, work, skip_if, install=False)
-                futures[installs.watch(task, group)] = group
-            tasks.append(task)
-        for future in as_completed(futures):
+    tasks: OutputsInstalledHere | None = getattr(executor, "installs", None)
+    own = tasks is None
+    if tasks is None:
+        tasks = OutputsInstalledHere(installs=False)
+    # Tasks submitted and not yet reported, at most: workers never run far ahead of the
+    # installs (on a slow disk, a Ctrl-C would otherwise wait for every file they made).
+    ahead = getattr(executor, "tasks_ahead", None) or len(jobs)
+    extra = {} if own else {"install": False}
+    submitted: list[Future[list[Outcome]]] = []
+    # An executor that can lose everything at once (a lost worker, a cluster's scheduler)
+    # raises one UserError for it rather than fail every file in turn.
+    raise_if_lost = getattr(executor, "raise_if_lost", lambda failure: None)
+
+    def submit_next() -> int:
+        group = next(groups, None)
+        if group is None:
+            return 0
+        with stops_deferred():  # watched once submitted: else its outputs are no one's
             try:
-                outcomes = future.result()
-            except Exception as exc:  # the executor itself failed (e.g. a lost worker)
-                # An executor that can lose everything at once (a cluster's scheduler)
-                # raises one UserError here rather than fail every file in turn.
-                if (raise_if_lost := getattr(executor, "raise_if_lost", None)) is not None:
-                    raise_if_lost(exc)
-                detail = f": {exc}" if str(exc) else ""  # a cancelled task has no message
-                message = f"not processed: {type(exc).__name__}{detail}"
-                outcomes = [Outcome(job, FAILED, message, internal=True) for job in futures[future]]
-            for outcome in outcomes:
+                task = executor.submit(run_jobs, group, work, skip_if, **extra)
+            except Exception as exc:  # a pool broken meanwhile
+                raise_if_lost(exc)
+                raise
+            submitted.append(task)
+            tasks.watch(task, group)
+        return 1
+
+    try:
+        tasks.start()
+        waiting = 0
+        while waiting < ahead and submit_next():
+            waiting += 1
+        while waiting:
+            done, result = tasks.next_report()
+            waiting -= 1
+            if isinstance(result, BaseException):  # the executor itself failed (a lost worker)
+                raise_if_lost(result)
+                detail = f": {result}" if str(result) else ""  # a cancelled task: no message
+                message = f"not processed: {type(result).__name__}{detail}"
+                result = [Outcome(job, FAILED, message, internal=True) for job in done]
+            for outcome in result:
                 report.add(outcome)
                 on_outcome(outcome)
+            waiting += submit_next()
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
-        for task in tasks:
+        for task in submitted:
             task.cancel()  # after Ctrl-C: start no new file; finished files stay complete
+        if own:
+            tasks.finish()
     report.seconds = time.perf_counter() - started
     return report

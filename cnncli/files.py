@@ -503,8 +503,8 @@ class _TemporaryOutput:
 
     def release(self) -> WrittenOutput:
         """Close it and hand it over, whole but neither synced nor in place, to be
-        installed by another process (:meth:`WrittenOutput.install`): this object no
-        longer removes it. An error closing it (NFS reports a failed write there) removes
+        installed elsewhere (:meth:`WrittenOutput.install`): this object no longer
+        removes it. An error closing it (NFS reports a failed write there) removes
         it and raises."""
         assert self.tmp is not None
         try:
@@ -570,9 +570,9 @@ def _install(tmp: str, path: Path, shown: str, no_clobber: bool, sync: Callable[
 
 class WrittenOutput(NamedTuple):
     """An output whole in its temporary file, not yet synced nor in place: what a batch's
-    worker process leaves for the process that started it to install (see
+    worker (a process, or a thread) leaves for the batch's installer thread (see
     :func:`cnncli.batch.run_jobs`), so that the worker goes on with its next file instead
-    of waiting for the disk. Plain data, sent back through a pipe."""
+    of waiting for the disk. Plain data, sent back through a pipe from a process."""
 
     tmp: str
     path: Path
@@ -590,8 +590,12 @@ class WrittenOutput(NamedTuple):
         return None
 
     def _synced(self) -> None:
-        fd = os.open(self.tmp, _READ_FLAGS | getattr(os, "O_NOFOLLOW", 0))
+        # Never through a symlink, nor blocked on a FIFO put in its place meanwhile.
+        flags = _READ_FLAGS | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(self.tmp, flags)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UserError(f"{self.shown}: its temporary file {self.tmp} was replaced")
             _restore_mode(fd, self.tmp, self.mode)
             os.fsync(fd)
         finally:
@@ -606,6 +610,11 @@ def install_in_order(outputs: Sequence[WrittenOutput]) -> list[UserError | None]
     written: each one's error, or None. One that cannot be put in place does not keep
     the others out."""
     return [output.install() for output in outputs]
+
+
+def remove_temporary_file(path: str) -> None:
+    """Remove a temporary file that may be gone already (installed, or removed)."""
+    _remove(path)
 
 
 def remove_temporary_files(dests: Iterable[str | Path], writers: Collection[int]) -> None:
@@ -633,7 +642,8 @@ def _temporary_of(entry: str, names: set[str], writers: Collection[int]) -> bool
         return False
     stem, _, count = entry[1 : -len(".part")].rpartition("-")
     name, _, pid = stem.rpartition(".")
-    return name in names and pid.isdigit() and int(pid) in writers and count.isdigit()
+    numbers = pid.isascii() and pid.isdigit() and count.isascii() and count.isdigit()
+    return numbers and name in names and int(pid) in writers
 
 
 class WriteGroup:
@@ -733,9 +743,10 @@ class WriteGroup:
 
     def close(self) -> None:
         """Stop installing, and remove every output not installed (an error, SIGTERM or
-        Ctrl-C before the commit). An output the installer has started is finished first.
-        A second Ctrl-C or SIGTERM meanwhile (held where it can be) does not cut this short:
-        it is raised once everything is removed."""
+        Ctrl-C before the commit); released ones are no longer the group's. An output the
+        installer has started is finished first. A second Ctrl-C or SIGTERM meanwhile
+        (held where it can be) does not cut this short: it is raised once everything is
+        removed."""
         self._stopping = True
         interrupted: BaseException | None = None
         with signals_held():
@@ -793,7 +804,7 @@ def grouped_writes(*, released: bool = False) -> Iterator[WriteGroup]:
     fsynced and renamed on a thread of the group's while the next file is filtered.
     Every output is still fsynced, and so whole on disk, before its name appears; one
     not committed (an error, SIGTERM) is removed. With ``released``, the outputs are to
-    be released (:meth:`WriteGroup.release`) and installed by another process, whose
+    be released (:meth:`WriteGroup.release`) and installed elsewhere, by a thread whose
     fsync writes each one: no writeback is started here, a system call each that would
     cost the worker its CPU time.
     """

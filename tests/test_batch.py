@@ -192,15 +192,56 @@ def test_a_tasks_outputs_appear_only_once_installed_by_the_batch(tmp_path) -> No
     assert [(o.status, len(o.written)) for o in outcomes] == [(WRITTEN, 1), (WRITTEN, 1)]
     assert len(_hidden(out)) == 2 and not (out / "a.png").exists()
     installs = OutputsInstalledHere()
+    installs.start()
     task: Future[list[Outcome]] = Future()
-    reported = installs.watch(task, jobs)
-    assert not reported.done()
+    installs.watch(task, jobs)
     task.set_result(outcomes)  # the task ends: the installer thread takes it
-    installed = reported.result(timeout=60)
+    done, installed = installs.next_report()
+    assert done == jobs and not isinstance(installed, BaseException)
     assert [(o.status, o.written) for o in installed] == [(WRITTEN, ()), (WRITTEN, ())]
     assert (out / "a.png").read_bytes() == b"a.png" and (out / "b.png").read_bytes() == b"b.png"
     assert _hidden(out) == []
     installs.finish()
+
+
+class _Immediate(Executor):
+    """Runs each task as it is submitted, its outputs left to be installed, at most
+    ``tasks_ahead`` tasks unreported (the stdlib's Executor interface, nothing of ours)."""
+
+    def __init__(self) -> None:
+        from cnncli.batch import OutputsInstalledHere
+
+        self.installs = OutputsInstalledHere()
+        self.tasks_ahead = 3
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        future: Future[object] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_workers_never_run_more_than_a_few_tasks_ahead_of_the_installs(tmp_path) -> None:
+    """On a slow disk the installs fall behind: no more tasks are handed out than a few
+    beyond those reported, so a Ctrl-C never waits for a backlog of files to install."""
+    names = [f"f{i:02d}.png" for i in range(10)]
+    for name in names:
+        (tmp_path / name).write_bytes(name.encode())
+    out = tmp_path / "out"
+    out.mkdir()
+    executor = _Immediate()
+    ahead: list[int] = []
+    jobs = plan_jobs([str(tmp_path / n) for n in names], out)
+    report = run_batch(
+        jobs,
+        _atomic_copy,
+        executor,
+        on_outcome=lambda o: ahead.append(executor.submitted - len(ahead)),
+    )
+    executor.installs.finish()
+    assert report.written == 10 and _hidden(out) == []
+    assert max(ahead) <= 3 and ahead[0] == 3  # three handed out before the first report
 
 
 def test_files_finished_after_a_stopped_batch_stopped_reading_are_installed(tmp_path) -> None:
@@ -273,6 +314,71 @@ def test_the_temporary_files_of_a_lost_worker_are_removed(tmp_path) -> None:
     assert [name for name in left if name.startswith(".")] == []
     assert all((tmp_path / "out" / name).read_bytes() == b"whole" for name in left)
     assert "f05.in" not in left
+
+
+KILLED_OUTRIGHT = """
+import os, signal, sys
+from pathlib import Path
+from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
+from cnncli.files import write_output
+
+folder = Path(sys.argv[1])
+inputs = []
+for i in range(40):
+    (folder / f"f{i:02d}.in").write_bytes(b"x")
+    inputs.append(str(folder / f"f{i:02d}.in"))
+out = folder / "out"
+out.mkdir()
+
+def work(source, dest):
+    write_output(dest, b"whole")
+
+def killed(outcome):  # the batch's process killed outright (SIGKILL, the OOM killer)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+forked = ForkedWorkers(2)
+wrapped = forked.wrap(work)
+with forked as executor:
+    run_batch(plan_jobs(inputs, out), wrapped, executor, per_task=2, on_outcome=killed)
+"""
+
+# Runs KILLED_OUTRIGHT as a child and waits for its orphaned workers too: this process
+# makes itself their reaper (PR_SET_CHILD_SUBREAPER), then lists what is left.
+REAPER = """
+import ctypes, json, os, subprocess, sys
+from pathlib import Path
+assert ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0
+child = subprocess.run([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+while True:
+    try:
+        os.waitpid(-1, 0)  # every orphaned worker, once it has ended
+    except ChildProcessError:
+        break
+print(json.dumps([child.returncode, sorted(p.name for p in (Path(sys.argv[2]) / "out").iterdir())]))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux's parent-death signal and subreaper")
+def test_workers_of_a_batch_killed_outright_remove_the_outputs_they_handed_back(
+    tmp_path,
+) -> None:
+    """Killed with SIGKILL after its first report, the batch's process installs nothing
+    more: its workers, told by the kernel that it died, remove the outputs they had
+    handed back to it and the ones they were writing. What is in place is whole."""
+    import json
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", REAPER, KILLED_OUTRIGHT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    code, left = json.loads(result.stdout)
+    assert code == -9
+    assert [name for name in left if name.startswith(".")] == []
+    assert all((tmp_path / "out" / name).read_bytes() == b"whole" for name in left)
 
 
 def _die(source: Path, dest: Path) -> str | None:

@@ -234,6 +234,7 @@ def test_temporary_files_left_by_lost_writers_are_removed_and_no_others(tmp_path
         ".a.png.555-0.part",  # another process's: kept
         ".b.png.100-1.part",  # ours, for a file not lost: kept
         ".a.png.100-x.part",  # not a name we make: kept
+        ".a.png.\u00b2-1.part",  # nor this (a digit, not an ASCII one)
         "a.png",
     ]
     for name in names:
@@ -264,6 +265,20 @@ def test_only_outputs_synced_one_by_one_start_their_writeback_as_written(
     assert len(started) == 1
     assert not isinstance(output, Exception) and output.install() is None
     assert _listing(tmp_path) == ["a", "b"]
+
+
+def test_a_released_output_whose_temporary_file_was_swapped_is_refused(tmp_path) -> None:
+    """Someone who may write to the folder puts a FIFO in the temporary file's place:
+    the install refuses it at once instead of waiting for a writer forever."""
+    from cnncli.core.errors import UserError
+    from cnncli.files import install_in_order
+
+    (output,) = _released(tmp_path, {"a": b"first"})
+    os.unlink(output.tmp)
+    os.mkfifo(output.tmp)
+    (error,) = install_in_order([output])
+    assert isinstance(error, UserError) and "was replaced" in str(error)
+    assert _listing(tmp_path) == []
 
 
 def test_outputs_installed_in_order_each_report_their_own_error(tmp_path) -> None:
