@@ -18,9 +18,10 @@ import string
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -239,7 +240,8 @@ class ThreadWorkers(ThreadPoolExecutor):
 
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers=max_workers)
-        self.installs = OutputsInstalledHere()  # the workers' outputs, installed here
+        # The workers' outputs, installed here.
+        self.installs = OutputsInstalledHere(installers=self._max_workers)
         self.tasks_ahead = 2 * self._max_workers + 1
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -261,7 +263,9 @@ _INSTALLED: dict[int, tuple[FileWork, ctypes.c_bool]] = {}
 _TOKENS = itertools.count()
 
 
-def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent: int) -> None:
+def _start_forked_worker(
+    token: int, work: FileWork, stop: ctypes.c_bool, parent: int, kept: int
+) -> None:
     """In each worker: Ctrl-C is the parent's to handle (the files being written finish,
     as on threads); SIGTERM (SIGHUP too, unless ignored) ends it through ``finally``
     blocks, so the file being written leaves no ``.part`` file (those handed back are
@@ -273,11 +277,9 @@ def _start_forked_worker(token: int, work: FileWork, stop: ctypes.c_bool, parent
         if signum == signal.SIGTERM or signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, _exit_on_termination)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)  # blocked by the parent to fork
-    # Its parent killed, the pool's pipe closes before the kernel's signal comes, and the
-    # worker may end on that first (see _ended_unasked).
-    from multiprocessing.util import Finalize
-
-    Finalize(None, _ended_unasked, args=(stop,), exitpriority=0)
+    global _handed_back, _batch_process
+    _handed_back = deque(maxlen=kept)
+    _batch_process = parent
     _end_with_parent(parent)
     _INSTALLED[token] = (work, stop)
 
@@ -293,16 +295,22 @@ def _exit_on_termination(signum: int, frame: object) -> None:
 
 
 _running_task = False  # in a worker process: whether _in_worker is running a task
-# In a worker process: the temporary files of the outputs it handed back to the batch's
-# process to install (run_jobs).
-_handed_back: list[str] = []
+# In a worker process: the batch's process, and the temporary files of the outputs this
+# worker last handed back to it to install (run_jobs). At most the outputs of the tasks
+# handed out and not yet reported can be waiting (ForkedWorkers.tasks_ahead): no more
+# are kept.
+_batch_process = 0
+_handed_back: deque[str] = deque()
 
 
-def _ended_unasked(stop: ctypes.c_bool) -> None:
-    """At a worker's end. The batch ends its workers after setting their stop flag: a
-    worker that ends with it unset lost its pool's pipe, its parent dying."""
-    if not stop.value:
-        _remove_handed_back()
+@contextmanager
+def _held(signum: int) -> Iterator[None]:
+    """``signum`` waits until the block ends (this thread)."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _remove_handed_back() -> None:
@@ -316,9 +324,11 @@ def _remove_handed_back() -> None:
 
 
 # The signal the kernel sends a worker when the batch's process dies (PR_SET_PDEATHSIG):
-# one of its own, so that the worker knows its parent is gone (SIGTERM comes from the
-# batch too, and the dying process may still be the worker's parent when it comes).
+# one of its own, so that the worker can tell (SIGTERM comes from the batch too). It is
+# sent as the thread that forked the worker ends, while the process's other threads may
+# still run (``getppid`` then still names it): see _batch_process_gone.
 PARENT_DIED = getattr(signal, "SIGUSR1", signal.SIGTERM)
+_GONE_WITHIN = 5.0  # seconds for a dying batch process to be gone; else it lives
 
 
 def _end_with_parent(parent: int) -> None:
@@ -334,8 +344,29 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _on_parent_death(signum: int, frame: object) -> None:
+    """Its parent is gone (or someone else sent the signal, and then it lives on)."""
+    if not _batch_process_gone():
+        return
     _remove_handed_back()
     _exit_on_termination(signal.SIGTERM, frame)
+
+
+def _batch_process_gone() -> bool:
+    """Whether the batch's process has ended, waiting a little for it to end: its pidfd
+    becomes readable once every thread of it has (Linux 5.3); else, whether this worker
+    has another parent now."""
+    import select
+
+    try:
+        fd = os.pidfd_open(_batch_process)
+    except ProcessLookupError:  # ended, and reaped already
+        return True
+    except (AttributeError, OSError):  # no pidfd here
+        return os.getppid() != _batch_process
+    try:
+        return bool(select.select([fd], [], [], _GONE_WITHIN)[0])
+    finally:
+        os.close(fd)
 
 
 def _forked_work(token: int, source: Path, dest: Path) -> str | None:
@@ -389,7 +420,8 @@ class ForkedWorkers(Executor):
         # Shared memory without a lock: a worker killed while reading it cannot block the
         # parent setting it (a multiprocessing Event's lock would stay held).
         self._stop: ctypes.c_bool | None = None
-        self.installs = OutputsInstalledHere()  # the workers' outputs, installed here
+        # The workers' outputs, installed here.
+        self.installs = OutputsInstalledHere(installers=workers)
         self.tasks_ahead = 2 * workers + 1  # see run_batch
 
     def wrap(self, work: FileWork) -> FileWork:
@@ -432,7 +464,13 @@ class ForkedWorkers(Executor):
                 self.workers,
                 mp_context=context,
                 initializer=_start_forked_worker,
-                initargs=(self._token, work, self._stop, os.getpid()),
+                initargs=(
+                    self._token,
+                    work,
+                    self._stop,
+                    os.getpid(),
+                    self.tasks_ahead * _MOST_PER_TASK,
+                ),
             )
             pool.submit(int).result()  # forks every worker now (the fork context does)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a stop comes now
@@ -577,7 +615,9 @@ def run_jobs(
         if install:
             results = group.commit()
         else:
-            with signals_held():  # not released and then unknown to _handed_back
+            # Each output released is known to _handed_back before the parent's death
+            # can be handled (in a worker process; PARENT_DIED is not a stop).
+            with signals_held(), _held(PARENT_DIED):
                 results = released = group.release()
                 if _running_task:  # in a worker process (see _remove_handed_back)
                     _handed_back.extend(r.tmp for r in released if not isinstance(r, UserError))
@@ -596,18 +636,24 @@ def run_jobs(
     return outcomes
 
 
+# What the installer reports of each task: the task, its jobs, and its outcomes (their
+# outputs in place) or its failure.
+_Report = tuple["Future[list[Outcome]]", list[Job], "list[Outcome] | BaseException"]
+
+
 class OutputsInstalledHere:
-    """The tasks of a batch as they end, their outputs fsynced and renamed into place by a
-    thread of the batch's own process rather than by each worker; reported in turn to
-    the main thread (:meth:`next_report`).
+    """The tasks of a batch as they end, their outputs fsynced and renamed into place by
+    ``installers`` threads of the batch's own process (one a worker: on a slow disk
+    their fsyncs wait side by side, as the workers' own did) rather than by each worker;
+    reported in turn to the main thread (:meth:`next_report`).
 
     An fsync waits for the disk (0.2-0.5 ms a small file on this project's machine):
     waited for by a worker, or by a thread of its own sharing its core, it is time no
-    file is filtered; the batch's process is otherwise idle. The installer thread takes
+    file is filtered; the batch's process is otherwise idle. The installer threads take
     no signals, so an output is never cut halfway into place, and the main thread waits
     for reports in a queue, never in a future's lock (a Ctrl-C there can leave the lock
     held, and the worker that later finishes that task waiting for it for good). The
-    executor's shutdown, once the workers are done, has the installer finish
+    executor's shutdown, once the workers are done, has the installers finish
     (:meth:`finish`): the outputs of tasks that ended after the batch stopped reading
     them are installed too (Ctrl-C: the files being written are finished), unless the
     batch was stopped again (:meth:`give_up`); and the temporary files of tasks lost
@@ -615,58 +661,60 @@ class OutputsInstalledHere:
     own) the tasks are only reported.
     """
 
-    def __init__(self, *, installs: bool = True) -> None:
+    def __init__(self, *, installs: bool = True, installers: int = 1) -> None:
         self.installs = installs
+        self.installers = max(1, installers)
         self.workers: set[int] = {os.getpid()}  # the processes that write the temporary files
         self._ended: SimpleQueue[tuple[Future[list[Outcome]], list[Job]] | None] = SimpleQueue()
-        self._reports: SimpleQueue[tuple[list[Job], list[Outcome] | BaseException]] = SimpleQueue()
+        self._reports: SimpleQueue[_Report] = SimpleQueue()
         self._lost: list[Job] = []  # of tasks that failed: their temporary files may stay
         self._giving_up = False
-        self._installer: threading.Thread | None = None
-        self._finished = threading.Event()
+        self._running: list[tuple[threading.Thread, threading.Event]] = []
 
     def start(self) -> None:
-        """Start the installer thread: before the first task (a failure to start one then
+        """Start the installer threads: before the first task (a failure to start one then
         costs no file), after any fork (``fork`` copies only the calling thread)."""
-        if self._installer is not None:
-            return
-        self._finished = threading.Event()
-        installer = threading.Thread(target=self._install_each, name=INSTALLER, daemon=True)
-        with signals_held():  # inherited: the stopping signals go to the main thread
-            installer.start()
-        self._installer = installer
+        while len(self._running) < self.installers:
+            finished = threading.Event()
+            installer = threading.Thread(
+                target=self._install_each, args=(finished,), name=INSTALLER, daemon=True
+            )
+            with signals_held():  # inherited: the stopping signals go to the main thread
+                installer.start()
+            self._running.append((installer, finished))
 
     def watch(self, task: Future[list[Outcome]], jobs: list[Job]) -> None:
         """Install the task's outputs once it ends, then report it."""
         task.add_done_callback(lambda ended: self._ended.put((ended, jobs)))
 
-    def next_report(self) -> tuple[list[Job], list[Outcome] | BaseException]:
-        """The next task ended, its outputs in place: its jobs, and its outcomes or its
-        failure (a CancelledError for a task that never started)."""
+    def next_report(self) -> _Report:
+        """The next task ended, its outputs in place (unless given up): the task, its
+        jobs, and its outcomes or its failure (a CancelledError for a task that never
+        started)."""
         return self._reports.get()
 
     def give_up(self) -> None:
         """Stopped again: the outputs still waiting are removed, not installed."""
         self._giving_up = True
 
-    def _install_each(self) -> None:
+    def _install_each(self, finished: threading.Event) -> None:
         from concurrent.futures import CancelledError
 
         try:
             while (ended := self._ended.get()) is not None:
                 task, jobs = ended
                 if task.cancelled():
-                    self._reports.put((jobs, CancelledError()))
+                    self._reports.put((task, jobs, CancelledError()))
                     continue
                 try:
                     outcomes = self._installed(task.result())
                 except BaseException as exc:  # the task's failure, or a bug here
                     self._lost += jobs
-                    self._reports.put((jobs, exc))
+                    self._reports.put((task, jobs, exc))
                 else:
-                    self._reports.put((jobs, outcomes))
+                    self._reports.put((task, jobs, outcomes))
         finally:
-            self._finished.set()
+            finished.set()
 
     def _installed(self, outcomes: list[Outcome]) -> list[Outcome]:
         """Each outcome's outputs put in place; one that cannot be is a FAILED outcome."""
@@ -678,7 +726,8 @@ class OutputsInstalledHere:
         if self._giving_up:
             for _, output in owners:
                 output.discard()
-            return [replace(o, written=()) for o in outcomes]  # not reported any more
+            given_up = "not installed: the batch was stopped"
+            return [Outcome(o.job, FAILED, given_up) if o.written else o for o in outcomes]
         errors: dict[int, UserError] = {}
         results = install_in_order([output for _, output in owners])
         for (index, _), error in zip(owners, results, strict=True):
@@ -698,11 +747,12 @@ class OutputsInstalledHere:
         through stops; the caller holds them back (a third one ends the process)."""
         from cnncli.files import remove_temporary_files
 
-        if self._installer is not None:
+        for _ in self._running:
             self._ended.put(None)
-            self._finished.wait()  # not an interruptible join: see WriteGroup._join
-            self._installer.join()
-            self._installer = None
+        for installer, finished in self._running:
+            finished.wait()  # not an interruptible join: see WriteGroup._join
+            installer.join()
+        self._running.clear()
         if self._lost and self.installs:
             remove_temporary_files([job.dest for job in self._lost], self.workers)
             self._lost.clear()
@@ -726,6 +776,12 @@ def run_batch(
     whole image that decodes, :func:`cnncli.imageio.is_complete_image`), else made again.
     ``per_task`` files go to the executor together (worker processes: each task is a
     round trip of pickles through pipes, 0.3 ms, a tenth of a small image's time).
+
+    Tasks are handed out as others are reported, at most ``executor.tasks_ahead`` beyond
+    them where the executor says (else all at once). An executor with ``installs`` (an
+    :class:`OutputsInstalledHere`, finished by its own shutdown) has its workers leave
+    their outputs to it; ``executor.raise_if_lost(failure)`` may turn a failure of the
+    executor itself into one UserError.
     """
     skip_if = None
     if skip_existing:
@@ -747,7 +803,7 @@ def run_batch(
     # installs (on a slow disk, a Ctrl-C would otherwise wait for every file they made).
     ahead = getattr(executor, "tasks_ahead", None) or len(jobs)
     extra = {} if own else {"install": False}
-    submitted: list[Future[list[Outcome]]] = []
+    submitted: set[Future[list[Outcome]]] = set()  # and not yet reported
     # An executor that can lose everything at once (a lost worker, a cluster's scheduler)
     # raises one UserError for it rather than fail every file in turn.
     raise_if_lost = getattr(executor, "raise_if_lost", lambda failure: None)
@@ -762,7 +818,7 @@ def run_batch(
             except Exception as exc:  # a pool broken meanwhile
                 raise_if_lost(exc)
                 raise
-            submitted.append(task)
+            submitted.add(task)
             tasks.watch(task, group)
         return 1
 
@@ -772,8 +828,9 @@ def run_batch(
         while waiting < ahead and submit_next():
             waiting += 1
         while waiting:
-            done, result = tasks.next_report()
-            waiting -= 1
+            task, done, result = tasks.next_report()
+            submitted.discard(task)
+            waiting += submit_next() - 1  # the workers' next before this one's report
             if isinstance(result, BaseException):  # the executor itself failed (a lost worker)
                 raise_if_lost(result)
                 detail = f": {result}" if str(result) else ""  # a cancelled task: no message
@@ -782,12 +839,14 @@ def run_batch(
             for outcome in result:
                 report.add(outcome)
                 on_outcome(outcome)
-            waiting += submit_next()
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
-        for task in submitted:
-            task.cancel()  # after Ctrl-C: start no new file; finished files stay complete
+        # After Ctrl-C: start no new file; finished files stay complete. (Held: a stop
+        # raised in a future's lock would leave it held, and the task's end waiting.)
+        with stops_deferred():
+            for task in submitted:
+                task.cancel()
         if own:
             tasks.finish()
     report.seconds = time.perf_counter() - started

@@ -432,7 +432,8 @@ _NAME_TRIES = 1000
 
 def _remove(path: str | None) -> None:
     if path is not None:
-        with suppress(FileNotFoundError):
+        # Gone already, or someone put a directory in its place: not ours to remove.
+        with suppress(FileNotFoundError, IsADirectoryError):
             os.unlink(path)
 
 
@@ -649,7 +650,7 @@ def _temporary_of(entry: str, names: set[str], writers: Collection[int]) -> bool
 class WriteGroup:
     """Outputs written by :func:`grouped_writes`: pending, then handed over to be installed
     in the background (:meth:`hand_over`), all of them installed by :meth:`commit`; or,
-    all of them, released to be installed by another process (:meth:`release`)."""
+    all of them, released to be installed elsewhere (:meth:`release`)."""
 
     def __init__(self, *, starts_writeback: bool = True) -> None:
         self.starts_writeback = starts_writeback  # of each output, as it is written
@@ -803,7 +804,7 @@ def grouped_writes(*, released: bool = False) -> Iterator[WriteGroup]:
     and its writeback started at once; handed over (:meth:`WriteGroup.hand_over`), it is
     fsynced and renamed on a thread of the group's while the next file is filtered.
     Every output is still fsynced, and so whole on disk, before its name appears; one
-    not committed (an error, SIGTERM) is removed. With ``released``, the outputs are to
+    not committed nor released (an error, SIGTERM) is removed. With ``released``, the outputs are to
     be released (:meth:`WriteGroup.release`) and installed elsewhere, by a thread whose
     fsync writes each one: no writeback is started here, a system call each that would
     cost the worker its CPU time.

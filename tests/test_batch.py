@@ -196,8 +196,8 @@ def test_a_tasks_outputs_appear_only_once_installed_by_the_batch(tmp_path) -> No
     task: Future[list[Outcome]] = Future()
     installs.watch(task, jobs)
     task.set_result(outcomes)  # the task ends: the installer thread takes it
-    done, installed = installs.next_report()
-    assert done == jobs and not isinstance(installed, BaseException)
+    reported, done, installed = installs.next_report()
+    assert reported is task and done == jobs and not isinstance(installed, BaseException)
     assert [(o.status, o.written) for o in installed] == [(WRITTEN, ()), (WRITTEN, ())]
     assert (out / "a.png").read_bytes() == b"a.png" and (out / "b.png").read_bytes() == b"b.png"
     assert _hidden(out) == []
@@ -205,8 +205,9 @@ def test_a_tasks_outputs_appear_only_once_installed_by_the_batch(tmp_path) -> No
 
 
 class _Immediate(Executor):
-    """Runs each task as it is submitted, its outputs left to be installed, at most
-    ``tasks_ahead`` tasks unreported (the stdlib's Executor interface, nothing of ours)."""
+    """Runs each task as it is submitted, in the calling thread, its outputs left to an
+    :class:`OutputsInstalledHere` as this machine's executors do, at most ``tasks_ahead``
+    tasks unreported."""
 
     def __init__(self) -> None:
         from cnncli.batch import OutputsInstalledHere
@@ -237,11 +238,12 @@ def test_workers_never_run_more_than_a_few_tasks_ahead_of_the_installs(tmp_path)
         jobs,
         _atomic_copy,
         executor,
-        on_outcome=lambda o: ahead.append(executor.submitted - len(ahead)),
+        # Handed out and not reported, at each report (besides the one reported).
+        on_outcome=lambda o: ahead.append(executor.submitted - len(ahead) - 1),
     )
     executor.installs.finish()
     assert report.written == 10 and _hidden(out) == []
-    assert max(ahead) <= 3 and ahead[0] == 3  # three handed out before the first report
+    assert max(ahead) <= 3 and ahead[0] == 3  # the next handed out before this report
 
 
 def test_files_finished_after_a_stopped_batch_stopped_reading_are_installed(tmp_path) -> None:
@@ -379,6 +381,45 @@ def test_workers_of_a_batch_killed_outright_remove_the_outputs_they_handed_back(
     assert code == -9
     assert [name for name in left if name.startswith(".")] == []
     assert all((tmp_path / "out" / name).read_bytes() == b"whole" for name in left)
+
+
+STRAY_SIGNAL = """
+import json, os, signal, sys
+from pathlib import Path
+from cnncli import batch
+from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
+from cnncli.files import write_output
+
+batch._GONE_WITHIN = 0.2  # the wait for a batch process that is not dying
+folder = Path(sys.argv[1])
+inputs = []
+for i in range(24):
+    (folder / f"f{i:02d}.in").write_bytes(b"x")
+    inputs.append(str(folder / f"f{i:02d}.in"))
+out = folder / "out"
+out.mkdir()
+
+def work(source, dest):
+    write_output(dest, b"whole")
+    if Path(source).name in ("f09.in", "f17.in"):  # outputs handed back before: waiting
+        os.kill(os.getpid(), batch.PARENT_DIED)  # someone else's SIGUSR1 to this worker
+
+forked = ForkedWorkers(2)
+wrapped = forked.wrap(work)
+with forked as executor:
+    report = run_batch(plan_jobs(inputs, out), wrapped, executor, per_task=2)
+print(json.dumps([report.written, [o.message for o in report.failures], len(list(out.iterdir()))]))
+"""
+
+
+def test_a_stray_parent_death_signal_leaves_a_living_batch_alone(tmp_path) -> None:
+    """The signal that tells a worker its batch process died, sent by anyone else while
+    the batch lives: the worker goes on, and removes none of the outputs it handed back
+    (the batch then found them gone: "cannot write (No such file or directory)")."""
+    import json
+
+    written, failures, outputs = json.loads(_run_script(STRAY_SIGNAL, tmp_path))
+    assert (written, failures, outputs) == (24, [], 24)
 
 
 def _die(source: Path, dest: Path) -> str | None:
@@ -710,7 +751,7 @@ except UserError as exc:
 
 
 def test_a_task_of_several_files_reports_each_as_its_output_was_committed(tmp_path) -> None:
-    """Outputs of one task are synced together: a file that fails after writing leaves no
+    """Outputs of one task are installed together: a file that fails after writing leaves no
     output, and one whose output cannot be put in place at the commit is failed."""
     from cnncli.batch import run_jobs
     from cnncli.files import atomic_write_bytes

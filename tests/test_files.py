@@ -207,7 +207,7 @@ def _watch_fsyncs_and_renames(monkeypatch) -> list[tuple[str, str]]:
 
 
 def test_each_released_output_is_fsynced_before_its_name_appears(tmp_path, monkeypatch) -> None:
-    """Installed by another process, an output is reopened and fsynced first: a write
+    """Installed elsewhere, an output is reopened and fsynced first: a write
     error the worker never saw is still told, and a crash after the rename finds the
     file whole. The system calls are watched, not replaced."""
     from cnncli.files import install_in_order
@@ -247,8 +247,8 @@ def test_only_outputs_synced_one_by_one_start_their_writeback_as_written(
     tmp_path, monkeypatch
 ) -> None:
     """A group installed by its own thread starts each output's writeback at once (its
-    fsync later finds the data on its way); released outputs, synced together later
-    by one syncfs, are spared that system call each."""
+    fsync later finds the data on its way); released outputs, fsynced later by whoever
+    installs them, are spared that system call each."""
     import cnncli.libc as libc
     from cnncli.files import atomic_write_bytes, grouped_writes
 
