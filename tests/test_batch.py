@@ -276,21 +276,28 @@ def test_files_finished_after_a_stopped_batch_stopped_reading_are_installed(tmp_
     assert _hidden(out) == []
 
 
-LOST_MID_TASK = """
-import json, os, sys
+# The start of the forked-batch scripts below: COUNT one-byte inputs f00.in... and out/.
+FORKED_INPUTS = """
+import json, os, signal, sys
 from pathlib import Path
+from cnncli import batch
 from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
 from cnncli.core.errors import UserError
 from cnncli.files import write_output
 
 folder = Path(sys.argv[1])
 inputs = []
-for i in range(40):
+for i in range(COUNT):
     (folder / f"f{i:02d}.in").write_bytes(b"x")
     inputs.append(str(folder / f"f{i:02d}.in"))
 out = folder / "out"
 out.mkdir()
+"""
 
+LOST_MID_TASK = (
+    "COUNT = 40\n"
+    + FORKED_INPUTS
+    + """
 def work(source, dest):
     write_output(dest, b"whole")
     if Path(source).name == "f05.in":
@@ -304,6 +311,7 @@ try:
 except UserError as exc:
     print(json.dumps(sorted(p.name for p in out.iterdir())))
 """
+)
 
 
 def test_the_temporary_files_of_a_lost_worker_are_removed(tmp_path) -> None:
@@ -318,20 +326,10 @@ def test_the_temporary_files_of_a_lost_worker_are_removed(tmp_path) -> None:
     assert "f05.in" not in left
 
 
-KILLED_OUTRIGHT = """
-import os, signal, sys
-from pathlib import Path
-from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
-from cnncli.files import write_output
-
-folder = Path(sys.argv[1])
-inputs = []
-for i in range(40):
-    (folder / f"f{i:02d}.in").write_bytes(b"x")
-    inputs.append(str(folder / f"f{i:02d}.in"))
-out = folder / "out"
-out.mkdir()
-
+KILLED_OUTRIGHT = (
+    "COUNT = 40\n"
+    + FORKED_INPUTS
+    + """
 def work(source, dest):
     write_output(dest, b"whole")
 
@@ -343,6 +341,7 @@ wrapped = forked.wrap(work)
 with forked as executor:
     run_batch(plan_jobs(inputs, out), wrapped, executor, per_task=2, on_outcome=killed)
 """
+)
 
 # Runs KILLED_OUTRIGHT as a child and waits for its orphaned workers too: this process
 # makes itself their reaper (PR_SET_CHILD_SUBREAPER), then lists what is left.
@@ -383,21 +382,11 @@ def test_workers_of_a_batch_killed_outright_remove_the_outputs_they_handed_back(
     assert all((tmp_path / "out" / name).read_bytes() == b"whole" for name in left)
 
 
-STRAY_SIGNAL = """
-import json, os, signal, sys
-from pathlib import Path
-from cnncli import batch
-from cnncli.batch import ForkedWorkers, plan_jobs, run_batch
-from cnncli.files import write_output
-
+STRAY_SIGNAL = (
+    "COUNT = 24\n"
+    + FORKED_INPUTS
+    + """
 batch._GONE_WITHIN = 0.2  # the wait for a batch process that is not dying
-folder = Path(sys.argv[1])
-inputs = []
-for i in range(24):
-    (folder / f"f{i:02d}.in").write_bytes(b"x")
-    inputs.append(str(folder / f"f{i:02d}.in"))
-out = folder / "out"
-out.mkdir()
 
 def work(source, dest):
     write_output(dest, b"whole")
@@ -410,6 +399,7 @@ with forked as executor:
     report = run_batch(plan_jobs(inputs, out), wrapped, executor, per_task=2)
 print(json.dumps([report.written, [o.message for o in report.failures], len(list(out.iterdir()))]))
 """
+)
 
 
 def test_a_stray_parent_death_signal_leaves_a_living_batch_alone(tmp_path) -> None:
