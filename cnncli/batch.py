@@ -18,8 +18,7 @@ import string
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -241,7 +240,7 @@ class ThreadWorkers(ThreadPoolExecutor):
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__(max_workers=max_workers)
         # The workers' outputs, installed here.
-        self.installs = OutputsInstalledHere(installers=self._max_workers)
+        self.installs = OutputsInstalledHere(installers=min(self._max_workers, _MOST_INSTALLERS))
         self.tasks_ahead = 2 * self._max_workers + 1
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -277,8 +276,8 @@ def _start_forked_worker(
         if signum == signal.SIGTERM or signal.getsignal(signum) != signal.SIG_IGN:
             signal.signal(signum, _exit_on_termination)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)  # blocked by the parent to fork
-    global _handed_back, _batch_process
-    _handed_back = deque(maxlen=kept)
+    global _batch_process, _handed_back_kept
+    _handed_back_kept = kept
     _batch_process = parent
     _end_with_parent(parent)
     _INSTALLED[token] = (work, stop)
@@ -296,16 +295,28 @@ def _exit_on_termination(signum: int, frame: object) -> None:
 
 _running_task = False  # in a worker process: whether _in_worker is running a task
 # In a worker process: the batch's process, and the temporary files of the outputs this
-# worker last handed back to it to install (run_jobs). At most the outputs of the tasks
-# handed out and not yet reported can be waiting (ForkedWorkers.tasks_ahead): no more
-# are kept.
+# worker handed back to it to install (run_jobs); past ``_handed_back_kept`` of them,
+# those installed (renamed away) are forgotten (_keep_handed_back).
 _batch_process = 0
-_handed_back: deque[str] = deque()
+_handed_back: list[str] = []
+_handed_back_kept = 0
+
+
+def _keep_handed_back(tmps: Iterable[str]) -> None:
+    """Remember these until installed. Each time the list doubles past the outputs of the
+    tasks a batch hands out ahead, the ones renamed away are dropped: a long batch does
+    not keep every name, and an output a slow install still holds is never forgotten."""
+    _handed_back.extend(tmps)
+    if len(_handed_back) > 2 * max(_handed_back_kept, 1):
+        _handed_back[:] = [tmp for tmp in _handed_back if os.path.lexists(tmp)]
 
 
 @contextmanager
 def _held(signum: int) -> Iterator[None]:
-    """``signum`` waits until the block ends (this thread)."""
+    """``signum`` waits until the block ends (this thread), where the platform can."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
     try:
         yield
@@ -324,11 +335,11 @@ def _remove_handed_back() -> None:
 
 
 # The signal the kernel sends a worker when the batch's process dies (PR_SET_PDEATHSIG):
-# one of its own, so that the worker can tell (SIGTERM comes from the batch too). It is
-# sent as the thread that forked the worker ends, while the process's other threads may
-# still run (``getppid`` then still names it): see _batch_process_gone.
+# one of its own, so that the worker can tell (SIGTERM comes from the batch too). It
+# comes first as the thread that forked the worker ends, while the process's other
+# threads may still run (``getppid`` still names it), and again once the worker has a
+# new parent: only then is the batch's process gone.
 PARENT_DIED = getattr(signal, "SIGUSR1", signal.SIGTERM)
-_GONE_WITHIN = 5.0  # seconds for a dying batch process to be gone; else it lives
 
 
 def _end_with_parent(parent: int) -> None:
@@ -344,29 +355,12 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _on_parent_death(signum: int, frame: object) -> None:
-    """Its parent is gone (or someone else sent the signal, and then it lives on)."""
-    if not _batch_process_gone():
+    """The batch's process is gone if this worker has another parent now; else it is
+    still ending (the signal comes again), or someone else sent it: the worker goes on."""
+    if os.getppid() == _batch_process:
         return
     _remove_handed_back()
     _exit_on_termination(signal.SIGTERM, frame)
-
-
-def _batch_process_gone() -> bool:
-    """Whether the batch's process has ended, waiting a little for it to end: its pidfd
-    becomes readable once every thread of it has (Linux 5.3); else, whether this worker
-    has another parent now."""
-    import select
-
-    try:
-        fd = os.pidfd_open(_batch_process)
-    except ProcessLookupError:  # ended, and reaped already
-        return True
-    except (AttributeError, OSError):  # no pidfd here
-        return os.getppid() != _batch_process
-    try:
-        return bool(select.select([fd], [], [], _GONE_WITHIN)[0])
-    finally:
-        os.close(fd)
 
 
 def _forked_work(token: int, source: Path, dest: Path) -> str | None:
@@ -539,6 +533,7 @@ class ForkedWorkers(Executor):
 
 
 _MOST_PER_TASK = 8
+_MOST_INSTALLERS = 8  # threads fsyncing side by side, however many threads filter
 
 
 def can_fork() -> bool:
@@ -620,7 +615,7 @@ def run_jobs(
             with signals_held(), _held(PARENT_DIED):
                 results = released = group.release()
                 if _running_task:  # in a worker process (see _remove_handed_back)
-                    _handed_back.extend(r.tmp for r in released if not isinstance(r, UserError))
+                    _keep_handed_back(r.tmp for r in released if not isinstance(r, UserError))
     written: dict[int, list[WrittenOutput]] = {}
     for index, result in zip(owners, results, strict=True):
         if isinstance(result, UserError):
@@ -679,9 +674,11 @@ class OutputsInstalledHere:
             installer = threading.Thread(
                 target=self._install_each, args=(finished,), name=INSTALLER, daemon=True
             )
-            with signals_held():  # inherited: the stopping signals go to the main thread
+            # Started and recorded together (finish puts an end mark for each one), and
+            # the mask inherited: the stopping signals go to the main thread.
+            with stops_deferred(), signals_held():
                 installer.start()
-            self._running.append((installer, finished))
+                self._running.append((installer, finished))
 
     def watch(self, task: Future[list[Outcome]], jobs: list[Job]) -> None:
         """Install the task's outputs once it ends, then report it."""
@@ -830,7 +827,7 @@ def run_batch(
         while waiting:
             task, done, result = tasks.next_report()
             submitted.discard(task)
-            waiting += submit_next() - 1  # the workers' next before this one's report
+            waiting -= 1
             if isinstance(result, BaseException):  # the executor itself failed (a lost worker)
                 raise_if_lost(result)
                 detail = f": {result}" if str(result) else ""  # a cancelled task: no message
@@ -839,15 +836,18 @@ def run_batch(
             for outcome in result:
                 report.add(outcome)
                 on_outcome(outcome)
+            waiting += submit_next()
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
         # After Ctrl-C: start no new file; finished files stay complete. (Held: a stop
         # raised in a future's lock would leave it held, and the task's end waiting.)
-        with stops_deferred():
-            for task in submitted:
-                task.cancel()
-        if own:
-            tasks.finish()
+        try:
+            with stops_deferred():
+                for task in submitted:
+                    task.cancel()
+        finally:
+            if own:
+                tasks.finish()
     report.seconds = time.perf_counter() - started
     return report

@@ -432,8 +432,9 @@ _NAME_TRIES = 1000
 
 def _remove(path: str | None) -> None:
     if path is not None:
-        # Gone already, or someone put a directory in its place: not ours to remove.
-        with suppress(FileNotFoundError, IsADirectoryError):
+        # Gone already, or someone put a directory in its place: not ours to remove
+        # (unlinking a directory is EISDIR on Linux, EPERM on macOS).
+        with suppress(FileNotFoundError, IsADirectoryError, PermissionError):
             os.unlink(path)
 
 

@@ -238,12 +238,12 @@ def test_workers_never_run_more_than_a_few_tasks_ahead_of_the_installs(tmp_path)
         jobs,
         _atomic_copy,
         executor,
-        # Handed out and not reported, at each report (besides the one reported).
-        on_outcome=lambda o: ahead.append(executor.submitted - len(ahead) - 1),
+        # Handed out and not yet reported, at each report (the one reported included).
+        on_outcome=lambda o: ahead.append(executor.submitted - len(ahead)),
     )
     executor.installs.finish()
     assert report.written == 10 and _hidden(out) == []
-    assert max(ahead) <= 3 and ahead[0] == 3  # the next handed out before this report
+    assert max(ahead) <= 3 and ahead[0] == 3  # three handed out before the first report
 
 
 def test_files_finished_after_a_stopped_batch_stopped_reading_are_installed(tmp_path) -> None:
@@ -386,7 +386,6 @@ STRAY_SIGNAL = (
     "COUNT = 24\n"
     + FORKED_INPUTS
     + """
-batch._GONE_WITHIN = 0.2  # the wait for a batch process that is not dying
 
 def work(source, dest):
     write_output(dest, b"whole")
@@ -410,6 +409,26 @@ def test_a_stray_parent_death_signal_leaves_a_living_batch_alone(tmp_path) -> No
 
     written, failures, outputs = json.loads(_run_script(STRAY_SIGNAL, tmp_path))
     assert (written, failures, outputs) == (24, [], 24)
+
+
+def test_a_worker_forgets_the_outputs_installed_but_none_still_waiting(
+    tmp_path, monkeypatch
+) -> None:
+    """What a worker remembers of the outputs it handed back (to remove them if the batch
+    dies): past twice the outputs a batch hands out ahead, those renamed away are
+    dropped, those still waiting (a slow install) never."""
+    from cnncli import batch
+
+    monkeypatch.setattr(batch, "_handed_back", [])
+    monkeypatch.setattr(batch, "_handed_back_kept", 2)
+    waiting = [tmp_path / f".w{i}.part" for i in range(2)]
+    for path in waiting:
+        path.write_bytes(b"x")
+    batch._keep_handed_back([str(waiting[0]), str(tmp_path / ".gone0.part")])
+    batch._keep_handed_back([str(tmp_path / ".gone1.part"), str(waiting[1])])
+    assert len(batch._handed_back) == 4  # not yet past twice 2
+    batch._keep_handed_back([str(tmp_path / ".gone2.part")])
+    assert batch._handed_back == [str(waiting[0]), str(waiting[1])]
 
 
 def _die(source: Path, dest: Path) -> str | None:
