@@ -18,9 +18,9 @@ import string
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -311,19 +311,6 @@ def _keep_handed_back(tmps: Iterable[str]) -> None:
         _handed_back[:] = [tmp for tmp in _handed_back if os.path.lexists(tmp)]
 
 
-@contextmanager
-def _held(signum: int) -> Iterator[None]:
-    """``signum`` waits until the block ends (this thread), where the platform can."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
 def _remove_handed_back() -> None:
     """The batch's process is gone (killed outright): the outputs handed back to it and
     not installed yet never will be (one installed is renamed away already)."""
@@ -497,8 +484,8 @@ class ForkedWorkers(Executor):
                     self._stop.value = True
                 if self._inner is not None:
                     self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
-                if wait and self._processes:  # on threads, ThreadWorkers' shutdown has
-                    self.installs.finish()  # finished the installs (they are its own)
+                if deferred:  # on threads, ThreadWorkers' shutdown has finished the
+                    self.installs.finish()  # installs (they are its own)
         finally:
             if wait:
                 _INSTALLED.pop(self._token, None)
@@ -612,7 +599,7 @@ def run_jobs(
         else:
             # Each output released is known to _handed_back before the parent's death
             # can be handled (in a worker process; PARENT_DIED is not a stop).
-            with signals_held(), _held(PARENT_DIED):
+            with signals_held(also={PARENT_DIED}):
                 results = released = group.release()
                 if _running_task:  # in a worker process (see _remove_handed_back)
                     _keep_handed_back(r.tmp for r in released if not isinstance(r, UserError))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -123,15 +123,16 @@ def end_by_signal(signum: int) -> None:
 
 
 @contextmanager
-def signals_held() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP wait until the block ends, where the platform can hold
-    them: for this thread (a signal sent to the process may still reach another one, and
-    its Python handler then runs in the main thread). Threads started meanwhile inherit
-    the mask, so that these signals go to the main thread."""
+def signals_held(also: Collection[int] = ()) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP (and the signals ``also``) wait until the block ends,
+    where the platform can hold them: for this thread (a signal sent to the process may
+    still reach another one, and its Python handler then runs in the main thread).
+    Threads started meanwhile inherit the mask, so that these signals go to the main
+    thread."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING | set(also))
     try:
         yield
     finally:
