@@ -788,6 +788,10 @@ def run_batch(
     ahead = getattr(executor, "tasks_ahead", None) or len(jobs)
     extra = {} if own else {"install": False}
     submitted: set[Future[list[Outcome]]] = set()  # and not yet reported
+    # Every task stays referenced until the batch ends: a Dask future's __del__ runs
+    # Python code, and freed on this thread while it waits, a Ctrl-C raised in it would
+    # be swallowed ("Exception ignored in ... __del__"), the batch waiting on for good.
+    handed_out: list[Future[list[Outcome]]] = []
     # An executor that can lose everything at once (a lost worker, a cluster's scheduler)
     # raises one UserError for it rather than fail every file in turn.
     raise_if_lost = getattr(executor, "raise_if_lost", lambda failure: None)
@@ -803,6 +807,7 @@ def run_batch(
                 raise_if_lost(exc)
                 raise
             submitted.add(task)
+            handed_out.append(task)
             tasks.watch(task, group)
         return 1
 
