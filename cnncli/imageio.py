@@ -375,14 +375,29 @@ def _ends_whole(path: Path, fmt: str | None, size: int) -> bool:
     return True
 
 
+# Tags of a TIFF's own directory that describe how its pixels are stored, not the picture:
+# size, samples, colour space, palette, compression, strips and tiles (TIFF 6.0), and the
+# ICC profile (kept on its own, where it matches the output). A TIFF's EXIF, as Pillow
+# reads it, is that whole directory: carried into an output, these would describe the
+# input's layout (Pillow's TIFF writer even lays the output out by them) instead of the
+# output's.
+_LAYOUT_TAGS = frozenset(
+    {254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 273, 277, 278, 279, 280, 281}
+    | {284, 288, 289, 290, 291, 292, 293, 317, 320, 321, 322, 323, 324, 325, 330, 332}
+    | {338, 339, 340, 341, 347, 512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530}
+    | {531, 532, 34675}
+)
+
+
 def _kept_info(image: Image.Image) -> dict[str, Any]:
     info: dict[str, Any] = {}
     for key in ("icc_profile", "dpi"):
         if image.info.get(key):
             info[key] = image.info[key]
     exif = image.getexif()
+    for tag in _LAYOUT_TAGS & set(exif) | {_ORIENTATION_TAG}:  # orientation: applied already
+        exif.pop(tag, None)
     if exif:
-        exif.pop(_ORIENTATION_TAG, None)  # already applied to the pixels
         info["exif"] = exif.tobytes()
     return info
 
