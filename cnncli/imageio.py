@@ -498,11 +498,7 @@ def write_image(
 
     fmt = output_format(dest, format)
     mode = _output_mode(array)
-    if fmt in ("JPEG", "MPO") and mode not in ("L", "RGB"):
-        raise UserError(
-            f"{display_name(dest)}: JPEG cannot store {_describe(mode)}",
-            hint="write PNG or TIFF instead",
-        )
+    _check_container(fmt, mode, display_name(dest))
     options = _save_options(fmt, mode, meta, compress_level)
     buffer = io.BytesIO()
     try:
@@ -516,6 +512,37 @@ def write_image(
         ) from None
     encoded = buffer.getbuffer()  # a view, not a second copy of the encoded file
     write_output(dest, encoded, no_clobber=no_clobber)
+
+
+# Formats that Pillow writes a 16-bit gray image to as it is (the others clip it to 8 bits
+# or quantize it); formats without an alpha channel (Pillow drops it, or folds it into a
+# palette); icon formats, stored at fixed sizes (Pillow resizes the image to them).
+_HOLD_16_BITS = frozenset({"PNG", "TIFF", "PPM", "JPEG2000", "IM", "SPIDER"})
+_NO_ALPHA = frozenset({"BMP", "DIB", "PPM", "GIF", "SPIDER"})
+_ICONS = frozenset({"ICO", "ICNS"})
+
+
+def _check_container(fmt: str, mode: str, shown: str) -> None:
+    """Refuse a format that would not hold the output's pixels as they are: one Pillow would
+    write after changing them without a word. JPEG (and AVIF) stay lossy by the user's
+    choice, for the modes they store."""
+    png_or_tiff = "write PNG or TIFF instead"
+    if fmt in _ICONS:
+        raise UserError(f"{shown}: {fmt} stores icons at fixed sizes: the image would be resized")
+    if mode == "I;16" and fmt not in _HOLD_16_BITS:
+        raise UserError(
+            f"{shown}: {fmt} cannot store 16-bit samples", hint=f"add --bits 8, or {png_or_tiff}"
+        )
+    if fmt in ("JPEG", "MPO") and mode not in ("L", "RGB"):
+        raise UserError(f"{shown}: JPEG cannot store {_describe(mode)}", hint=png_or_tiff)
+    if mode in ("LA", "RGBA") and fmt in _NO_ALPHA:
+        raise UserError(f"{shown}: {fmt} cannot store the alpha channel", hint=png_or_tiff)
+    if fmt == "GIF" and mode != "L":
+        raise UserError(
+            f"{shown}: GIF holds 256 colours: the image would be quantized", hint=png_or_tiff
+        )
+    if fmt == "SPIDER" and mode not in ("L", "I;16"):
+        raise UserError(f"{shown}: SPIDER stores one gray channel", hint=png_or_tiff)
 
 
 def _describe(mode: str) -> str:
@@ -574,6 +601,7 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
         options["quality"] = 95
     elif fmt == "WEBP":
         options["lossless"] = True
+        options["exact"] = True  # the colour of fully transparent pixels too
     return options
 
 

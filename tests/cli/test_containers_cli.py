@@ -78,3 +78,73 @@ def test_a_tiffs_own_description_is_kept(run_cli, tmp_path) -> None:
     with Image.open(out) as written:
         assert written.getexif()[0x010E] == "a test card"
         assert written.getexif()[0x013B] == "cnncli"
+
+
+def gray16(folder: Path) -> Path:
+    path = folder / "gray16.png"
+    Image.fromarray(RNG.integers(0, 65536, (40, 56), dtype=np.uint16)).save(path)
+    return path
+
+
+def rgba(folder: Path) -> Path:
+    path = folder / "rgba.png"
+    Image.fromarray(RNG.integers(0, 256, (40, 56, 4), dtype=np.uint8)).save(path)
+    return path
+
+
+# What Pillow would otherwise write after changing the pixels, checked below without cnncli.
+LOSSY = [
+    (gray16, "webp", "cannot store 16-bit samples"),
+    (gray16, "gif", "cannot store 16-bit samples"),
+    (gray16, "avif", "cannot store 16-bit samples"),
+    (rgba, "bmp", "cannot store the alpha channel"),
+    (rgba, "ppm", "cannot store the alpha channel"),
+    (rgba, "gif", "cannot store the alpha channel"),
+    (lambda folder: tiff_inputs(folder)["rgb"][0], "gif", "the image would be quantized"),
+    (rgba, "ico", "the image would be resized"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "ext", "reason"), LOSSY, ids=[f"{m.__name__}-{e}" for m, e, _ in LOSSY]
+)
+def test_a_format_that_would_change_the_pixels_is_refused(
+    run_cli, tmp_path, make, ext, reason
+) -> None:
+    source = make(tmp_path)
+    out = tmp_path / f"out.{ext}"
+    result = run_cli("pool", str(source), str(out), "--k", "2")
+    assert result.exit_code == 2
+    assert reason in result.stderr and len(result.stderr.strip().splitlines()) <= 2  # error, hint
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "ext", "_reason"), LOSSY[:6], ids=[f"{m.__name__}-{e}" for m, e, _ in LOSSY[:6]]
+)
+def test_pillow_itself_would_change_those_pixels(tmp_path, make, ext, _reason) -> None:
+    """Why the refusals above: Pillow writes these without an error, and reads back other
+    pixels (the test that the refusals are not needless)."""
+    with Image.open(make(tmp_path)) as image:
+        pixels = np.asarray(image)
+        out = tmp_path / f"pillow.{ext}"
+        image.save(out, **({"lossless": True} if ext == "webp" else {}))
+    with Image.open(out) as reread:
+        assert np.asarray(reread).shape != pixels.shape or not np.array_equal(
+            np.asarray(reread), pixels
+        )
+
+
+def test_lossless_webp_keeps_the_colour_under_full_transparency(run_cli, tmp_path) -> None:
+    pixels = RNG.integers(0, 256, (40, 56, 4), dtype=np.uint8)
+    pixels[..., 3] = 0  # every pixel fully transparent: a lossy encoder may drop their colours
+    Image.fromarray(pixels).save(tmp_path / "clear.png")
+    out = tmp_path / "out.webp"
+    assert run_cli("pool", str(tmp_path / "clear.png"), str(out), "--k", "2").exit_code == 0
+    with Image.open(out) as written:
+        assert np.array_equal(np.asarray(written.convert("RGBA")), block_max(pixels))
+
+
+def test_the_hint_for_16_bits_to_jpeg_offers_8_bits(run_cli, tmp_path) -> None:
+    result = run_cli("smooth", str(gray16(tmp_path)), str(tmp_path / "out.jpg"))
+    assert result.exit_code == 2 and "--bits 8" in result.stderr
