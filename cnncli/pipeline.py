@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,28 @@ def single_job(paths: list[str], sample: bool, command: str = "sobel") -> tuple[
         raise UserError(
             f"expected INPUT and OUTPUT, got {len(paths)} path(s)", hint=_paths_hint(paths, run)
         )
+    check_not_the_input(paths[0], paths[1])
     return paths[0], paths[1]
+
+
+def check_not_the_input(source: str, dest: str) -> None:
+    """Refuse an output that is the input file itself, by its name, a symlink or a hard
+    link: writing it would replace the picture being read (a batch refuses it too). A
+    device or a FIFO is not a picture on disk, and is left alone."""
+    if STDIO in (source, dest):
+        return
+    try:
+        read, written = os.stat(source), os.stat(dest)
+    except OSError:  # no output yet; a missing input is reported when it is read
+        return
+    if stat.S_ISREG(read.st_mode) and (read.st_dev, read.st_ino) == (
+        written.st_dev,
+        written.st_ino,
+    ):
+        raise UserError(
+            f"{dest} would overwrite the input file {source}",
+            hint="write the output to another file",
+        )
 
 
 def _paths_hint(paths: list[str], run: str) -> str:

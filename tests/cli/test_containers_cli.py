@@ -7,6 +7,7 @@ largest of its block), on the pixels Pillow itself decodes from the input.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -148,3 +149,32 @@ def test_lossless_webp_keeps_the_colour_under_full_transparency(run_cli, tmp_pat
 def test_the_hint_for_16_bits_to_jpeg_offers_8_bits(run_cli, tmp_path) -> None:
     result = run_cli("smooth", str(gray16(tmp_path)), str(tmp_path / "out.jpg"))
     assert result.exit_code == 2 and "--bits 8" in result.stderr
+
+
+def input_and_its_names(folder: Path) -> tuple[Path, list[Path]]:
+    """An input PNG, and the other names that are the same file: a symlink, a hard link."""
+    source = folder / "a.png"
+    Image.fromarray(RGB).save(source)
+    (folder / "link.png").symlink_to(source.name)
+    os.link(source, folder / "hard.png")
+    return source, [source, folder / "link.png", folder / "hard.png", folder / "." / "a.png"]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2, 3], ids=["same name", "symlink", "hard link", "./"])
+def test_the_input_file_is_never_the_output(run_cli, tmp_path, which) -> None:
+    source, names = input_and_its_names(tmp_path)
+    before = source.read_bytes()
+    result = run_cli("sobel", str(source), str(names[which]))
+    assert result.exit_code == 2
+    assert "would overwrite the input file" in result.stderr
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "hard.png", "link.png"]
+
+
+def test_a_copy_of_the_input_may_be_replaced(run_cli, tmp_path) -> None:
+    source, _ = input_and_its_names(tmp_path)
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(source.read_bytes())
+    assert run_cli("pool", str(source), str(copy), "--k", "2").exit_code == 0
+    with Image.open(copy) as written:
+        assert np.array_equal(np.asarray(written), block_max(RGB))

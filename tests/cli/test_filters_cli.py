@@ -197,12 +197,14 @@ def test_shell_pipeline_through_the_installed_command(tmp_path) -> None:
     assert max(max_abs_diff(soft[:, :, c], seed_smooth(rgb[:, :, c], 2.0)) for c in range(3)) <= 1
 
 
-def test_in_place_is_safe_and_overwrites(run_cli, tmp_path) -> None:
+def test_the_input_as_its_own_output_is_refused_and_kept(run_cli, tmp_path) -> None:
+    """As ffmpeg and cp do: replacing the picture being read is nearly always a slip (a
+    batch refuses it too); the refusal leaves the file as it was."""
     src = save(tmp_path, "a.png", Image.open(sample_path()))
-    before = np.asarray(Image.open(src).convert("RGB"))
-    assert run_cli("smooth", str(src), str(src), "--sigma", "1").exit_code == 0
-    after = np.asarray(Image.open(src))
-    assert after.shape == before.shape and not np.array_equal(after, before)
+    before = src.read_bytes()
+    result = run_cli("smooth", str(src), str(src), "--sigma", "1")
+    assert result.exit_code == 2 and "would overwrite the input file" in result.stderr
+    assert src.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]  # no temporary left behind
 
 
