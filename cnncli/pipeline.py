@@ -273,8 +273,9 @@ def check_kernel_fits(sigma: Sequence[float], truncate: float, shape: Sequence[i
         if radius > limit:
             what = ("rows", "columns")[axis]
             largest = (limit + 0.5) / truncate
+            reach = f"{radius:,}" if radius < 10**12 else f"{float(radius):.3g}"
             raise UserError(
-                f"--sigma {value:g} reaches {radius:,} pixels (truncate x sigma) across an "
+                f"--sigma {value:g} reaches {reach} pixels (truncate x sigma) across an "
                 f"image of {extent:,} {what}; at most {limit:,} (twice the image, or "
                 f"{SMALL_KERNEL_RADIUS}) make sense",
                 hint=f"use a --sigma below {largest:.4g} with --truncate {truncate:g}",

@@ -17,6 +17,7 @@ scipy is not imported (it costs ~0.2 s at each start); the tests check against i
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,6 +50,11 @@ def check_smoothing(sigma: Sequence[float], mode: str, truncate: float) -> tuple
         raise UserError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if not truncate > 0:
         raise UserError(f"truncate must be positive, got {truncate}")
+    for value in sigma:
+        if not math.isfinite(truncate * value + 0.5):
+            raise UserError(
+                f"sigma {value:g} with truncate {truncate:g} gives a kernel of no finite size"
+            )
     return (sigma[0], sigma[-1])
 
 
@@ -57,8 +63,17 @@ def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
     return int(truncate * sigma + 0.5)
 
 
+# scipy's gaussian_filter leaves an axis whose sigma is at most this alone (its kernel's
+# formula would divide by a sigma**2 that underflows to 0).
+SMALLEST_SIGMA = 1e-15
+
+
 def gaussian_weights(sigma: float, truncate: float = 4.0) -> np.ndarray:
-    """scipy's ``_gaussian_kernel1d`` (order 0): ``exp(-x**2 / (2 sigma**2))``, summing to 1."""
+    """scipy's ``_gaussian_kernel1d`` (order 0): ``exp(-x**2 / (2 sigma**2))``, summing to 1;
+    ``[1]`` (the axis left as it is) for a sigma of at most ``SMALLEST_SIGMA``, as scipy's
+    ``gaussian_filter`` skips that axis."""
+    if sigma <= SMALLEST_SIGMA:
+        return np.ones(1)
     radius = kernel_radius(sigma, truncate)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     weights = np.exp(-0.5 / (sigma * sigma) * x * x)

@@ -38,6 +38,14 @@ def refused(run_cli, tmp_path, *args: str) -> str:
         (["--truncate", "inf"], "error: --truncate must be a finite number, got inf"),
         (["--truncate", "nan"], "error: --truncate must be a finite number, got nan"),
         (["--truncate", "-4"], "error: truncate must be positive, got -4.0"),
+        (
+            ["--sigma", "1e308"],
+            "error: sigma 1e+308 with truncate 4 gives a kernel of no finite size",
+        ),
+        (
+            ["--truncate", "1e308", "--sigma", "2"],
+            "error: sigma 2 with truncate 1e+308 gives a kernel of no finite size",
+        ),
     ],
 )
 def test_non_finite_or_negative_smoothing_options(run_cli, tmp_path, args, message) -> None:
@@ -48,7 +56,8 @@ def test_non_finite_or_negative_smoothing_options(run_cli, tmp_path, args, messa
 def test_a_kernel_far_beyond_the_image_is_refused(run_cli, tmp_path, sigma) -> None:
     line = refused(run_cli, tmp_path, "smooth", "--sigma", sigma)
     radius = int(4 * float(sigma) + 0.5)
-    assert line.startswith(f"error: --sigma {float(sigma):g} reaches {radius:,} pixels")
+    shown = f"{radius:,}" if radius < 10**12 else f"{float(radius):.3g}"  # not 301 digits
+    assert line.startswith(f"error: --sigma {float(sigma):g} reaches {shown} pixels")
     assert "across an image of 30 rows; at most 60 (twice the image, or 50)" in line
 
 
@@ -109,3 +118,20 @@ def test_adaptive_pooling_upwards_within_the_limit_works(run_cli, tmp_path) -> N
     result = run_cli("pool", "--adaptive", "45,50", str(image(tmp_path)), str(out))
     assert result.exit_code == 0, result.stderr
     assert Image.open(out).size == (50, 45)
+
+
+@pytest.mark.parametrize("sigma", ["1e-15", "1e-160", "1e-300", "5e-324", "1e-160,2"])
+def test_a_vanishing_sigma_leaves_its_axis_as_scipy_does(run_cli, tmp_path, sigma) -> None:
+    """scipy's gaussian_filter skips an axis whose sigma is at most 1e-15 (the kernel's
+    formula would divide by a sigma**2 that underflows to zero)."""
+    from scipy import ndimage
+
+    source = image(tmp_path)
+    out = tmp_path / "out.png"
+    result = run_cli("smooth", str(source), str(out), "--sigma", sigma)
+    assert result.exit_code == 0 and not result.stderr, result.stderr
+    sigmas = [float(v) for v in sigma.split(",")]
+    pixels = np.asarray(Image.open(source)).astype(np.float64)
+    expected = ndimage.gaussian_filter(pixels, sigmas if len(sigmas) == 2 else sigmas[0])
+    got = np.asarray(Image.open(out)).astype(np.float64)
+    assert np.abs(got - expected).max() <= 0.5 + 1e-9
