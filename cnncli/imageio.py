@@ -592,7 +592,15 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
     if icc and _icc_matches(icc, mode):
         options["icc_profile"] = icc
     if "dpi" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
-        options["dpi"] = meta.info["dpi"]
+        dpi = meta.info["dpi"]
+        if fmt != "PNG" or all(0 <= d / 0.0254 + 0.5 < 2**32 for d in dpi[:2]):
+            options["dpi"] = dpi
+        else:  # pHYs holds pixels per metre in 32 bits
+            warnings.warn(
+                f"a resolution of {float(dpi[0]):g} x {float(dpi[1]):g} dpi does not fit in a "
+                "PNG; left out",
+                stacklevel=2,
+            )
     if "exif" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
         options["exif"] = meta.info["exif"]
     if fmt == "PNG":

@@ -178,3 +178,19 @@ def test_a_copy_of_the_input_may_be_replaced(run_cli, tmp_path) -> None:
     assert run_cli("pool", str(source), str(copy), "--k", "2").exit_code == 0
     with Image.open(copy) as written:
         assert np.array_equal(np.asarray(written), block_max(RGB))
+
+
+@pytest.mark.parametrize("level", ["1", "9"])  # cnncli's own PNG writer, then Pillow's
+def test_a_resolution_a_png_cannot_hold_is_left_out_with_a_warning(
+    run_cli, tmp_path, level
+) -> None:
+    Image.fromarray(RGB).save(tmp_path / "in.tif", dpi=(2e8, 2e8))  # 7.9e9 pixels a metre
+    out = tmp_path / "out.png"
+    result = run_cli(
+        "pool", str(tmp_path / "in.tif"), str(out), "--k", "2", "--compress-level", level
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("warning: ") and "does not fit in a PNG" in result.stderr
+    with Image.open(out) as written:
+        assert "dpi" not in written.info
+        assert np.array_equal(np.asarray(written), block_max(RGB))
