@@ -203,6 +203,12 @@ def _pixels(image: Image.Image) -> np.ndarray:
 
 
 def _read_bytes(source: str | Path, name: str, limit: int | None) -> bytes:
+    if str(source) == STDIO and sys.stdin is not None and sys.stdin.isatty():
+        # Nothing typed there is an image: waiting for it would look like a hang.
+        raise UserError(
+            "refusing to read image data from a terminal",
+            hint="redirect stdin (< photo.png), pipe an image in, or give a file name",
+        )
     try:
         data = read_bytes(source, "an image file", limit)
     except UserError as exc:

@@ -103,3 +103,28 @@ def test_bash_completes_a_subcommand_and_an_option(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     proc = subprocess.run([bash, "-c", session], capture_output=True, text=True, env=env)
     assert proc.stdout.splitlines() == ["smooth", "--normalize"], proc.stderr
+
+
+@pytest.mark.parametrize("command", ["smooth", "sobel", "gradient", "pool"])
+def test_image_data_is_not_awaited_from_a_terminal(tmp_path, command) -> None:
+    """stdin on a terminal with `-` as the input: one error line at once, not a wait that
+    looks like a hang (nothing typed there is an image). The terminal is never written to,
+    so the command, if it waited, would wait until the timeout."""
+    pty = pytest.importorskip("pty")
+    primary, secondary = pty.openpty()
+    try:
+        extra = ["--k", "2"] if command == "pool" else []
+        proc = subprocess.run(
+            [CNNCLI, command, "-", str(tmp_path / "out.png"), *extra],
+            stdin=secondary,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(secondary)
+        os.close(primary)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: refusing to read image data from a terminal")
+    assert not (tmp_path / "out.png").exists()
