@@ -408,6 +408,28 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
     return info
 
 
+def _as_16_bits(array: np.ndarray) -> np.ndarray:
+    """32-bit integer or float samples as 16-bit ones: clipped to 0..65535 and rounded to
+    whole numbers, with a warning saying how many changed (a float image in 0..1 would
+    otherwise turn black without a word)."""
+    import numpy as np
+
+    outside = int(np.count_nonzero((array < 0) | (array > 65535)))
+    clipped = np.clip(array, 0, 65535)
+    whole: np.ndarray = np.rint(clipped)
+    fractional = int(np.count_nonzero(whole != clipped))
+    if outside:
+        warnings.warn(f"{outside:,} samples outside 0..65535 clipped to it", stacklevel=3)
+    if fractional:
+        low, high = float(array.min()), float(array.max())
+        warnings.warn(
+            f"{fractional:,} fractional samples rounded to whole numbers (the image spans "
+            f"{low:g}..{high:g}; cnncli works on 16-bit integers: scale it to 0..65535 first)",
+            stacklevel=3,
+        )
+    return whole
+
+
 def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, int]:
     """One of L, LA, RGB, RGBA (8 bits) or I;16 (16-bit gray), never garbled."""
     import numpy as np
@@ -421,7 +443,7 @@ def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, i
                 warnings.warn(f"{int(nan.sum()):,} NaN samples read as 0", stacklevel=2)
                 array = np.where(nan, 0, array)
         if mode in ("I", "F"):
-            array = np.clip(array, 0, 65535)
+            array = _as_16_bits(array)
         from PIL import Image as PILImage
 
         return PILImage.fromarray(array.astype(np.uint16)), 16

@@ -194,3 +194,45 @@ def test_a_resolution_a_png_cannot_hold_is_left_out_with_a_warning(
     with Image.open(out) as written:
         assert "dpi" not in written.info
         assert np.array_equal(np.asarray(written), block_max(RGB))
+
+
+def float_tiff(folder: Path, values: np.ndarray) -> Path:
+    path = folder / "float.tif"
+    Image.fromarray(values.astype(np.float32), "F").save(path)
+    return path
+
+
+def test_float_samples_in_0_to_1_are_rounded_with_a_warning(run_cli, tmp_path) -> None:
+    values = RNG.random((40, 56))
+    out = tmp_path / "out.png"
+    result = run_cli("pool", str(float_tiff(tmp_path, values)), str(out), "--k", "2")
+    assert result.exit_code == 0
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("warning: ") and "fractional samples rounded" in line
+    assert "scale it to 0..65535 first" in line
+    with Image.open(out) as written:
+        expected = block_max(np.rint(values.astype(np.float32)).astype(np.uint16))
+        assert np.array_equal(np.asarray(written), expected)
+
+
+def test_whole_float_samples_in_range_pass_without_a_word(run_cli, tmp_path) -> None:
+    values = RNG.integers(0, 65536, (40, 56)).astype(np.float64)
+    out = tmp_path / "out.png"
+    result = run_cli("pool", str(float_tiff(tmp_path, values)), str(out), "--k", "2")
+    assert result.exit_code == 0 and not result.stderr
+    with Image.open(out) as written:
+        assert np.array_equal(np.asarray(written), block_max(values.astype(np.uint16)))
+
+
+def test_32_bit_samples_outside_16_bits_are_clipped_with_a_warning(run_cli, tmp_path) -> None:
+    values = RNG.integers(-1000, 70000, (40, 56)).astype(np.int32)
+    Image.fromarray(values, "I").save(tmp_path / "wide.tif")
+    out = tmp_path / "out.png"
+    result = run_cli("pool", str(tmp_path / "wide.tif"), str(out), "--k", "2")
+    assert result.exit_code == 0
+    outside = int(np.count_nonzero((values < 0) | (values > 65535)))
+    assert f"{outside:,} samples outside 0..65535 clipped" in result.stderr
+    with Image.open(out) as written:
+        assert np.array_equal(
+            np.asarray(written), block_max(np.clip(values, 0, 65535).astype(np.uint16))
+        )
