@@ -156,7 +156,8 @@ class CnncliGroup(TyperGroup):
                 raise
             _fail(
                 f"internal error: {type(exc).__name__}: {exc} "
-                f"(a bug in cnncli; rerun with --debug for the traceback)",
+                f"(a bug in cnncli; for the traceback, rerun with --debug before the "
+                f"command, cnncli --debug COMMAND ..., or with {DEBUG_ENV}=1)",
                 EXIT_INTERNAL_ERROR,
             )
         if not standalone_mode:

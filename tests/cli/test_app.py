@@ -82,3 +82,21 @@ def heavy_modules_loaded(args: list[str], heavy: tuple[str, ...]) -> list[str]:
 def test_calculators_import_no_heavy_modules(args) -> None:
     """Start-up time is a feature: numbers in, numbers out, without numpy/scipy/Pillow."""
     assert heavy_modules_loaded(args, ("numpy", "scipy", "PIL", "torch")) == []
+
+
+def test_an_internal_error_says_how_to_see_its_traceback(run_cli, monkeypatch) -> None:
+    """A fault injected where outsize builds its question: the one line names the way to
+    the traceback that works (--debug goes before the command), and that way shows it."""
+    import cnncli.core.outsize
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(cnncli.core.outsize, "build_question", broken)
+    result = run_cli("outsize", "--lin", "5", "--k", "3")
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: internal error: RuntimeError: injected")
+    assert "cnncli --debug COMMAND" in line and "CNNCLI_DEBUG=1" in line
+    shown = run_cli("--debug", "outsize", "--lin", "5", "--k", "3")
+    assert isinstance(shown.exception, RuntimeError)
