@@ -721,7 +721,8 @@ def smooth(
 ) -> None:
     """Gaussian smoothing (scipy.ndimage.gaussian_filter) of every channel, alpha included.
 
-    The image keeps its mode (gray, gray+alpha, RGB, RGBA) and bit depth.
+    The image keeps its mode (gray, gray+alpha, RGB, RGBA) and bit depth (16-bit colour is
+    read as 8-bit, with a warning: Pillow keeps 16 bits for gray only).
     """
     from cnncli.pipeline import smoothing_filter
 

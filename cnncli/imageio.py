@@ -109,6 +109,7 @@ def read_image(
             _check_size(opened, name, len(data), max_pixels)
             fmt = opened.format
             opened.seek(0)  # first frame of animations (GIF, WebP, multi-page TIFF)
+            _warn_if_colour_loses_bits(opened)
             direct = _decode_target(opened)
             _load(opened)
             # In place: without an orientation to apply, a copy would only cost time and memory.
@@ -406,6 +407,23 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
     if exif:
         info["exif"] = exif.tobytes()
     return info
+
+
+def _warn_if_colour_loses_bits(image: Image.Image) -> None:
+    """Pillow has no 16-bit colour mode: it reads 16-bit RGB, RGBA and gray+alpha samples
+    (a PNG's, a TIFF's) as 8-bit ones. Only gray keeps its 16 bits: say so."""
+    if image.mode not in ("RGB", "RGBA", "LA"):
+        return
+    for tile in image.tile:
+        rawmode = tile.args if isinstance(tile.args, str) else (tile.args or ("",))[0]
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            warnings.warn(
+                f"16-bit {_describe(rawmode.split(';')[0])} read as 8-bit (Pillow keeps 16 "
+                "bits for gray "
+                "images only)",
+                stacklevel=3,
+            )
+            return
 
 
 def _as_16_bits(array: np.ndarray) -> np.ndarray:

@@ -236,3 +236,53 @@ def test_32_bit_samples_outside_16_bits_are_clipped_with_a_warning(run_cli, tmp_
         assert np.array_equal(
             np.asarray(written), block_max(np.clip(values, 0, 65535).astype(np.uint16))
         )
+
+
+def png_16_bits(path: Path, samples: np.ndarray, colour_type: int) -> Path:
+    """A 16-bit PNG written byte by byte (Pillow cannot write 16-bit colour)."""
+    import struct
+    import zlib
+
+    height, width = samples.shape[:2]
+    rows = b"".join(b"\x00" + samples[row].astype(">u2").tobytes() for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("channels", "colour_type", "shown"), [(3, 2, "RGB"), (2, 4, "gray with alpha")]
+)
+def test_16_bit_colour_read_as_8_bit_says_so(
+    run_cli, tmp_path, channels, colour_type, shown
+) -> None:
+    samples = RNG.integers(0, 65536, (40, 56, channels))
+    source = png_16_bits(tmp_path / "wide.png", samples, colour_type)
+    result = run_cli("smooth", str(source), str(tmp_path / "out.png"))
+    assert result.exit_code == 0
+    (line,) = result.stderr.splitlines()
+    assert (
+        line
+        == f"warning: {source}: 16-bit {shown} read as 8-bit (Pillow keeps 16 bits for gray images only)"
+    )
+
+
+def test_16_bit_gray_keeps_its_bits_without_a_word(run_cli, tmp_path) -> None:
+    samples = RNG.integers(0, 65536, (40, 56))
+    source = png_16_bits(tmp_path / "gray.png", samples, 0)
+    out = tmp_path / "out.png"
+    result = run_cli("pool", str(source), str(out), "--k", "2")
+    assert result.exit_code == 0 and not result.stderr
+    with Image.open(out) as written:
+        assert np.array_equal(np.asarray(written), block_max(samples.astype(np.uint16)))
