@@ -323,13 +323,14 @@ class _OutputTarget(NamedTuple):
         info: os.stat_result | None = named
         linked = stat.S_ISLNK(named.st_mode)
         if linked:
-            path = Path(os.path.realpath(path))
-            try:
+            try:  # through the name: /dev/stdout's /proc link has no path to resolve
                 info = os.stat(path)
             except OSError:
                 info = None
         mode = info.st_mode if info is not None else 0
         streamed = stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
+        if linked and not streamed:
+            path = Path(os.path.realpath(path))
         return cls("stream" if streamed else "file", path, info, linked)
 
 

@@ -286,3 +286,19 @@ def test_16_bit_gray_keeps_its_bits_without_a_word(run_cli, tmp_path) -> None:
     assert result.exit_code == 0 and not result.stderr
     with Image.open(out) as written:
         assert np.array_equal(np.asarray(written), block_max(samples.astype(np.uint16)))
+
+
+def test_dev_stdout_as_the_output_name_writes_the_pipe(tmp_path) -> None:
+    """/dev/stdout is a symlink to a /proc link with no path behind it (pipe:[...]): it is
+    written as the stream it is, like a FIFO, not replaced by a file."""
+    import io
+    import subprocess
+
+    from tests.terminal import CNNCLI
+
+    Image.fromarray(RGB).save(tmp_path / "in.png")
+    args = [CNNCLI, "pool", str(tmp_path / "in.png"), "/dev/stdout", "--k", "2", "--format", "png"]
+    proc = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(io.BytesIO(proc.stdout)) as written:
+        assert np.array_equal(np.asarray(written), block_max(RGB))
