@@ -225,3 +225,25 @@ def test_strict_wants_every_size_known(run_cli) -> None:
 def test_batch_needs_input_for_a_graph(run_cli) -> None:
     line = one_error_line(run_cli("summary", str(golden_file("tiny_cnn.onnx")), "--batch", "4"))
     assert "--batch goes with --input" in line
+
+
+@pytest.mark.parametrize(
+    ("encoding", "mark"),
+    [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")],
+    ids=["utf-8 with BOM", "utf-16 LE (PowerShell >)", "utf-16 BE"],
+)
+def test_a_printed_model_saved_with_a_byte_order_mark_is_read(
+    run_cli, tmp_path, encoding, mark
+) -> None:
+    """Windows editors add a UTF-8 BOM; PowerShell's `>` writes UTF-16 with one. The total
+    is PyTorch's (the golden file), as for the plain UTF-8 text."""
+    import json
+
+    golden = Path(__file__).parents[1] / "golden"
+    text = (golden / "real_models" / "resnet18.txt").read_text(encoding="utf-8")
+    saved = tmp_path / "resnet18.txt"
+    saved.write_bytes(mark + text.replace("\n", "\r\n").encode(encoding))
+    result = run_cli("summary", str(saved), "--input", "3,224,224", "--json")
+    assert result.exit_code == 0, result.stderr
+    expected = json.loads((golden / "real_models.json").read_text())["models"]["resnet18"]
+    assert json.loads(result.stdout)["total_params"] == expected["total_params"]
