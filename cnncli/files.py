@@ -149,18 +149,22 @@ def _read_limited(
 
 
 def read_text(source: str | Path, what: str = "a text file") -> str:
-    """The text of ``source`` (``-`` = stdin): UTF-8, or UTF-16 with its byte-order mark
-    (what Windows PowerShell's ``>`` writes); a UTF-8 byte-order mark is dropped."""
+    """The text of ``source`` (``-`` = stdin): UTF-8, or ASCII saved as UTF-16 with its
+    byte-order mark (what Windows PowerShell's ``>`` writes; binary bytes that only start
+    like one are no text); a UTF-8 byte-order mark is dropped."""
     import codecs
 
     data = read_bytes(source, what)
-    encoding = "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
     try:
-        return data.decode(encoding)
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = data.decode("utf-16")
+            if text.isascii():
+                return text
+        else:
+            return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError(f"{display_name(source)}: not {what} (not UTF-8 text)") from None
+        pass
+    raise UserError(f"{display_name(source)}: not {what} (not UTF-8 text)")
 
 
 # ------------------------------------------------------------------------- stdout ---

@@ -414,7 +414,7 @@ def _warn_if_colour_loses_bits(image: Image.Image) -> None:
     (a PNG's, a TIFF's) as 8-bit ones. Only gray keeps its 16 bits: say so."""
     if image.mode not in ("RGB", "RGBA", "LA"):
         return
-    for tile in image.tile:
+    for tile in getattr(image, "tile", ()):  # an ImageFile's, before loading
         rawmode = tile.args if isinstance(tile.args, str) else (tile.args or ("",))[0]
         if isinstance(rawmode, str) and ";16" in rawmode:
             warnings.warn(
