@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from cnncli.core.errors import Names, UserError
-from cnncli.core.parsing import parse_int, parse_ints
+from cnncli.core.parsing import INT64_MAX, parse_int, parse_ints
 
 PADDING_STRINGS = ("same", "valid")
 
@@ -380,7 +380,17 @@ class LayerSpec:
 
 
 def solve(spec: LayerSpec, lin: int) -> SizeResult:
-    """Dispatch one dimension of one layer to its PyTorch rule."""
+    """One dimension of one layer by its PyTorch rule; an output no 64-bit size can hold
+    (PyTorch's sizes are int64, as the inputs are) is refused, not printed."""
+    result = _solve(spec, lin)
+    if result.out > INT64_MAX:
+        raise UserError(
+            f"the output length {result.out:,} is beyond 2**63 - 1 (PyTorch sizes are 64-bit)"
+        )
+    return result
+
+
+def _solve(spec: LayerSpec, lin: int) -> SizeResult:
     if spec.kind == "conv":
         return explain_conv(
             lin, spec.kernel, 1 if spec.stride is None else spec.stride, spec.padding, spec.dilation

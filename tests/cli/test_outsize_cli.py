@@ -125,3 +125,26 @@ def test_shell_capture_through_the_installed_script() -> None:
         env={"CNNCLI": exe, "PATH": "/usr/bin:/bin"},
     )
     assert proc.stdout == "got 55\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "out"),
+    [
+        # (lin + 2p - d(k - 1) - 1) / s + 1 with lin = 2**63 - 1: 2**63 + 7
+        (["--lin", str(2**63 - 1), "--k", "3", "--p", "5"], 2**63 - 1 + 8),
+        # (lin - 1) s - 2p + d(k - 1) + op + 1: 2 * (2**63 - 2) + 1 + 1
+        (["--lin", str(2**63 - 1), "--k", "2", "--s", "2", "--transposed"], 2**64 - 2),
+    ],
+    ids=["conv", "transposed"],
+)
+def test_an_output_beyond_64_bits_is_refused(run_cli, args, out) -> None:
+    result = run_cli("outsize", *args)
+    assert result.exit_code == 2 and not result.stdout
+    assert result.stderr.splitlines() == [
+        f"error: the output length {out:,} is beyond 2**63 - 1 (PyTorch sizes are 64-bit)"
+    ]
+
+
+def test_the_largest_64_bit_output_is_still_answered(run_cli) -> None:
+    result = run_cli("outsize", "--lin", str(2**63 - 1), "--k", "1")
+    assert result.exit_code == 0 and result.stdout.strip() == str(2**63 - 1)
