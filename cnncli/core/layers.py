@@ -552,13 +552,13 @@ _ARGUMENT_TYPES: Mapping[str, Check] = MappingProxyType(
             _non_negative,
         ),
         **dict.fromkeys(
-            ("in2_features", "num_embeddings", "embedding_dim", "input_size", "proj_size"),
-            _non_negative,
+            ("in2_features", "num_embeddings", "embedding_dim", "proj_size"), _non_negative
         ),
         **dict.fromkeys(
             ("groups", "num_features", "num_groups", "num_channels", "size", "hidden_size"),
             _positive,
         ),
+        "input_size": _positive,  # RNN, LSTM, GRU refuse 0 (Linear's in_features may be 0)
         **dict.fromkeys(
             ("num_layers", "embed_dim", "num_heads", "num_parameters", "upscale_factor"),
             _positive,
@@ -733,6 +733,8 @@ def _layer_from_tree(tree: ast.Expression, source: str) -> Layer:
     for keyword in call.keywords:
         if keyword.arg is None:
             raise UserError(f"{kind}: '**' arguments are not literals: {_show(source)}")
+        if keyword.arg in keywords:  # Python refuses it when compiling, not when parsing
+            raise UserError(f"{kind}() got {keyword.arg!r} twice (a keyword argument repeated)")
         keywords[keyword.arg] = _literal(keyword.value, source)
     layer = Layer(kind=kind, args=_bind(kind, signature, positional, keywords), text=source)
     check_arguments(layer)

@@ -86,6 +86,11 @@ def test_parameter_free_layers_are_zero(run_cli) -> None:
         (["Conv2d(-3, 5, 3)"], "in_channels must be at least 0"),
         (["Blur(3)"], "unknown layer 'Blur'"),
         (["Conv2d(3, 5, 3, stride=eval('1'))"], "only literal values"),
+        # Python: "keyword argument repeated"; PyTorch never sees it
+        (["Linear(in_features=4, in_features=5, out_features=2)"], "got 'in_features' twice"),
+        # PyTorch: "input_size must be greater than zero" (Linear(0, 2) is fine there)
+        (["LSTM(0, 8)"], "input_size must be at least 1"),
+        (["GRU(0, 8)"], "input_size must be at least 1"),
     ],
 )
 def test_bad_layers_exit_2_with_one_line(run_cli, args, fragment) -> None:
