@@ -233,7 +233,9 @@ def pool_values(data: list[float] | Matrix, spec: PoolSpec) -> list[list[PooledW
 
 # ----------------------------------------------------------- reading numbers ---
 
-_SEPARATORS = re.compile(r"[,\s;]+")
+# One comma or semicolon (spaces around it allowed), or a run of spaces: two commas in a
+# row leave an empty cell, refused (a dropped number would shift every window after it).
+_SEPARATORS = re.compile(r"\s*[,;]\s*|\s+")
 
 
 def parse_values(text: str, source: str = "--values") -> list[float] | Matrix:
@@ -254,13 +256,19 @@ def parse_values(text: str, source: str = "--values") -> list[float] | Matrix:
     ]
     matrix: Matrix = []
     for r, line in enumerate(rows):
-        cells = [c for c in _SEPARATORS.split(line.strip()) if c]
+        cells = _SEPARATORS.split(line.strip())
+        if len(cells) > 1 and cells[-1] == "":
+            cells.pop()  # one separator at the end of a row, as in "1, 2, 3,"
         matrix.append([_number(cell, source, r, c) for c, cell in enumerate(cells)])
     _check_rectangular(matrix, source)
     return matrix[0] if len(matrix) == 1 else matrix
 
 
 def _number(cell: object, source: str, row: int, col: int) -> float:
+    if cell == "":
+        raise UserError(
+            f"{source}: row {row + 1}, column {col + 1}: an empty value (two separators in a row)"
+        )
     if isinstance(cell, bool):
         raise UserError(f"{source}: row {row + 1}, column {col + 1}: {cell!r} is not a number")
     try:

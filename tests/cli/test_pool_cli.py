@@ -109,6 +109,9 @@ def test_image_adaptive_avg(run_cli, tmp_path) -> None:
     [
         (["--values", "1,2\n3", "--k", "2"], "ragged matrix: row 2 has 1 values"),
         (["--values", "1,two", "--k", "1"], "row 1, column 2: 'two' is not a number"),
+        # a dropped number would shift every window after it
+        (["--values", "1,,2", "--k", "1"], "row 1, column 2: an empty value"),
+        (["--values", "1;2;;3", "--k", "1"], "row 1, column 3: an empty value"),
         (["--values", "[[1, 2], [3]]", "--k", "1"], "ragged matrix"),
         (["--values", "1,2,3", "--k", "5"], "kernel span 5 does not fit in lin+2p = 3"),
         (["--values", "1,2,3", "--k", "3", "--p", "2"], "at most half"),
@@ -139,3 +142,12 @@ def test_bad_image_writes_nothing(run_cli, tmp_path) -> None:
     result = run_cli("pool", str(bad), str(out), "--k", "2")
     assert result.exit_code == 2 and "not an image" in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("values", ["1, 2, 3,", "1 2   3", "1;2;3", "1 ,2 , 3"])
+def test_separators_that_leave_no_empty_value(run_cli, values) -> None:
+    """A trailing separator, runs of spaces, semicolons, spaces around commas: 1 2 3 each.
+    MaxPool1d(2, stride=1) of [1, 2, 3] is [2, 3] (by hand)."""
+    result = run_cli("pool", "--values", values, "--k", "2", "--s", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == ["2", "3"]
