@@ -162,11 +162,21 @@ def plan_jobs(
         if key in claimed:
             raise UserError(
                 f"{claimed[key]} and {source} would both be written to {dest}",
-                hint="inputs from different folders share a name: run one batch per folder",
+                hint=_clash_hint(resolve(str(claimed[key])) == resolve(raw), template),
             )
         claimed[key] = source
         jobs.append(Job(source, dest))
     return jobs
+
+
+def _clash_hint(same_file: bool, template: str) -> str:
+    """Why two inputs map to one output: the same file twice, a --name without the
+    input's name in it, or two folders holding the same name."""
+    if same_file:
+        return "the same input is given twice: give each file once"
+    if "{stem}" not in template and "{name}" not in template:
+        return "--name needs {stem} or {name}, so that each output is named after its input"
+    return "inputs from different folders share a name: run one batch per folder"
 
 
 def _resolver() -> Callable[[str], str]:

@@ -157,6 +157,12 @@ class ImageRun:
         """How a batch (``--out-dir``) names its outputs and reports."""
         from cnncli.batch import BatchOptions
 
+        if self.out_dir is not None and self.out_dir.strip() in ("", "-"):
+            shown = "-" if self.out_dir.strip() == "-" else "empty"
+            raise UserError(
+                f"--out-dir is {shown}: it takes a folder",
+                hint="--out-dir . for the current folder (a folder named '-': --out-dir ./-)",
+            )
         return BatchOptions(
             Path(self.out_dir) if self.out_dir is not None else None,
             self.suffix,

@@ -100,3 +100,43 @@ def test_local_cluster_time_says_it_includes_the_start_up(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     pattern = r"sobel: 2 files in \d+\.\d s \(cluster start-up included\): 2 written, 0 failed\n"
     assert re.fullmatch(pattern, done.stderr)
+
+
+def _gray(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "extra", "hint"),
+    [
+        (["a.png", "a.png"], [], "the same input is given twice: give each file once"),
+        (["a.png", "./a.png"], [], "the same input is given twice: give each file once"),
+        (["a.png", "b.png"], ["--name", "same.png"], "--name needs {stem} or {name}"),
+        (["x/a.png", "y/a.png"], [], "inputs from different folders share a name"),
+    ],
+    ids=["twice", "twice by another name", "name without the input's", "two folders"],
+)
+def test_a_clash_of_outputs_says_why(run_cli, tmp_path, monkeypatch, inputs, extra, hint) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in set(inputs):
+        _gray(tmp_path / name)
+    result = run_cli("sobel", *inputs, "--out-dir", "out", *extra)
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and f"(hint: {hint}" in line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("out_dir", "shown"), [("", "empty"), ("-", "-"), (" ", "empty")])
+def test_an_out_dir_that_is_no_folder_name_is_refused(
+    run_cli, tmp_path, monkeypatch, out_dir, shown
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(
+        "sobel", _gray(tmp_path / "a.png"), _gray(tmp_path / "b.png"), "--out-dir", out_dir
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --out-dir is {shown}: it takes a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]
