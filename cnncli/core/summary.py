@@ -7,8 +7,9 @@ its children in order; any other module with children runs them in the printed o
 with a warning, since its forward may differ. When a shape cannot be followed (an
 unknown leaf, or a mismatch inside a block whose forward is unknown), every later shape
 is unknown (``None``), but parameters are still counted: they never depend on forward.
-A flatten hidden in forward (``torch.flatten(x, 1)`` before a Linear) is inserted where
-the flattened size is exactly the Linear's ``in_features``, with a note.
+A flatten hidden in a forward that is not known (``torch.flatten(x, 1)`` before a Linear)
+is inserted where the flattened size is exactly the Linear's ``in_features``, with a note;
+a Sequential or a known block never gets one.
 
 MACs convention: see :mod:`cnncli.core.forward.leaves`. Standard library only.
 """
@@ -162,6 +163,9 @@ class _Engine:
     hidden: dict[str, Hidden] = field(default_factory=dict)
     calls: list[tuple[str, tuple[int, ...] | None]] = field(default_factory=list)
     called: set[str] = field(default_factory=set)
+    # Row indices where a forward that is not known hands its tensor to a child: the only
+    # places a torch.flatten the repr does not show can be.
+    loose: set[int] = field(default_factory=set)
     params_exact: bool = True
     _params: dict[str, LayerParams] = field(default_factory=dict)
 
@@ -231,6 +235,10 @@ class _Engine:
             if y is None:
                 self.unknown(child)
                 continue
+            if module.kind in SEQUENTIAL:
+                y = self.module(child, y)
+                continue
+            self.loose.add(len(self.rows))
             if not uncertain:
                 y = self.module(child, y)
                 continue
@@ -267,8 +275,12 @@ class _Engine:
     def _hidden_flatten(self, module: Module, x: Flow) -> Flow:
         """``torch.flatten(x, 1)`` hidden in forward before a Linear: where the sizes say so.
 
-        Inside one Sequential nothing can flatten unseen, so shape-preserving layers that
-        precede the Linear in its own container (AlexNet's Dropout) already saw the flat tensor.
+        Only a forward that is not known can hide one, and only where it hands a tensor to a
+        child (:attr:`_Engine.loose`): a Sequential, a known block and ``Linear`` itself apply
+        no flatten (PyTorch's Linear maps the last dimension and keeps the others, so
+        ``[N, 1, F]`` stays 3-d there). Inside one Sequential nothing
+        can flatten unseen, so shape-preserving layers that precede the Linear in its own
+        container (AlexNet's Dropout) saw the flat tensor if they follow such a place.
         """
         layer = module.layer
         if layer is None or layer.kind != "Linear" or x.rank < 3:
@@ -276,22 +288,34 @@ class _Engine:
         in_features = layer.integer("in_features", 0)
         if math.prod(x.shape[1:]) != in_features:
             return x
-        flat = (x.shape[0], in_features)
         parent = module.path.rsplit(".", 1)[0] + "." if "." in module.path else ""
         index = len(self.rows)
+        places = [index] if index in self.loose else []
         while (
             index > 0
             and self.rows[index - 1].path.startswith(parent)
             and self.rows[index - 1].kind in SAME_SHAPE
         ):
             index -= 1
-            self.rows[index] = replace(
-                self.rows[index], output_shape=flat, receptive_field=None, jump=None
+            if index in self.loose:
+                places.append(index)
+        if not places:
+            return x
+        index = places[-1]
+        flat = (x.shape[0], in_features)
+        for before in range(index, len(self.rows)):
+            self.rows[before] = replace(
+                self.rows[before], output_shape=flat, receptive_field=None, jump=None
             )
         where = self.rows[index].path if index < len(self.rows) else module.path
         self.notes.append(
             f"inserted a flatten before {where}: {shape_text(x.shape)} -> {shape_text(flat)} "
             "(the torch.flatten in forward, which a repr does not show)"
+            + (
+                f"; without it, {module.label} would take {shape_text(x.shape)} as it is"
+                if x.shape[-1] == in_features
+                else ""
+            )
         )
         return Flow(flat)
 

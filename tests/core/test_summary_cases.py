@@ -1,0 +1,69 @@
+"""summary at the edges a review found, against PyTorch's own answers.
+
+``tests/golden/summary_cases.json`` comes from ``tests/golden/make_summary_cases.py``: small
+models written out there and torchvision/timm models at the input sizes that went wrong,
+run on the meta device with forward hooks (or torch's error where it refuses the input).
+Where the repr cannot tell, the summary must say so (a lower-bound count, a note with what
+it assumed); otherwise it must be exact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cnncli.core.errors import UserError
+from cnncli.core.summary import Summary, parse_model, summarize
+
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "summary_cases.json").read_text())
+CASES: dict[str, dict[str, Any]] = GOLDEN["cases"]
+
+
+def _summary(name: str) -> Summary:
+    case = CASES[name]
+    return summarize(parse_model(case["repr"]), tuple(case["input"]))
+
+
+def _top_level_calls(summary: Summary) -> list[tuple[str, list[int] | None]]:
+    return [
+        (path, None if shape is None else list(shape))
+        for path, shape in summary.calls
+        if path and "." not in path
+    ]
+
+
+def _assert_exact(name: str) -> Summary:
+    golden = CASES[name]
+    summary = _summary(name)
+    assert summary.total_params == golden["total_params"]
+    assert summary.buffers == golden["buffers"]
+    assert summary.output_shape == tuple(golden["output_shape"])
+    assert _top_level_calls(summary) == [(c, s) for c, s in golden["children"]]
+    assert summary.macs == golden["macs"] + golden.get("macs_functional_linear", 0)
+    assert summary.shapes_known and summary.params_exact
+    return summary
+
+
+@pytest.mark.parametrize("name", ["sequential_linear_3d", "sequential_linear_4d"])
+def test_a_sequential_applies_no_hidden_flatten(name: str) -> None:
+    summary = _assert_exact(name)
+    golden = CASES[name]["calls"]
+    assert [[r.path, r.kind, list(r.output_shape or ())] for r in summary.rows] == golden
+    assert summary.notes == ()
+
+
+@pytest.mark.parametrize("name", ["swin_t_32", "swin_t_5", "swin_v2_t_31", "convnext_tiny_32"])
+def test_channels_last_blocks_at_small_sizes(name: str) -> None:
+    summary = _assert_exact(name)
+    assert not any("flatten" in note for note in summary.notes)
+
+
+def test_convnext_refuses_what_torch_refuses_naming_the_layer() -> None:
+    assert "Kernel size can't be greater" in CASES["convnext_tiny_31"]["error"]
+    with pytest.raises(UserError) as raised:
+        _summary("convnext_tiny_31")
+    assert raised.value.message.startswith("features.")
+    assert "(Conv2d)" in raised.value.message
