@@ -28,7 +28,7 @@ from cnncli.core.model_text import CONTAINERS, Module, parse_model
 from cnncli.core.params import LayerParams, layer_params
 from cnncli.core.parsing import shape_text
 
-__all__ = ["DTYPE_BYTES", "Row", "Summary", "parse_model", "summarize"]
+__all__ = ["DTYPE_BYTES", "OWN_PARAMETERS", "Row", "Summary", "parse_model", "summarize"]
 
 DTYPE_BYTES: Mapping[str, int] = {
     "float32": 4,
@@ -132,6 +132,9 @@ def summarize(
         ):
             engine.params_exact = False  # a custom layer: its own parameters are not printed
             engine.warn(f"{module.label}: unknown module without children, counted as 0 parameters")
+        elif module.children and _may_own_parameters(module):
+            engine.params_exact = False
+            engine.warn(f"{module.label}: {OWN_PARAMETERS}")
     return Summary(
         name=model.kind,
         input_shape=(batch, *input_shape),
@@ -149,6 +152,21 @@ def summarize(
         shapes_known=all(r.output_shape is not None for r in engine.rows),
         params_exact=engine.params_exact,
     )
+
+
+# A class whose forward is not known may hold an nn.Parameter of its own, which
+# print(model) never shows (a learned scale, a position embedding).
+OWN_PARAMETERS = (
+    "its class is not known, and an nn.Parameter it holds itself would not be in the repr: "
+    "the parameter totals are a lower bound"
+)
+
+
+def _may_own_parameters(module: Module) -> bool:
+    """A module with children whose class no rule knows (a Sequential owns no parameters)."""
+    if module.kind in SEQUENTIAL or module.kind in CONTAINERS:
+        return False
+    return not any(r.matches(module) for r in RULES.get(module.kind, ()))
 
 
 def _numel(tensors: Iterable[Hidden]) -> int:
@@ -226,10 +244,7 @@ class _Engine:
         """Children in printed order; sure for a Sequential, a guess for anything else."""
         uncertain = module.kind not in SEQUENTIAL and len(module.children) > 1
         if uncertain and not warned:
-            self.warn(
-                f"{module.label}: forward not known; its children ran in the printed order "
-                "(an nn.Parameter it holds itself is not in the repr, nor in the totals)"
-            )
+            self.warn(f"{module.label}: forward not known; its children ran in the printed order")
         y = self.leaf(module, x) if module.layer is not None else x
         for child in module.children:
             if y is None:

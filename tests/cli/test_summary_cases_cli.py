@@ -34,3 +34,12 @@ def test_convnext_where_torch_refuses_is_one_error_line(run_cli) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: features.") and result.stderr.count("\n") == 1
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_strict_refuses_a_total_that_misses_hidden_parameters(run_cli) -> None:
+    result = _run(run_cli, "timm_beit_base_patch16_224", "--strict")
+    assert result.exit_code == 2
+    assert f">= {86_387_944:,}" in result.stdout  # PyTorch: 86,530,984
+    assert result.stderr.splitlines()[-1].startswith("error: --strict")
+    data = json.loads(_run(run_cli, "timm_beit_base_patch16_224", "--json").stdout)
+    assert data["params_exact"] is False

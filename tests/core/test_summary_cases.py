@@ -67,3 +67,24 @@ def test_convnext_refuses_what_torch_refuses_naming_the_layer() -> None:
         _summary("convnext_tiny_31")
     assert raised.value.message.startswith("features.")
     assert "(Conv2d)" in raised.value.message
+
+
+HIDDEN_PARAMETERS = [
+    "scaled_net",
+    "head_with_offset",
+    "timm_beit_base_patch16_224",
+    "timm_cait_xxs24_224",
+    "timm_convit_tiny",
+    "timm_pit_ti_224",
+    "timm_xcit_nano_12_p16_224",
+]
+
+
+@pytest.mark.parametrize("name", HIDDEN_PARAMETERS)
+def test_a_class_not_known_makes_the_total_a_lower_bound(name: str) -> None:
+    golden = CASES[name]
+    assert any(kind == "param" for _, _, kind in golden["hidden"])  # torch: it holds some
+    summary = _summary(name)
+    assert not summary.params_exact
+    assert summary.total_params < golden["total_params"]
+    assert any("the parameter totals are a lower bound" in w for w in summary.warnings)

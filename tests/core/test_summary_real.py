@@ -78,8 +78,9 @@ def test_tutorial_models_are_exact_or_marked(name: str) -> None:
     if summary.params_exact:
         assert summary.total_params == golden["total_params"]
         assert summary.buffers == golden["buffers"]
-    else:
-        assert summary.total_params < golden["total_params"]
+    else:  # a lower bound: a class it does not know may hold an nn.Parameter of its own
+        assert summary.total_params <= golden["total_params"]
+        assert summary.buffers <= golden["buffers"]
     exact = (
         summary.output_shape == tuple(golden["output_shape"])
         and _top_level_calls(summary, golden) == [(c, s) for c, s in golden["children"]]

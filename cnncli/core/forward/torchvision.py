@@ -601,6 +601,12 @@ def maxvit_block(b: Module, x: Flow, run: Run) -> Flow:
     return x
 
 
+@RULES.add("MaxVitLayer")
+@rule("torchvision MaxVitLayer.forward", "layers")
+def maxvit_layer(b: Module, x: Flow, run: Run) -> Flow:
+    return run("layers", x)
+
+
 @RULES.add("MBConv")
 @rule("torchvision maxvit.MBConv.forward", "proj stochastic_depth layers")
 def maxvit_mbconv(b: Module, x: Flow, run: Run) -> Flow:
