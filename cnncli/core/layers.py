@@ -288,6 +288,7 @@ class Layer:
     kind: str
     args: Mapping[str, object]
     text: str
+    given: frozenset[str] = frozenset()  # the arguments the text gives (the rest: defaults)
 
     def integer(self, name: str, minimum: int | None = 1) -> int:
         """An integer argument as PyTorch accepts it (no bool, no float), at least ``minimum``."""
@@ -734,7 +735,9 @@ def _layer_from_tree(tree: ast.Expression, source: str) -> Layer:
         if keyword.arg is None:
             raise UserError(f"{kind}: '**' arguments are not literals: {_show(source)}")
         keywords[keyword.arg] = _literal(keyword.value, source)
-    layer = Layer(kind=kind, args=_bind(kind, signature, positional, keywords), text=source)
+    given = frozenset([name for name, _ in signature][: len(positional)]) | frozenset(keywords)
+    args = _bind(kind, signature, positional, keywords)
+    layer = Layer(kind=kind, args=args, text=source, given=given)
     check_arguments(layer)
     return layer
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from cnncli.core.errors import UserError
 from cnncli.core.forward import PARAMETERLESS, RULES, SEQUENTIAL
 from cnncli.core.forward.base import Flow, Rule
-from cnncli.core.forward.leaves import MAX_ELEMENTS, SAME_SHAPE, leaf_rule
+from cnncli.core.forward.leaves import MAX_ELEMENTS, SAME_SHAPE, leaf_rule, unprinted_ceil_mode
 from cnncli.core.model_text import CONTAINERS, Module, parse_model
 from cnncli.core.params import LayerParams, layer_params
 from cnncli.core.parsing import shape_text
@@ -78,6 +79,9 @@ class Summary:
     warnings: tuple[str, ...] = ()
     shapes_known: bool = True
     params_exact: bool = True
+    # Some shape or count rests on a constructor argument the repr does not print and no
+    # rule knows (AvgPool's ceil_mode where it matters): the note says what was assumed.
+    assumed: bool = False
 
     @property
     def state_bytes(self) -> int:
@@ -151,6 +155,7 @@ def summarize(
         warnings=tuple(dict.fromkeys(engine.warnings)),
         shapes_known=all(r.output_shape is not None for r in engine.rows),
         params_exact=engine.params_exact,
+        assumed=engine.assumed,
     )
 
 
@@ -185,10 +190,18 @@ class _Engine:
     # places a torch.flatten the repr does not show can be.
     loose: set[int] = field(default_factory=set)
     params_exact: bool = True
+    assumed: bool = False
+    # Constructor arguments a rule knows although the repr does not print them, by path.
+    built: dict[str, dict[str, object]] = field(default_factory=dict)
     _params: dict[str, LayerParams] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def assume(self, message: str) -> None:
+        """A note on an argument the repr hides that changes the result: not exact."""
+        self.notes.append(message)
+        self.assumed = True
 
     def layer_params(self, module: Module) -> LayerParams:
         """The printed layer's tensors, worked out once per module (rows and totals)."""
@@ -277,11 +290,22 @@ class _Engine:
             self.warn(f"{module.label}: {why}; shapes after it are unknown")
             self.record(module, None, 0)
             return None
+        settings = self.built.get(module.path)
+        if settings:
+            args = MappingProxyType({**layer.args, **settings})
+            layer = replace(layer, args=args, given=layer.given | frozenset(settings))
         try:
             x = self._hidden_flatten(module, x)
             y, macs = function(layer, x)
+            ceil = unprinted_ceil_mode(layer, x)
         except UserError as exc:
             raise UserError(f"{module.label}: {exc.message}", exc.hint) from None
+        if ceil is not None:
+            self.assume(
+                f"{module.label}: AvgPool's repr does not print ceil_mode; assumed False "
+                f"(PyTorch's default), which gives {shape_text(y.shape)}; with ceil_mode=True "
+                f"it gives {shape_text(ceil)} (write ceil_mode=True into the text if so)"
+            )
         if any(n < 1 for n in y.shape[1:]):
             raise UserError(f"{module.label}: gives an empty output {shape_text(y.shape)}")
         self.record(module, y, macs)
@@ -438,6 +462,13 @@ class _Bound:
 
     def note(self, message: str) -> None:
         self.engine.notes.append(f"{self.block.kind}: {message}")
+
+    def assume(self, message: str) -> None:
+        self.engine.assume(f"{self.block.kind}: {message}")
+
+    def built(self, child: str | Module, **args: object) -> None:
+        module = self.child(child) if isinstance(child, str) else child
+        self.engine.built.setdefault(module.path, {}).update(args)
 
 
 class _ShapesLost(Exception):

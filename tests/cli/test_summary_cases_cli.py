@@ -43,3 +43,19 @@ def test_strict_refuses_a_total_that_misses_hidden_parameters(run_cli) -> None:
     assert result.stderr.splitlines()[-1].startswith("error: --strict")
     data = json.loads(_run(run_cli, "timm_beit_base_patch16_224", "--json").stdout)
     assert data["params_exact"] is False
+
+
+def test_strict_refuses_an_assumed_ceil_mode(run_cli) -> None:
+    result = _run(run_cli, "avgpool_ceil_true_7", "--strict")
+    assert result.exit_code == 2
+    assert "does not print ceil_mode" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("error: --strict")
+    data = json.loads(_run(run_cli, "avgpool_ceil_true_7", "--json").stdout)
+    assert data["assumed"] is True
+    assert _run(run_cli, "avgpool_ceil_true_8", "--strict").exit_code == 0
+
+
+def test_timm_resnet_d_at_an_odd_size(run_cli) -> None:
+    result = _run(run_cli, "timm_resnet26d_233", "--strict", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["layers"][-1]["output_shape"] == [1, 1000]

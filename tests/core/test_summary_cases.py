@@ -88,3 +88,48 @@ def test_a_class_not_known_makes_the_total_a_lower_bound(name: str) -> None:
     assert not summary.params_exact
     assert summary.total_params < golden["total_params"]
     assert any("the parameter totals are a lower bound" in w for w in summary.warnings)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "timm_resnet26d_233",
+        "timm_seresnext26d_32x4d_233",
+        "timm_nf_resnet50_233",
+        "timm_densenet121_233",
+        "densenet121_233",
+    ],
+)
+def test_a_rule_knows_the_ceil_mode_of_its_avgpool(name: str) -> None:
+    summary = _assert_exact(name)
+    assert not summary.assumed and summary.warnings == ()
+
+
+@pytest.mark.parametrize("name", ["avgpool_ceil_true_8", "avgpool_ceil_corrected_5"])
+def test_ceil_mode_that_changes_nothing_is_not_noted(name: str) -> None:
+    summary = _assert_exact(name)
+    golden = CASES[name]["calls"]
+    assert [[r.path, r.kind, list(r.output_shape or ())] for r in summary.rows] == golden
+    assert not summary.assumed and summary.notes == ()
+
+
+@pytest.mark.parametrize(
+    "name", ["avgpool_ceil_true_7", "avgpool_ceil_false_7", "avgpool1d_ceil_true_8"]
+)
+def test_ceil_mode_that_matters_is_an_assumption(name: str) -> None:
+    golden = CASES[name]
+    summary = _summary(name)
+    assert summary.assumed
+    assert any("does not print ceil_mode" in note for note in summary.notes)
+    pool = summary.rows[-1]
+    torch_shape = tuple(golden["calls"][-1][2])
+    # One of the two modes is torch's, and the note names the other one.
+    note = next(n for n in summary.notes if "ceil_mode" in n)
+    assert pool.output_shape == torch_shape or str(list(torch_shape)) in note
+
+
+def test_ceil_mode_written_into_the_text_is_exact() -> None:
+    text = CASES["avgpool_ceil_true_7"]["repr"].replace("padding=0)", "padding=0, ceil_mode=True)")
+    summary = summarize(parse_model(text), (3, 7, 7))
+    assert summary.output_shape == tuple(CASES["avgpool_ceil_true_7"]["output_shape"])
+    assert not summary.assumed

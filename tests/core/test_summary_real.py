@@ -56,7 +56,7 @@ def test_library_models_are_exact(name: str) -> None:
         (child, shape) for child, shape in golden["children"]
     ]
     assert summary.macs == _expected_macs(golden)
-    assert summary.shapes_known and summary.params_exact
+    assert summary.shapes_known and summary.params_exact and not summary.assumed
     assert summary.warnings == ()
 
 

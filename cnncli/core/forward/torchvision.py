@@ -16,6 +16,7 @@ from cnncli.core.forward.base import (
     Registry,
     Run,
     add,
+    avg_pool_in,
     chain,
     concat,
     dense_concat,
@@ -116,6 +117,18 @@ def densenet(b: Module, x: Flow, run: Run) -> Flow:
 
 
 RULES.add("_DenseBlock")(rule("torchvision _DenseBlock.forward")(dense_concat))
+
+
+@RULES.add("_Transition")
+@rule(
+    "torchvision densenet._Transition (a Sequential; AvgPool2d(2, 2): ceil_mode=False)",
+    "norm relu conv pool",
+)
+def dense_transition(b: Module, x: Flow, run: Run) -> Flow:
+    pool = avg_pool_in(b, "pool")
+    if pool is not None:
+        run.built(pool, ceil_mode=False)
+    return chain(run, "norm relu conv pool", x)
 
 
 @RULES.add("_DenseLayer")
@@ -610,6 +623,9 @@ def maxvit_layer(b: Module, x: Flow, run: Run) -> Flow:
 @RULES.add("MBConv")
 @rule("torchvision maxvit.MBConv.forward", "proj stochastic_depth layers")
 def maxvit_mbconv(b: Module, x: Flow, run: Run) -> Flow:
+    pool = avg_pool_in(b.child("proj"))  # AvgPool2d(3, stride, padding=1): ceil_mode=False
+    if pool is not None:
+        run.built(pool, ceil_mode=False)
     shortcut = run("proj", x)
     return add(shortcut, run("stochastic_depth", run("layers", x)))
 
