@@ -59,3 +59,10 @@ def test_timm_resnet_d_at_an_odd_size(run_cli) -> None:
     result = _run(run_cli, "timm_resnet26d_233", "--strict", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["layers"][-1]["output_shape"] == [1, 1000]
+
+
+def test_strict_refuses_a_vit_sized_from_the_input(run_cli) -> None:
+    result = _run(run_cli, "vit_b_16_256", "--strict")
+    assert result.exit_code == 2
+    assert "image_size assumed" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("error: --strict")

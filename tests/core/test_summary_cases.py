@@ -133,3 +133,10 @@ def test_ceil_mode_written_into_the_text_is_exact() -> None:
     summary = summarize(parse_model(text), (3, 7, 7))
     assert summary.output_shape == tuple(CASES["avgpool_ceil_true_7"]["output_shape"])
     assert not summary.assumed
+
+
+def test_vit_image_size_is_an_assumption() -> None:
+    assert "Wrong image height" in CASES["vit_b_16_256"]["error"]  # built for 224
+    summary = _summary("vit_b_16_256")
+    assert summary.assumed
+    assert any("image_size assumed to be the input's 256 x 256" in n for n in summary.notes)

@@ -410,6 +410,11 @@ def cn_block(b: Module, x: Flow, run: Run) -> Flow:
 @RULES.add("VisionTransformer")
 @rule("torchvision VisionTransformer.forward", "conv_proj encoder heads", hidden=True)
 def vision_transformer(b: Module, x: Flow, run: Run) -> Flow:
+    run.assume(
+        f"image_size assumed to be the input's {' x '.join(map(str, x.shape[2:]))}: the repr "
+        "does not print it, the model runs only at the size it was built for, and "
+        "pos_embedding's size follows from it"
+    )
     x = run("conv_proj", x)
     n, d = x.shape[0], x.shape[1]
     tokens = permute(x.reshaped((n, d, math.prod(x.shape[2:]))), (0, 2, 1))
