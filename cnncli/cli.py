@@ -551,6 +551,11 @@ def summary(
         raise UserError(
             "--strict: some shapes or parameter counts are not known exactly (see the warnings)"
         )
+    if strict and result.assumed:
+        raise UserError(
+            "--strict: some shapes or parameter counts rest on a constructor argument the "
+            "repr does not print (see the notes)"
+        )
 
 
 def _join_weights(tree: "Module", path: str) -> "WeightsJoin":

@@ -447,6 +447,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "buffers": summary.buffers,
         "params_exact": summary.params_exact,
         "shapes_known": summary.shapes_known,
+        "assumed": summary.assumed,
         "hidden": [
             {"name": h.name, "shape": list(h.shape), "buffer": h.buffer} for h in summary.hidden
         ],

@@ -288,6 +288,7 @@ class Layer:
     kind: str
     args: Mapping[str, object]
     text: str
+    given: frozenset[str] = frozenset()  # the arguments the text gives (the rest: defaults)
 
     def integer(self, name: str, minimum: int | None = 1) -> int:
         """An integer argument as PyTorch accepts it (no bool, no float), at least ``minimum``."""
@@ -736,7 +737,9 @@ def _layer_from_tree(tree: ast.Expression, source: str) -> Layer:
         if keyword.arg in keywords:  # Python refuses it when compiling, not when parsing
             raise UserError(f"{kind}() got {keyword.arg!r} twice (a keyword argument repeated)")
         keywords[keyword.arg] = _literal(keyword.value, source)
-    layer = Layer(kind=kind, args=_bind(kind, signature, positional, keywords), text=source)
+    given = frozenset([name for name, _ in signature][: len(positional)]) | frozenset(keywords)
+    args = _bind(kind, signature, positional, keywords)
+    layer = Layer(kind=kind, args=args, text=source, given=given)
     check_arguments(layer)
     return layer
 

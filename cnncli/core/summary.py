@@ -7,8 +7,9 @@ its children in order; any other module with children runs them in the printed o
 with a warning, since its forward may differ. When a shape cannot be followed (an
 unknown leaf, or a mismatch inside a block whose forward is unknown), every later shape
 is unknown (``None``), but parameters are still counted: they never depend on forward.
-A flatten hidden in forward (``torch.flatten(x, 1)`` before a Linear) is inserted where
-the flattened size is exactly the Linear's ``in_features``, with a note.
+A flatten hidden in a forward that is not known (``torch.flatten(x, 1)`` before a Linear)
+is inserted where the flattened size is exactly the Linear's ``in_features``, with a note;
+a Sequential or a known block never gets one.
 
 MACs convention: see :mod:`cnncli.core.forward.leaves`. Standard library only.
 """
@@ -18,16 +19,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from cnncli.core.errors import UserError
 from cnncli.core.forward import PARAMETERLESS, RULES, SEQUENTIAL
 from cnncli.core.forward.base import Flow, Rule
-from cnncli.core.forward.leaves import MAX_ELEMENTS, SAME_SHAPE, leaf_rule
+from cnncli.core.forward.leaves import MAX_ELEMENTS, SAME_SHAPE, leaf_rule, unprinted_ceil_mode
 from cnncli.core.model_text import CONTAINERS, Module, parse_model
 from cnncli.core.params import LayerParams, layer_params
 from cnncli.core.parsing import shape_text
 
-__all__ = ["DTYPE_BYTES", "Row", "Summary", "parse_model", "summarize"]
+__all__ = ["DTYPE_BYTES", "OWN_PARAMETERS", "Row", "Summary", "parse_model", "summarize"]
 
 DTYPE_BYTES: Mapping[str, int] = {
     "float32": 4,
@@ -77,6 +79,9 @@ class Summary:
     warnings: tuple[str, ...] = ()
     shapes_known: bool = True
     params_exact: bool = True
+    # Some shape or count rests on a constructor argument the repr does not print and no
+    # rule knows (AvgPool's ceil_mode where it matters): the note says what was assumed.
+    assumed: bool = False
 
     @property
     def state_bytes(self) -> int:
@@ -131,6 +136,9 @@ def summarize(
         ):
             engine.params_exact = False  # a custom layer: its own parameters are not printed
             engine.warn(f"{module.label}: unknown module without children, counted as 0 parameters")
+        elif module.children and _may_own_parameters(module):
+            engine.params_exact = False
+            engine.warn(f"{module.label}: {OWN_PARAMETERS}")
     return Summary(
         name=model.kind,
         input_shape=(batch, *input_shape),
@@ -147,7 +155,23 @@ def summarize(
         warnings=tuple(dict.fromkeys(engine.warnings)),
         shapes_known=all(r.output_shape is not None for r in engine.rows),
         params_exact=engine.params_exact,
+        assumed=engine.assumed,
     )
+
+
+# A class whose forward is not known may hold an nn.Parameter of its own, which
+# print(model) never shows (a learned scale, a position embedding).
+OWN_PARAMETERS = (
+    "its class is not known, and an nn.Parameter it holds itself would not be in the repr: "
+    "the parameter totals are a lower bound"
+)
+
+
+def _may_own_parameters(module: Module) -> bool:
+    """A module with children whose class no rule knows (a Sequential owns no parameters)."""
+    if module.kind in SEQUENTIAL or module.kind in CONTAINERS:
+        return False
+    return not any(r.matches(module) for r in RULES.get(module.kind, ()))
 
 
 def _numel(tensors: Iterable[Hidden]) -> int:
@@ -162,11 +186,22 @@ class _Engine:
     hidden: dict[str, Hidden] = field(default_factory=dict)
     calls: list[tuple[str, tuple[int, ...] | None]] = field(default_factory=list)
     called: set[str] = field(default_factory=set)
+    # Row indices where a forward that is not known hands its tensor to a child: the only
+    # places a torch.flatten the repr does not show can be.
+    loose: set[int] = field(default_factory=set)
     params_exact: bool = True
+    assumed: bool = False
+    # Constructor arguments a rule knows although the repr does not print them, by path.
+    built: dict[str, dict[str, object]] = field(default_factory=dict)
     _params: dict[str, LayerParams] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def assume(self, message: str) -> None:
+        """A note on an argument the repr hides that changes the result: not exact."""
+        self.notes.append(message)
+        self.assumed = True
 
     def layer_params(self, module: Module) -> LayerParams:
         """The printed layer's tensors, worked out once per module (rows and totals)."""
@@ -222,15 +257,16 @@ class _Engine:
         """Children in printed order; sure for a Sequential, a guess for anything else."""
         uncertain = module.kind not in SEQUENTIAL and len(module.children) > 1
         if uncertain and not warned:
-            self.warn(
-                f"{module.label}: forward not known; its children ran in the printed order "
-                "(an nn.Parameter it holds itself is not in the repr, nor in the totals)"
-            )
+            self.warn(f"{module.label}: forward not known; its children ran in the printed order")
         y = self.leaf(module, x) if module.layer is not None else x
         for child in module.children:
             if y is None:
                 self.unknown(child)
                 continue
+            if module.kind in SEQUENTIAL:
+                y = self.module(child, y)
+                continue
+            self.loose.add(len(self.rows))
             if not uncertain:
                 y = self.module(child, y)
                 continue
@@ -254,11 +290,22 @@ class _Engine:
             self.warn(f"{module.label}: {why}; shapes after it are unknown")
             self.record(module, None, 0)
             return None
+        settings = self.built.get(module.path)
+        if settings:
+            args = MappingProxyType({**layer.args, **settings})
+            layer = replace(layer, args=args, given=layer.given | frozenset(settings))
         try:
             x = self._hidden_flatten(module, x)
             y, macs = function(layer, x)
+            ceil = unprinted_ceil_mode(layer, x)
         except UserError as exc:
             raise UserError(f"{module.label}: {exc.message}", exc.hint) from None
+        if ceil is not None:
+            self.assume(
+                f"{module.label}: AvgPool's repr does not print ceil_mode; assumed False "
+                f"(PyTorch's default), which gives {shape_text(y.shape)}; with ceil_mode=True "
+                f"it gives {shape_text(ceil)} (write ceil_mode=True into the text if so)"
+            )
         if any(n < 1 for n in y.shape[1:]):
             raise UserError(f"{module.label}: gives an empty output {shape_text(y.shape)}")
         self.record(module, y, macs)
@@ -267,8 +314,12 @@ class _Engine:
     def _hidden_flatten(self, module: Module, x: Flow) -> Flow:
         """``torch.flatten(x, 1)`` hidden in forward before a Linear: where the sizes say so.
 
-        Inside one Sequential nothing can flatten unseen, so shape-preserving layers that
-        precede the Linear in its own container (AlexNet's Dropout) already saw the flat tensor.
+        Only a forward that is not known can hide one, and only where it hands a tensor to a
+        child (:attr:`_Engine.loose`): a Sequential, a known block and ``Linear`` itself apply
+        no flatten (PyTorch's Linear maps the last dimension and keeps the others, so
+        ``[N, 1, F]`` stays 3-d there). Inside one Sequential nothing
+        can flatten unseen, so shape-preserving layers that precede the Linear in its own
+        container (AlexNet's Dropout) saw the flat tensor if they follow such a place.
         """
         layer = module.layer
         if layer is None or layer.kind != "Linear" or x.rank < 3:
@@ -276,22 +327,34 @@ class _Engine:
         in_features = layer.integer("in_features", 0)
         if math.prod(x.shape[1:]) != in_features:
             return x
-        flat = (x.shape[0], in_features)
         parent = module.path.rsplit(".", 1)[0] + "." if "." in module.path else ""
         index = len(self.rows)
+        places = [index] if index in self.loose else []
         while (
             index > 0
             and self.rows[index - 1].path.startswith(parent)
             and self.rows[index - 1].kind in SAME_SHAPE
         ):
             index -= 1
-            self.rows[index] = replace(
-                self.rows[index], output_shape=flat, receptive_field=None, jump=None
+            if index in self.loose:
+                places.append(index)
+        if not places:
+            return x
+        index = places[-1]
+        flat = (x.shape[0], in_features)
+        for before in range(index, len(self.rows)):
+            self.rows[before] = replace(
+                self.rows[before], output_shape=flat, receptive_field=None, jump=None
             )
         where = self.rows[index].path if index < len(self.rows) else module.path
         self.notes.append(
             f"inserted a flatten before {where}: {shape_text(x.shape)} -> {shape_text(flat)} "
             "(the torch.flatten in forward, which a repr does not show)"
+            + (
+                f"; without it, {module.label} would take {shape_text(x.shape)} as it is"
+                if x.shape[-1] == in_features
+                else ""
+            )
         )
         return Flow(flat)
 
@@ -399,6 +462,13 @@ class _Bound:
 
     def note(self, message: str) -> None:
         self.engine.notes.append(f"{self.block.kind}: {message}")
+
+    def assume(self, message: str) -> None:
+        self.engine.assume(f"{self.block.kind}: {message}")
+
+    def built(self, child: str | Module, **args: object) -> None:
+        module = self.child(child) if isinstance(child, str) else child
+        self.engine.built.setdefault(module.path, {}).update(args)
 
 
 class _ShapesLost(Exception):

@@ -19,7 +19,7 @@ from cnncli.core.errors import UserError
 from cnncli.core.model_text import Module
 from cnncli.core.modelfile import ModelFile, TensorInfo
 from cnncli.core.params import layer_params
-from cnncli.core.summary import Hidden, Summary
+from cnncli.core.summary import OWN_PARAMETERS, Hidden, Summary
 
 SHOWN_NAMES = 8  # how many unclaimed tensors / bare layers a note names
 
@@ -131,7 +131,8 @@ def apply_weights(summary: Summary, join: WeightsJoin) -> Summary:
             f"parameter{'s' if count != 1 else ''}; "
             f"a repr does not show nn.Parameter attributes): {_listed(hidden)}"
         )
-    warnings = list(summary.warnings)
+    # The file holds every nn.Parameter, so the totals are no longer a lower bound.
+    warnings = [w for w in summary.warnings if not w.endswith(OWN_PARAMETERS)]
     if join.bare:
         warnings.append(f"layers with no tensors in {join.source}: {_listed(list(join.bare))}")
     return replace(

@@ -45,6 +45,20 @@ def test_hidden_parameters_count(name: str, run_cli) -> None:
         assert by_name[module] == want
 
 
+def test_the_file_makes_the_totals_exact(run_cli) -> None:
+    """Without the file TinyNet's total is a lower bound (scale is not printed); with it, exact."""
+    alone = run_cli("summary", str(GOLDEN / "tiny_cnn.txt"), "--input", "3,16,16", "--json")
+    assert json.loads(alone.stdout)["params_exact"] is False
+    data = summary(run_cli, GOLDEN / "tiny_cnn.txt", TINY_FILES[0], "--input", "3,16,16")
+    assert data["params_exact"] is True
+    assert not any("lower bound" in warning for warning in data["warnings"])
+    result = run_cli(
+        "summary", str(GOLDEN / "tiny_cnn.txt"), "--input", "3,16,16", "--strict",
+        "--weights", str(golden_file(TINY_FILES[0])),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
 def _numel(shape: list[int]) -> int:
     count = 1
     for n in shape:

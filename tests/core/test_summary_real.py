@@ -57,6 +57,10 @@ def test_library_models_are_exact(name: str) -> None:
     ]
     assert summary.macs == _expected_macs(golden)
     assert summary.shapes_known and summary.params_exact
+    # torchvision's ViT runs only at the image_size it was built with, which is not printed.
+    vit = golden["source"] == "torchvision" and golden["class"] == "VisionTransformer"
+    assert summary.assumed == vit
+    assert any("image_size assumed" in note for note in summary.notes) == vit
     assert summary.warnings == ()
 
 
@@ -78,8 +82,9 @@ def test_tutorial_models_are_exact_or_marked(name: str) -> None:
     if summary.params_exact:
         assert summary.total_params == golden["total_params"]
         assert summary.buffers == golden["buffers"]
-    else:
-        assert summary.total_params < golden["total_params"]
+    else:  # a lower bound: a class it does not know may hold an nn.Parameter of its own
+        assert summary.total_params <= golden["total_params"]
+        assert summary.buffers <= golden["buffers"]
     exact = (
         summary.output_shape == tuple(golden["output_shape"])
         and _top_level_calls(summary, golden) == [(c, s) for c, s in golden["children"]]

@@ -99,6 +99,15 @@ class Run(Protocol):
         """Something the user should know about an assumption the rule made."""
         ...
 
+    def assume(self, message: str) -> None:
+        """A note on an assumption that may make a shape or count wrong (``--strict`` fails)."""
+        ...
+
+    def built(self, child: str | Module, **args: object) -> None:
+        """Constructor arguments of the leaf ``child`` the repr does not print but the
+        upstream code fixes (timm's ``downsample_avg``: ``ceil_mode=True``)."""
+        ...
+
 
 Forward = Callable[[Module, Flow, Run], Flow]
 
@@ -155,6 +164,13 @@ def rule(
 
 
 # ------------------------------------------------------- shared forward shapes ---
+
+
+def avg_pool_in(module: Module | None, name: str = "0") -> Module | None:
+    """The child ``name`` of ``module`` if it is an AvgPool2d, whose ``ceil_mode`` the repr
+    does not print (for a rule that knows it from the upstream constructor)."""
+    pool = None if module is None else module.child(name)
+    return pool if pool is not None and pool.kind == "AvgPool2d" else None
 
 
 def chain(run: Run, names: str, x: Flow) -> Flow:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from types import MappingProxyType
 
 from cnncli.core.errors import UserError
@@ -127,6 +128,21 @@ def pool(layer: Layer, x: Flow) -> tuple[Flow, int]:
     )
     spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
     return _windowed(x, spans, tuple(float(s) for s in stride), (*x.shape[:2], *sizes)), 0
+
+
+def unprinted_ceil_mode(layer: Layer, x: Flow) -> tuple[int, ...] | None:
+    """The output shape with ``ceil_mode=True`` where AvgPool's repr hides it and it matters.
+
+    PyTorch prints AvgPool1d/2d/3d without ``ceil_mode`` (nor ``count_include_pad``, which
+    changes no shape). None when the text gives it, or when both modes give the same size
+    (ATen's ``pooling_output_shape`` drops a last window that would start in the padding).
+    """
+    if not layer.kind.startswith("AvgPool") or "ceil_mode" in layer.given:
+        return None
+    args = {**layer.args, "ceil_mode": not layer.flag("ceil_mode")}
+    other, _ = pool(replace(layer, args=MappingProxyType(args)), x)
+    floor, _ = pool(layer, x)
+    return None if other.shape == floor.shape else other.shape
 
 
 def adaptive_pool(layer: Layer, x: Flow) -> tuple[Flow, int]:

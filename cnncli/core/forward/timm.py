@@ -17,6 +17,7 @@ from cnncli.core.forward.base import (
     Rule,
     Run,
     add,
+    avg_pool_in,
     chain,
     dense_concat,
     gate,
@@ -133,6 +134,14 @@ def _residual(run: Run, x: Flow, y: Flow) -> Flow:
 # ------------------------------------------------------------------ ResNet ---
 
 
+def _avg_down(b: Module, run: Run) -> None:
+    """timm's ``downsample_avg`` (ResNet-D, RegNet): Sequential(AvgPool2d(2, stride,
+    ceil_mode=True, count_include_pad=False), conv, norm) when the block strides."""
+    pool = avg_pool_in(b.child("downsample"))
+    if pool is not None:
+        run.built(pool, ceil_mode=True, count_include_pad=False)
+
+
 @RULES.add("BasicBlock")
 @rule(
     "timm resnet.BasicBlock.forward",
@@ -140,6 +149,7 @@ def _residual(run: Run, x: Flow, y: Flow) -> Flow:
     "se drop_path downsample",
 )
 def timm_basic_block(b: Module, x: Flow, run: Run) -> Flow:
+    _avg_down(b, run)
     return residual(run, x, "conv1 bn1 drop_block act1 aa conv2 bn2 se drop_path", "act2")
 
 
@@ -151,6 +161,7 @@ def timm_basic_block(b: Module, x: Flow, run: Run) -> Flow:
 )
 def timm_bottleneck(b: Module, x: Flow, run: Run) -> Flow:
     main = "conv1 bn1 act1 conv2 bn2 drop_block act2 aa conv3 bn3 se drop_path"
+    _avg_down(b, run)
     return residual(run, x, main, "act3")
 
 
@@ -161,6 +172,7 @@ def timm_bottleneck(b: Module, x: Flow, run: Run) -> Flow:
     "downsample drop_path attn",
 )
 def regnet_bottleneck(b: Module, x: Flow, run: Run) -> Flow:
+    _avg_down(b, run)
     y = chain(run, "conv1 conv2 attn se conv3", x)
     if run.has("downsample"):
         y = add(run("drop_path", y) if run.has("drop_path") else y, run("downsample", x))
@@ -253,6 +265,18 @@ def convnext_block(b: Module, x: Flow, run: Run) -> Flow:
 
 
 RULES.add("DenseBlock")(rule("timm densenet.DenseBlock.forward")(dense_concat))
+
+
+@RULES.add("DenseTransition")
+@rule(
+    "timm densenet.DenseTransition (a Sequential; AvgPool2d(2, 2), ceil_mode=False)",
+    "norm conv pool",
+)
+def dense_transition(b: Module, x: Flow, run: Run) -> Flow:
+    pool = avg_pool_in(b, "pool")
+    if pool is not None:
+        run.built(pool, ceil_mode=False)
+    return chain(run, "norm conv pool", x)
 
 
 @RULES.add("DenseLayer")
@@ -482,7 +506,15 @@ _register_in_order(
     "timm nfnet.NormFreeNet.forward_features + forward_head",
     "stem stages final_conv final_act head",
 )
-_register_in_order("DownsampleAvg", "timm nfnet.DownsampleAvg.forward", "pool conv")
+
+
+@RULES.add("DownsampleAvg")
+@rule("timm nfnet.DownsampleAvg.forward (AvgPool2d(2, stride, ceil_mode=True))", "pool conv")
+def nf_downsample_avg(b: Module, x: Flow, run: Run) -> Flow:
+    pool = avg_pool_in(b, "pool")
+    if pool is not None:
+        run.built(pool, ceil_mode=True, count_include_pad=False)
+    return run("conv", run("pool", x))
 
 
 @RULES.add("ScaledStdConv2d", "ScaledStdConv2dSame")

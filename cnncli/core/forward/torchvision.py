@@ -16,6 +16,7 @@ from cnncli.core.forward.base import (
     Registry,
     Run,
     add,
+    avg_pool_in,
     chain,
     concat,
     dense_concat,
@@ -116,6 +117,18 @@ def densenet(b: Module, x: Flow, run: Run) -> Flow:
 
 
 RULES.add("_DenseBlock")(rule("torchvision _DenseBlock.forward")(dense_concat))
+
+
+@RULES.add("_Transition")
+@rule(
+    "torchvision densenet._Transition (a Sequential; AvgPool2d(2, 2): ceil_mode=False)",
+    "norm relu conv pool",
+)
+def dense_transition(b: Module, x: Flow, run: Run) -> Flow:
+    pool = avg_pool_in(b, "pool")
+    if pool is not None:
+        run.built(pool, ceil_mode=False)
+    return chain(run, "norm relu conv pool", x)
 
 
 @RULES.add("_DenseLayer")
@@ -397,6 +410,11 @@ def cn_block(b: Module, x: Flow, run: Run) -> Flow:
 @RULES.add("VisionTransformer")
 @rule("torchvision VisionTransformer.forward", "conv_proj encoder heads", hidden=True)
 def vision_transformer(b: Module, x: Flow, run: Run) -> Flow:
+    run.assume(
+        f"image_size assumed to be the input's {' x '.join(map(str, x.shape[2:]))}: the repr "
+        "does not print it, the model runs only at the size it was built for, and "
+        "pos_embedding's size follows from it"
+    )
     x = run("conv_proj", x)
     n, d = x.shape[0], x.shape[1]
     tokens = permute(x.reshaped((n, d, math.prod(x.shape[2:]))), (0, 2, 1))
@@ -601,9 +619,18 @@ def maxvit_block(b: Module, x: Flow, run: Run) -> Flow:
     return x
 
 
+@RULES.add("MaxVitLayer")
+@rule("torchvision MaxVitLayer.forward", "layers")
+def maxvit_layer(b: Module, x: Flow, run: Run) -> Flow:
+    return run("layers", x)
+
+
 @RULES.add("MBConv")
 @rule("torchvision maxvit.MBConv.forward", "proj stochastic_depth layers")
 def maxvit_mbconv(b: Module, x: Flow, run: Run) -> Flow:
+    pool = avg_pool_in(b.child("proj"))  # AvgPool2d(3, stride, padding=1): ceil_mode=False
+    if pool is not None:
+        run.built(pool, ceil_mode=False)
     shortcut = run("proj", x)
     return add(shortcut, run("stochastic_depth", run("layers", x)))
 
