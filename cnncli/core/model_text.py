@@ -190,6 +190,15 @@ class _Frame:
 
     def build(self) -> list[Module]:
         """This module, once per name of a ``(0-2): 3 x`` repeat, each with its own paths."""
+        seen: dict[str, int] = {}
+        for child in self.children:  # PyTorch names each child once: the text was edited
+            if child.name in seen:
+                raise UserError(
+                    f"line {child.line}: {self.kind} has two children named ({child.name}) "
+                    f"(lines {seen[child.name]} and {child.line})",
+                    hint="print(model) names each child once: paste it as printed",
+                )
+            seen[child.name] = child.line
         text = ", ".join(self.arguments)
         layer = _layer_of(self.kind, text, self.line, self.path) if text else None
         first = Module(

@@ -76,3 +76,28 @@ def test_nesting_deeper_than_the_limit_is_refused_not_a_crash() -> None:
     text = "Sequential(\n" + text + ")\n" * (depth + 1)
     with pytest.raises(UserError, match="nested deeper than"):
         parse_model(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Sequential(\n  (0): Linear(in_features=4, out_features=4, bias=True)\n"
+            "  (0): Linear(in_features=4, out_features=5, bias=True)\n)",
+            "line 3: Sequential has two children named (0) (lines 2 and 3)",
+        ),
+        (
+            "Net(\n  (layer2): Sequential(\n    (0): ReLU()\n  )\n"
+            "  (fc): Linear(in_features=4, out_features=4, bias=True)\n"
+            "  (layer2): Sequential(\n    (0): ReLU()\n  )\n)",
+            "line 6: Net has two children named (layer2) (lines 2 and 6)",
+        ),
+    ],
+    ids=["two leaves", "two blocks"],
+)
+def test_a_child_name_given_twice_is_refused(text: str, message: str) -> None:
+    """PyTorch keys children by name: a name printed twice means the text was edited, and
+    its totals would count a module PyTorch cannot hold."""
+    with pytest.raises(UserError) as refused:
+        parse_model(text)
+    assert refused.value.message == message
