@@ -167,6 +167,8 @@ def _decode_target(image: Image.Image) -> tuple[np.ndarray, Any] | None:
     dtype = _DIRECT_MODES.get(image.mode)
     if dtype is None or image.format not in ("PNG", "TIFF", "PPM", "BMP"):
         return None
+    if "transparency" in image.info:  # a colour key: made into an alpha channel later
+        return None
     if image.format == "TIFF" and getattr(image, "tag_v2", {}).get(_ORIENTATION_TAG, 1) != 1:
         return None  # Pillow decodes a rotated TIFF at its stored size, not image.size
     width, height = image.size
@@ -473,6 +475,9 @@ def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, i
         image = image.convert("RGBA")
     elif mode in _TO_RGB:
         image = image.convert("RGB")
+    elif mode in ("L", "RGB") and "transparency" in image.info and not luminance:
+        # A PNG's tRNS colour key: that gray or colour is transparent, as for a palette
+        image = image.convert("LA" if mode == "L" else "RGBA")
     if luminance and image.mode != "L":
         image = image.convert("L")
     return image, 8

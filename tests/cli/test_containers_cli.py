@@ -302,3 +302,21 @@ def test_dev_stdout_as_the_output_name_writes_the_pipe(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     with Image.open(io.BytesIO(proc.stdout)) as written:
         assert np.array_equal(np.asarray(written), block_max(RGB))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_png_colour_key_becomes_alpha_as_a_palettes_does(run_cli, tmp_path, mode) -> None:
+    """tRNS on a gray or RGB PNG makes one value transparent; Pillow's own conversion to
+    LA / RGBA (what browsers show) is the expected input of the filter."""
+    pixels = RNG.integers(0, 4, (40, 56, 3), dtype=np.uint8) * 60
+    image = Image.fromarray(pixels[..., 0] if mode == "L" else pixels)
+    key = 0 if mode == "L" else (0, 0, 0)
+    image.save(tmp_path / "keyed.png", transparency=key)
+    out = tmp_path / "out.png"
+    result = run_cli("pool", str(tmp_path / "keyed.png"), str(out), "--k", "2")
+    assert result.exit_code == 0, result.stderr
+    with Image.open(tmp_path / "keyed.png") as keyed:
+        expected = block_max(np.asarray(keyed.convert("LA" if mode == "L" else "RGBA")))
+    with Image.open(out) as written:
+        assert written.mode == ("LA" if mode == "L" else "RGBA")
+        assert np.array_equal(np.asarray(written), expected)
