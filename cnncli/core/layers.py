@@ -718,6 +718,18 @@ def _parse_layer(text: str) -> Layer:
         raise UserError(f"cannot parse {_show(source)}: nested too deeply") from None
 
 
+# The layers whose constructor also takes ``device=`` and ``dtype=`` (PyTorch's factory
+# arguments): they change no shape or count, so their values are not even read (code often
+# passes a variable: ``device=device``). Checked against torch in tests/golden.
+FACTORY_LAYERS = frozenset(
+    {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "Bilinear", "Conv1d", "Conv2d", "Conv3d"}
+    | {"ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Embedding", "EmbeddingBag"}
+    | {"GRU", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LSTM"}
+    | {"LayerNorm", "Linear", "MultiheadAttention", "PReLU", "RMSNorm", "RNN"}
+)
+_FACTORY_ARGUMENTS = ("device", "dtype")
+
+
 def _layer_from_tree(tree: ast.Expression, source: str) -> Layer:
     call = tree.body
     if isinstance(call, (ast.Name, ast.Attribute)):  # "nn.ReLU" without parentheses
@@ -731,11 +743,15 @@ def _layer_from_tree(tree: ast.Expression, source: str) -> Layer:
         raise UserError(_unknown_layer_message(name))
     positional = [_literal(arg, source) for arg in call.args]
     keywords: dict[str, object] = {}
+    seen: set[str] = set()
     for keyword in call.keywords:
         if keyword.arg is None:
             raise UserError(f"{kind}: '**' arguments are not literals: {_show(source)}")
-        if keyword.arg in keywords:  # Python refuses it when compiling, not when parsing
+        if keyword.arg in seen:  # Python refuses it when compiling, not when parsing
             raise UserError(f"{kind}() got {keyword.arg!r} twice (a keyword argument repeated)")
+        seen.add(keyword.arg)
+        if keyword.arg in _FACTORY_ARGUMENTS and kind in FACTORY_LAYERS:
+            continue  # no shape or count depends on it: its value (often a variable) unread
         keywords[keyword.arg] = _literal(keyword.value, source)
     given = frozenset([name for name, _ in signature][: len(positional)]) | frozenset(keywords)
     args = _bind(kind, signature, positional, keywords)

@@ -90,6 +90,9 @@ def test_parameter_free_layers_are_zero(run_cli) -> None:
         (["Linear(in_features=4, in_features=5, out_features=2)"], "got 'in_features' twice"),
         # PyTorch: "input_size must be greater than zero" (Linear(0, 2) is fine there)
         (["LSTM(0, 8)"], "input_size must be at least 1"),
+        # TypeError in PyTorch: only layers built with parameters take factory arguments
+        (["ReLU(device='cpu')"], "ReLU() got an unexpected argument 'device'"),
+        (["Linear(4, 2, device='a', device='b')"], "got 'device' twice"),
         (["GRU(0, 8)"], "input_size must be at least 1"),
     ],
 )
@@ -104,3 +107,18 @@ def test_bad_layers_exit_2_with_one_line(run_cli, args, fragment) -> None:
 def test_no_layer_on_stdin(run_cli) -> None:
     result = run_cli("params", "-", input="\n")
     assert result.exit_code == 2 and "no layer given" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("layer", "total"),
+    [
+        ("Linear(4, 2, device='cuda', dtype=torch.float16)", 4 * 2 + 2),
+        ("Conv2d(3, 5, 3, device=device)", 3 * 5 * 3 * 3 + 5),  # a variable, as code has it
+        ("nn.LSTM(8, 16, dtype=torch.bfloat16)", 4 * 16 * (8 + 16) + 2 * 4 * 16),
+    ],
+)
+def test_device_and_dtype_change_no_count(run_cli, layer, total) -> None:
+    """PyTorch's factory arguments place and type the tensors; the counts (by hand) stay."""
+    result = run_cli("params", layer, "--total")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{total}\n"

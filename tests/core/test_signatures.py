@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncli.core.layers import REQUIRED, SIGNATURES
+from cnncli.core.layers import FACTORY_LAYERS, REQUIRED, SIGNATURES
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "signatures.json").read_text())
 TORCH = GOLDEN["layers"]
@@ -43,3 +43,7 @@ def test_signature_matches_torch(name: str) -> None:
     keyword = {(p[0], p[1]) for p in theirs if p[2] == "keyword"}
     assert ours[: len(positional)] == positional
     assert set(ours[len(positional) :]) == keyword
+
+
+def test_the_layers_taking_device_and_dtype_are_torchs() -> None:
+    assert set(FACTORY_LAYERS) == set(GOLDEN["factory"])

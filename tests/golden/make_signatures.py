@@ -5,7 +5,8 @@
 Writes tests/golden/signatures.json: for each layer name in cnncli.core.layers.SIGNATURES,
 the parameters of ``torch.nn.<name>.__init__`` in order, with their defaults (the string
 "<required>" for none) and whether they are keyword-only, leaving out ``device`` and
-``dtype`` (factory arguments that change no shape or count). tests/core/test_signatures.py checks SIGNATURES against it.
+``dtype`` (factory arguments that change no shape or count), and under ``factory`` the
+layers that take those two. tests/core/test_signatures.py checks SIGNATURES against it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,14 @@ def main() -> None:
     for name in sorted(SIGNATURES):
         cls = getattr(torch.nn, name)
         layers[name] = recurrent(name) if name in ("RNN", "LSTM", "GRU") else signature(cls)
-    out = {"torch": torch.__version__, "layers": layers}
+    # The layers whose constructor takes device= and dtype= (keyword-only factory arguments).
+    factory = sorted(
+        name
+        for name in SIGNATURES
+        if FACTORY <= set(inspect.signature(getattr(torch.nn, name).__init__).parameters)
+        or (name in ("RNN", "LSTM", "GRU") and FACTORY <= set(inspect.signature(torch.nn.RNNBase.__init__).parameters))
+    )
+    out = {"torch": torch.__version__, "layers": layers, "factory": factory}
     (ROOT / "tests" / "golden" / "signatures.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
