@@ -436,6 +436,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
                 "name": r.path,
                 "type": r.kind,
                 "output_shape": None if r.output_shape is None else list(r.output_shape),
+                "shape_guessed": r.guessed,
                 "params": r.params,
                 "macs": r.macs,
                 "receptive_field": None if r.receptive_field is None else list(r.receptive_field),
@@ -470,10 +471,19 @@ def _summary_cells(row: DisplayRow) -> list[str]:
         shape = ""
         numbers = [f"{row.params:,}" if row.params else "", ""]
     else:
-        shape = "?" if row.output_shape is None else shape_text(row.output_shape)
+        shape = (
+            "?"
+            if row.output_shape is None
+            else _guess_mark(row.guessed) + shape_text(row.output_shape)
+        )
         macs = "?" if row.output_shape is None else f"{row.macs:,}"
         numbers = [f"{row.params:,}", macs]
     return [label, shape, *numbers, _dims_text(row.receptive_field), _dims_text(row.jump)]
+
+
+def _guess_mark(guessed: bool) -> str:
+    """``~`` before a shape that follows a guess (a forward not known; see the warning)."""
+    return "~" if guessed else ""
 
 
 SUMMARY_HEADERS = ("layer (type)", "output shape", "params", "MACs", "RF", "jump")
@@ -514,7 +524,8 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: OutputF
         for r in summary.rows:
             writer.writerow(
                 [r.path, r.kind,
-                 "?" if r.output_shape is None else "x".join(str(n) for n in r.output_shape),
+                 "?" if r.output_shape is None
+                 else _guess_mark(r.guessed) + "x".join(str(n) for n in r.output_shape),
                  r.params, r.macs,
                  _dims_text(r.receptive_field), _dims_text(r.jump)]
             )  # fmt: skip

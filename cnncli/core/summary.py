@@ -51,6 +51,9 @@ class Row:
     macs: int
     receptive_field: tuple[float, ...] | None = None
     jump: tuple[float, ...] | None = None
+    # The shape follows a guess: a block whose forward is not known ran its children in
+    # the printed order (its forward may reuse one, or take another order).
+    guessed: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,9 @@ class _Engine:
     loose: set[int] = field(default_factory=set)
     params_exact: bool = True
     assumed: bool = False
+    # Set once a block whose forward is not known runs its second child in printed order:
+    # every shape recorded from then on rests on that guess.
+    guessing: bool = False
     # Constructor arguments a rule knows although the repr does not print them, by path.
     built: dict[str, dict[str, object]] = field(default_factory=dict)
     _params: dict[str, LayerParams] = field(default_factory=dict)
@@ -257,9 +263,12 @@ class _Engine:
         """Children in printed order; sure for a Sequential, a guess for anything else."""
         uncertain = module.kind not in SEQUENTIAL and len(module.children) > 1
         if uncertain and not warned:
-            self.warn(f"{module.label}: forward not known; its children ran in the printed order")
+            self.warn(
+                f"{module.label}: forward not known; its children ran in the printed order "
+                "(shapes after its first child are guesses, marked ~)"
+            )
         y = self.leaf(module, x) if module.layer is not None else x
-        for child in module.children:
+        for position, child in enumerate(module.children):
             if y is None:
                 self.unknown(child)
                 continue
@@ -270,6 +279,7 @@ class _Engine:
             if not uncertain:
                 y = self.module(child, y)
                 continue
+            self.guessing = self.guessing or position > 0
             try:
                 y = self.module(child, y)
             except UserError as exc:
@@ -373,6 +383,7 @@ class _Engine:
                 macs=macs,
                 receptive_field=None if y is None else y.rf,
                 jump=None if y is None else y.jump,
+                guessed=self.guessing and y is not None,
             )
         )
 

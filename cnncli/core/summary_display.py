@@ -26,6 +26,7 @@ class DisplayRow:
     receptive_field: tuple[float, ...] | None
     jump: tuple[float, ...] | None
     is_container: bool
+    guessed: bool = False  # the shape follows a guess (see Row.guessed)
 
 
 def display_rows(summary: Summary, max_depth: int | None = None) -> list[DisplayRow]:
@@ -68,6 +69,7 @@ def display_rows(summary: Summary, max_depth: int | None = None) -> list[Display
                     macs=last.macs + row.macs,
                     receptive_field=row.receptive_field or last.receptive_field,
                     jump=row.jump or last.jump,
+                    guessed=row.guessed,
                 )
             else:
                 rows.append(
@@ -81,6 +83,7 @@ def display_rows(summary: Summary, max_depth: int | None = None) -> list[Display
                         row.receptive_field,
                         row.jump,
                         False,
+                        row.guessed,
                     )
                 )
             continue
@@ -96,6 +99,7 @@ def display_rows(summary: Summary, max_depth: int | None = None) -> list[Display
                 row.receptive_field,
                 row.jump,
                 False,
+                row.guessed,
             )
         )
     return rows

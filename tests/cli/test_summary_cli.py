@@ -124,3 +124,37 @@ def test_hidden_parameters_are_listed_in_json(run_cli) -> None:
     hidden = {h["name"]: h["shape"] for h in data["hidden"]}
     assert hidden["class_token"] == [1, 1, 768]
     assert hidden["encoder.pos_embedding"] == [1, 197, 768]
+
+
+# forward: conv (padding 1 keeps 8x8), then pool (8x8 -> 4x4); printed: pool, then conv.
+REORDERED = """Net(
+  (pool): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+  (conv): Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+)
+"""
+
+
+def test_shapes_that_follow_a_guessed_order_are_marked(run_cli) -> None:
+    """PyTorch's conv output here is [1, 4, 8, 8] (by hand: padding 1 keeps 8x8, the pool
+    comes after it); the printed order gives [1, 4, 4, 4]. Nothing in the text can tell,
+    so every shape after the unknown forward's first child is marked as a guess."""
+    import json
+
+    result = run_cli("summary", "-", "--input", "3,8,8", "--json", input=REORDERED)
+    assert result.exit_code == 0
+    rows = {r["name"]: r for r in json.loads(result.stdout)["layers"]}
+    assert rows["pool"]["shape_guessed"] is False  # the first child sees the input itself
+    assert rows["conv"]["output_shape"] != [1, 4, 8, 8]
+    assert rows["conv"]["shape_guessed"] is True
+    table = run_cli("summary", "-", "--input", "3,8,8", input=REORDERED).stdout
+    assert "~[1, 4, 4, 4]" in table
+    csv = run_cli("summary", "-", "--input", "3,8,8", "--csv", input=REORDERED).stdout
+    assert "conv,Conv2d,~1x4x4x4," in csv
+
+
+def test_a_known_forward_marks_no_shape(run_cli) -> None:
+    import json
+
+    result = run_cli("summary", "resnet18", "--json")
+    assert result.exit_code == 0
+    assert not any(r["shape_guessed"] for r in json.loads(result.stdout)["layers"])
