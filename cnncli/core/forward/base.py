@@ -198,6 +198,19 @@ def dense_concat(b: Module, x: Flow, run: Run) -> Flow:
     return concat(features, 1)
 
 
+def dense_transition(order: str) -> Callable[[Module, Flow, Run], Flow]:
+    """DenseNet's transition, a Sequential ending in ``AvgPool2d(2, 2)``, which both
+    torchvision and timm build with ``ceil_mode=False``: its children in ``order``."""
+
+    def transition(b: Module, x: Flow, run: Run) -> Flow:
+        pool = avg_pool_in(b, "pool")
+        if pool is not None:
+            run.built(pool, ceil_mode=False)
+        return chain(run, order, x)
+
+    return transition
+
+
 # ---------------------------------------------------------------- tensor ops ---
 
 

@@ -20,6 +20,7 @@ from cnncli.core.forward.base import (
     avg_pool_in,
     chain,
     dense_concat,
+    dense_transition,
     gate,
     permute,
     reduce,
@@ -267,16 +268,12 @@ def convnext_block(b: Module, x: Flow, run: Run) -> Flow:
 RULES.add("DenseBlock")(rule("timm densenet.DenseBlock.forward")(dense_concat))
 
 
-@RULES.add("DenseTransition")
-@rule(
-    "timm densenet.DenseTransition (a Sequential; AvgPool2d(2, 2), ceil_mode=False)",
-    "norm conv pool",
+RULES.add("DenseTransition")(
+    rule(
+        "timm densenet.DenseTransition (a Sequential; AvgPool2d(2, 2), ceil_mode=False)",
+        "norm conv pool",
+    )(dense_transition("norm conv pool"))
 )
-def dense_transition(b: Module, x: Flow, run: Run) -> Flow:
-    pool = avg_pool_in(b, "pool")
-    if pool is not None:
-        run.built(pool, ceil_mode=False)
-    return chain(run, "norm conv pool", x)
 
 
 @RULES.add("DenseLayer")

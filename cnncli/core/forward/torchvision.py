@@ -20,6 +20,7 @@ from cnncli.core.forward.base import (
     chain,
     concat,
     dense_concat,
+    dense_transition,
     flatten,
     gate,
     permute,
@@ -119,16 +120,12 @@ def densenet(b: Module, x: Flow, run: Run) -> Flow:
 RULES.add("_DenseBlock")(rule("torchvision _DenseBlock.forward")(dense_concat))
 
 
-@RULES.add("_Transition")
-@rule(
-    "torchvision densenet._Transition (a Sequential; AvgPool2d(2, 2): ceil_mode=False)",
-    "norm relu conv pool",
+RULES.add("_Transition")(
+    rule(
+        "torchvision densenet._Transition (a Sequential; AvgPool2d(2, 2): ceil_mode=False)",
+        "norm relu conv pool",
+    )(dense_transition("norm relu conv pool"))
 )
-def dense_transition(b: Module, x: Flow, run: Run) -> Flow:
-    pool = avg_pool_in(b, "pool")
-    if pool is not None:
-        run.built(pool, ceil_mode=False)
-    return chain(run, "norm relu conv pool", x)
 
 
 @RULES.add("_DenseLayer")
