@@ -17,6 +17,7 @@ import pytest
 
 from cnncli.core.errors import UserError
 from cnncli.core.summary import Summary, parse_model, summarize
+from tests.core.test_summary_real import assert_exact
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "summary_cases.json").read_text())
 CASES: dict[str, dict[str, Any]] = GOLDEN["cases"]
@@ -27,23 +28,9 @@ def _summary(name: str) -> Summary:
     return summarize(parse_model(case["repr"]), tuple(case["input"]))
 
 
-def _top_level_calls(summary: Summary) -> list[tuple[str, list[int] | None]]:
-    return [
-        (path, None if shape is None else list(shape))
-        for path, shape in summary.calls
-        if path and "." not in path
-    ]
-
-
 def _assert_exact(name: str) -> Summary:
-    golden = CASES[name]
     summary = _summary(name)
-    assert summary.total_params == golden["total_params"]
-    assert summary.buffers == golden["buffers"]
-    assert summary.output_shape == tuple(golden["output_shape"])
-    assert _top_level_calls(summary) == [(c, s) for c, s in golden["children"]]
-    assert summary.macs == golden["macs"] + golden.get("macs_functional_linear", 0)
-    assert summary.shapes_known and summary.params_exact
+    assert_exact(summary, CASES[name])
     return summary
 
 
