@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,19 +81,30 @@ def single_job(paths: list[str], sample: bool, command: str = "sobel") -> tuple[
 
 
 def check_not_the_input(source: str, dest: str) -> None:
-    """Refuse an output that is the input file itself, by its name, a symlink or a hard
-    link: writing it would replace the picture being read (a batch refuses it too). A
-    device or a FIFO is not a picture on disk, and is left alone."""
-    if STDIO in (source, dest):
+    """Refuse an output that would replace the input file itself: the same name or a
+    symlink to it (as a batch refuses), or stdout opened on it (``1<>photo.png``, as ``cat``
+    refuses). A hard link is a name of its own: the atomic rename replaces only that name.
+    A device or a FIFO is not a picture on disk, and is left alone."""
+    if source == STDIO:
         return
     try:
-        read, written = os.stat(source), os.stat(dest)
-    except OSError:  # no output yet; a missing input is reported when it is read
+        read = os.stat(source)
+    except OSError:  # a missing input is reported when it is read
         return
-    if stat.S_ISREG(read.st_mode) and (read.st_dev, read.st_ino) == (
-        written.st_dev,
-        written.st_ino,
-    ):
+    if not stat.S_ISREG(read.st_mode):
+        return
+    if dest == STDIO:
+        try:
+            written = os.fstat(sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):  # no descriptor: not the file
+            return
+        if (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino):
+            raise UserError(
+                f"stdout is the input file {source}: writing it would replace the picture",
+                hint="redirect stdout to another file",
+            )
+        return
+    if os.path.realpath(source) == os.path.realpath(dest):
         raise UserError(
             f"{dest} would overwrite the input file {source}",
             hint="write the output to another file",

@@ -160,7 +160,7 @@ def input_and_its_names(folder: Path) -> tuple[Path, list[Path]]:
     return source, [source, folder / "link.png", folder / "hard.png", folder / "." / "a.png"]
 
 
-@pytest.mark.parametrize("which", [0, 1, 2, 3], ids=["same name", "symlink", "hard link", "./"])
+@pytest.mark.parametrize("which", [0, 1, 3], ids=["same name", "symlink", "./"])
 def test_the_input_file_is_never_the_output(run_cli, tmp_path, which) -> None:
     source, names = input_and_its_names(tmp_path)
     before = source.read_bytes()
@@ -171,13 +171,43 @@ def test_the_input_file_is_never_the_output(run_cli, tmp_path, which) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "hard.png", "link.png"]
 
 
-def test_a_copy_of_the_input_may_be_replaced(run_cli, tmp_path) -> None:
+@pytest.mark.parametrize("other", ["copy.png", "hard.png"], ids=["a copy", "a hard link"])
+def test_another_name_may_be_replaced_and_the_input_stays(run_cli, tmp_path, other) -> None:
+    """A hard link is a name of its own: the atomic rename gives it a new file and leaves
+    the input's bytes alone."""
     source, _ = input_and_its_names(tmp_path)
-    copy = tmp_path / "copy.png"
-    copy.write_bytes(source.read_bytes())
-    assert run_cli("pool", str(source), str(copy), "--k", "2").exit_code == 0
-    with Image.open(copy) as written:
+    before = source.read_bytes()
+    target = tmp_path / other
+    if not target.exists():
+        target.write_bytes(before)
+    assert run_cli("pool", str(source), str(target), "--k", "2").exit_code == 0
+    assert source.read_bytes() == before
+    with Image.open(target) as written:
         assert np.array_equal(np.asarray(written), block_max(RGB))
+
+
+@pytest.mark.parametrize("dest", ["-", "/dev/stdout"])
+def test_stdout_opened_on_the_input_is_refused(tmp_path, dest) -> None:
+    """`cnncli sobel f.png - 1<>f.png` would write the edges over the picture being read
+    (as `cat f >> f` would; cat refuses, 'input file is output file')."""
+    import subprocess
+
+    from tests.terminal import CNNCLI
+
+    source, _ = input_and_its_names(tmp_path)
+    before = source.read_bytes()
+    with open(source, "r+b") as same:  # the shell's 1<>f.png: no truncation
+        proc = subprocess.run(
+            [CNNCLI, "sobel", str(source), dest, "--format", "png"],
+            stdout=same,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 2
+    assert "input file" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert source.read_bytes() == before
 
 
 @pytest.mark.parametrize("level", ["1", "9"])  # cnncli's own PNG writer, then Pillow's
