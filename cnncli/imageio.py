@@ -428,6 +428,22 @@ def _warn_if_colour_loses_bits(image: Image.Image) -> None:
             return
 
 
+def _key_marks_a_pixel(image: Image.Image) -> bool:
+    """Whether the image's transparent colour key (a PNG's tRNS) is the value of a pixel:
+    only then is there an alpha channel to keep. (A 16-bit image's key, read against the
+    8-bit samples Pillow makes of it, matches nothing: it is left out, as a key that marks
+    no pixel changes nothing.)"""
+    import numpy as np
+
+    key = image.info.get("transparency")
+    if key is None:
+        return False
+    pixels = np.asarray(image)
+    if image.mode == "L":
+        return isinstance(key, int) and bool(np.any(pixels == key))
+    return isinstance(key, tuple) and bool(np.any(np.all(pixels == np.array(key), axis=-1)))
+
+
 def _as_16_bits(array: np.ndarray) -> np.ndarray:
     """32-bit integer or float samples as 16-bit ones: clipped to 0..65535 and rounded to
     whole numbers, with a warning saying how many changed (a float image in 0..1 would
@@ -475,7 +491,7 @@ def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, i
         image = image.convert("RGBA")
     elif mode in _TO_RGB:
         image = image.convert("RGB")
-    elif mode in ("L", "RGB") and "transparency" in image.info and not luminance:
+    elif mode in ("L", "RGB") and not luminance and _key_marks_a_pixel(image):
         # A PNG's tRNS colour key: that gray or colour is transparent, as for a palette
         image = image.convert("LA" if mode == "L" else "RGBA")
     if luminance and image.mode != "L":

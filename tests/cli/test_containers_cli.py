@@ -350,3 +350,17 @@ def test_a_png_colour_key_becomes_alpha_as_a_palettes_does(run_cli, tmp_path, mo
     with Image.open(out) as written:
         assert written.mode == ("LA" if mode == "L" else "RGBA")
         assert np.array_equal(np.asarray(written), expected)
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "bmp"])
+def test_a_colour_key_that_marks_no_pixel_adds_no_alpha(run_cli, tmp_path, ext) -> None:
+    """A tRNS key no pixel has makes nothing transparent: the image stays RGB, and a
+    format without alpha still takes it (the first version of the colour-key change
+    refused JPEG here)."""
+    pixels = np.full((40, 56, 3), 100, dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "nokey.png", transparency=(1, 2, 3))
+    out = tmp_path / f"out.{ext}"
+    result = run_cli("pool", str(tmp_path / "nokey.png"), str(out), "--k", "2")
+    assert result.exit_code == 0, result.stderr
+    with Image.open(out) as written:
+        assert written.mode == "RGB"
