@@ -12,6 +12,7 @@ arithmetic is :mod:`cnncli.core.depth`.
 from __future__ import annotations
 
 import io
+import math
 import re
 import sys
 import threading
@@ -659,13 +660,13 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
     if icc and _icc_matches(icc, mode):
         options["icc_profile"] = icc
     if "dpi" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
-        dpi = meta.info["dpi"]
-        if fmt != "PNG" or all(0 <= d / 0.0254 + 0.5 < 2**32 for d in dpi[:2]):
+        dpi = tuple(float(d) for d in meta.info["dpi"][:2])
+        if _dpi_fits(fmt, dpi):
             options["dpi"] = dpi
-        else:  # pHYs holds pixels per metre in 32 bits
+        else:
             warnings.warn(
-                f"a resolution of {float(dpi[0]):g} x {float(dpi[1]):g} dpi does not fit in a "
-                "PNG; left out",
+                f"a resolution of {dpi[0]:g} x {dpi[1]:g} dpi does not fit in a {fmt} file; "
+                "left out",
                 stacklevel=2,
             )
     if "exif" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
@@ -678,6 +679,20 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
         options["lossless"] = True
         options["exact"] = True  # the colour of fully transparent pixels too
     return options
+
+
+# How each format stores a resolution: dots per inch times this, rounded, below this limit
+# (PNG's pHYs and BMP's header: pixels per metre in 32 bits, BMP's signed; JPEG's JFIF
+# density: 16 bits). TIFF stores a fraction.
+_DPI_STORAGE = {"PNG": (1 / 0.0254, 2**32), "BMP": (39.3701, 2**31), "JPEG": (1.0, 2**16)}
+
+
+def _dpi_fits(fmt: str, dpi: tuple[float, ...]) -> bool:
+    """Whether the format can store this resolution as it is (a 0/0 one is NaN)."""
+    if not all(math.isfinite(d) and d >= 0 for d in dpi):
+        return False
+    scale, limit = _DPI_STORAGE.get(fmt, (1.0, math.inf))
+    return all(d * scale + 0.5 < limit for d in dpi)
 
 
 def _icc_matches(profile: bytes, mode: str) -> bool:

@@ -210,20 +210,50 @@ def test_stdout_opened_on_the_input_is_refused(tmp_path, dest) -> None:
     assert source.read_bytes() == before
 
 
-@pytest.mark.parametrize("level", ["1", "9"])  # cnncli's own PNG writer, then Pillow's
-def test_a_resolution_a_png_cannot_hold_is_left_out_with_a_warning(
-    run_cli, tmp_path, level
+@pytest.mark.parametrize(
+    ("dpi", "ext", "extra"),
+    [
+        (2e8, "png", ["--compress-level", "1"]),  # 7.9e9 pixels a metre; cnncli's own writer
+        (2e8, "png", ["--compress-level", "9"]),  # Pillow's writer
+        (1e9, "bmp", []),  # pixels a metre in a signed 32-bit field
+        (1e5, "jpg", []),  # JFIF density: 16 bits (Pillow wrapped it to 34464)
+        ("nan", "png", []),  # a 0/0 resolution
+        ("nan", "jpg", []),
+    ],
+    ids=["png-own", "png-pillow", "bmp", "jpeg", "nan-png", "nan-jpeg"],
+)
+def test_a_resolution_a_format_cannot_hold_is_left_out_with_a_warning(
+    run_cli, tmp_path, dpi, ext, extra
 ) -> None:
-    Image.fromarray(RGB).save(tmp_path / "in.tif", dpi=(2e8, 2e8))  # 7.9e9 pixels a metre
-    out = tmp_path / "out.png"
-    result = run_cli(
-        "pool", str(tmp_path / "in.tif"), str(out), "--k", "2", "--compress-level", level
-    )
+    from PIL.TiffImagePlugin import IFDRational
+
+    source = tmp_path / "in.tif"
+    if dpi == "nan":
+        nothing = IFDRational(0, 0)
+        Image.fromarray(RGB).save(source, tiffinfo={282: nothing, 283: nothing, 296: 2})
+    else:
+        Image.fromarray(RGB).save(source, dpi=(dpi, dpi))
+    out = tmp_path / f"out.{ext}"
+    result = run_cli("pool", str(source), str(out), "--k", "2", *extra)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith("warning: ") and "does not fit in a PNG" in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("warning: ") and "does not fit in a" in line and "left out" in line
     with Image.open(out) as written:
-        assert "dpi" not in written.info
-        assert np.array_equal(np.asarray(written), block_max(RGB))
+        # No wrapped or cut value: none, a writer's default (BMP: 96), or the true one
+        # (a JPEG reader finds it in the EXIF, which holds a fraction).
+        for shown in written.info.get("dpi", ()):
+            assert round(float(shown)) in (0, 1, 72, 96) or shown == pytest.approx(float(dpi))
+        if ext != "jpg":
+            assert np.array_equal(np.asarray(written), block_max(RGB))
+
+
+def test_a_resolution_that_fits_is_kept(run_cli, tmp_path) -> None:
+    Image.fromarray(RGB).save(tmp_path / "in.tif", dpi=(300, 150))
+    for ext in ("png", "jpg", "bmp", "tif"):
+        out = tmp_path / f"out.{ext}"
+        assert run_cli("pool", str(tmp_path / "in.tif"), str(out), "--k", "2").exit_code == 0
+        with Image.open(out) as written:
+            assert tuple(round(float(d)) for d in written.info["dpi"]) == (300, 150), ext
 
 
 def float_tiff(folder: Path, values: np.ndarray) -> Path:
