@@ -519,15 +519,16 @@ def render_summary(summary: Summary, rows: Sequence[DisplayRow], *, fmt: OutputF
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(
-            ["name", "type", "output_shape", "params", "macs", "receptive_field", "jump"]
-        )
+            ["name", "type", "output_shape", "params", "macs", "receptive_field", "jump",
+             "shape_guessed"]
+        )  # fmt: skip
         for r in summary.rows:
             writer.writerow(
                 [r.path, r.kind,
-                 "?" if r.output_shape is None
-                 else _guess_mark(r.guessed) + "x".join(str(n) for n in r.output_shape),
+                 "?" if r.output_shape is None else "x".join(str(n) for n in r.output_shape),
                  r.params, r.macs,
-                 _dims_text(r.receptive_field), _dims_text(r.jump)]
+                 _dims_text(r.receptive_field), _dims_text(r.jump),
+                 "yes" if r.guessed else ""]
             )  # fmt: skip
         return
     if fmt is OutputFormat.MARKDOWN:

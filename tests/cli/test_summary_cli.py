@@ -149,7 +149,8 @@ def test_shapes_that_follow_a_guessed_order_are_marked(run_cli) -> None:
     table = run_cli("summary", "-", "--input", "3,8,8", input=REORDERED).stdout
     assert "~[1, 4, 4, 4]" in table
     csv = run_cli("summary", "-", "--input", "3,8,8", "--csv", input=REORDERED).stdout
-    assert "conv,Conv2d,~1x4x4x4," in csv
+    assert "conv,Conv2d,1x4x4x4," in csv and csv.splitlines()[0].endswith(",shape_guessed")
+    assert [line.rsplit(",", 1)[1] for line in csv.splitlines()[1:]] == ["", "yes"]
 
 
 def test_a_known_forward_marks_no_shape(run_cli) -> None:
