@@ -566,8 +566,11 @@ def write_image(
 
     fmt = output_format(dest, format)
     mode = _output_mode(array)
-    _check_container(fmt, mode, display_name(dest))
+    height, width = array.shape[:2]
+    _check_container(fmt, mode, display_name(dest), (width, height))
     options = _save_options(fmt, mode, meta, compress_level)
+    if fmt == "ICO":  # one icon of the image's own size (Pillow's default: a set of sizes)
+        options["sizes"] = [(width, height)]
     buffer = io.BytesIO()
     try:
         if png.fast_path_applies(fmt, mode, compress_level, array):
@@ -584,19 +587,25 @@ def write_image(
 
 # Formats that Pillow writes a 16-bit gray image to as it is (the others clip it to 8 bits
 # or quantize it); formats without an alpha channel (Pillow drops it, or folds it into a
-# palette); icon formats, stored at fixed sizes (Pillow resizes the image to them).
+# palette); ICO, which holds at most 256x256 pixels (ICNS: fixed sizes only).
 _HOLD_16_BITS = frozenset({"PNG", "TIFF", "PPM", "JPEG2000", "IM", "SPIDER"})
 _NO_ALPHA = frozenset({"BMP", "DIB", "PPM", "GIF", "SPIDER"})
-_ICONS = frozenset({"ICO", "ICNS"})
+_ICO_SIDE = 256  # an icon's width and height are one byte each (0 stands for 256)
 
 
-def _check_container(fmt: str, mode: str, shown: str) -> None:
+def _check_container(fmt: str, mode: str, shown: str, size: tuple[int, int]) -> None:
     """Refuse a format that would not hold the output's pixels as they are: one Pillow would
     write after changing them without a word. JPEG (and AVIF) stay lossy by the user's
     choice, for the modes they store."""
     png_or_tiff = "write PNG or TIFF instead"
-    if fmt in _ICONS:
-        raise UserError(f"{shown}: {fmt} stores icons at fixed sizes: the image would be resized")
+    if fmt == "ICNS":
+        raise UserError(f"{shown}: ICNS stores icons at fixed sizes: the image would be resized")
+    if fmt == "ICO" and max(size) > _ICO_SIDE:
+        raise UserError(
+            f"{shown}: ICO holds at most {_ICO_SIDE}x{_ICO_SIDE} pixels, the image is "
+            f"{size[0]}x{size[1]}: it would be shrunk",
+            hint=png_or_tiff,
+        )
     if mode == "I;16" and fmt not in _HOLD_16_BITS:
         raise UserError(
             f"{shown}: {fmt} cannot store 16-bit samples", hint=f"add --bits 8, or {png_or_tiff}"

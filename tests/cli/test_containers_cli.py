@@ -102,7 +102,7 @@ LOSSY = [
     (rgba, "ppm", "cannot store the alpha channel"),
     (rgba, "gif", "cannot store the alpha channel"),
     (lambda folder: tiff_inputs(folder)["rgb"][0], "gif", "the image would be quantized"),
-    (rgba, "ico", "the image would be resized"),
+    (lambda folder: tiff_inputs(folder)["rgb"][0], "icns", "the image would be resized"),
 ]
 
 
@@ -394,3 +394,19 @@ def test_a_colour_key_that_marks_no_pixel_adds_no_alpha(run_cli, tmp_path, ext) 
     assert result.exit_code == 0, result.stderr
     with Image.open(out) as written:
         assert written.mode == "RGB"
+
+
+def test_an_icon_holds_the_image_as_it_is_up_to_256_pixels(run_cli, tmp_path) -> None:
+    """One icon of the image's own size (Pillow's default set of sizes shrank a 56x40
+    image to 32x23): exact up to 256 a side, refused beyond."""
+    source = rgba(tmp_path)  # 56 x 40: pooled to 28 x 20, not a square
+    out = tmp_path / "out.ico"
+    assert run_cli("pool", str(source), str(out), "--k", "2").exit_code == 0
+    with Image.open(source) as image, Image.open(out) as written:
+        assert written.size == (28, 20)
+        assert np.array_equal(np.asarray(written.convert("RGBA")), block_max(np.asarray(image)))
+    big = tmp_path / "big.png"
+    Image.fromarray(RNG.integers(0, 256, (300, 200), dtype=np.uint8)).save(big)
+    result = run_cli("smooth", str(big), str(tmp_path / "big.ico"))
+    assert result.exit_code == 2
+    assert "ICO holds at most 256x256 pixels, the image is 200x300" in result.stderr
