@@ -418,12 +418,14 @@ def _warn_if_colour_loses_bits(image: Image.Image) -> None:
     if image.mode not in ("RGB", "RGBA", "LA"):
         return
     for tile in getattr(image, "tile", ()):  # an ImageFile's, before loading
-        rawmode = tile.args if isinstance(tile.args, str) else (tile.args or ("",))[0]
-        if isinstance(rawmode, str) and ";16" in rawmode:
+        args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
+        rawmode = args[0] if args and isinstance(args[0], str) else ""
+        # A PNG's or TIFF's raw mode says ;16; a PPM's decoder gets its maximum value.
+        wide = ";16" in rawmode or any(isinstance(a, int) and a > 255 for a in args[1:2])
+        if wide:
+            shown = _describe(rawmode.split(";")[0] or image.mode)
             warnings.warn(
-                f"16-bit {_describe(rawmode.split(';')[0])} read as 8-bit (Pillow keeps 16 "
-                "bits for gray "
-                "images only)",
+                f"16-bit {shown} read as 8-bit (Pillow keeps 16 bits for gray images only)",
                 stacklevel=3,
             )
             return

@@ -410,3 +410,16 @@ def test_an_icon_holds_the_image_as_it_is_up_to_256_pixels(run_cli, tmp_path) ->
     result = run_cli("smooth", str(big), str(tmp_path / "big.ico"))
     assert result.exit_code == 2
     assert "ICO holds at most 256x256 pixels, the image is 200x300" in result.stderr
+
+
+def test_16_bit_colour_ppm_read_as_8_bit_says_so(run_cli, tmp_path) -> None:
+    """dcraw -4 writes these: P6 with a maximum of 65535 (Pillow's tile gives that number,
+    not a ;16 raw mode)."""
+    samples = RNG.integers(0, 65536, (8, 6, 3)).astype(">u2")
+    source = tmp_path / "wide.ppm"
+    source.write_bytes(b"P6 6 8 65535\n" + samples.tobytes())
+    result = run_cli("smooth", str(source), str(tmp_path / "out.png"))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"warning: {source}: 16-bit RGB read as 8-bit (Pillow keeps 16 bits for gray images only)"
+    ]
