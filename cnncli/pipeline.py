@@ -280,7 +280,7 @@ def check_kernel_fits(sigma: Sequence[float], truncate: float, shape: Sequence[i
     from cnncli.core.smoothing import kernel_radius
 
     for axis, (value, extent) in enumerate(zip((sigma[0], sigma[-1]), shape, strict=True)):
-        radius = kernel_radius(value, truncate)
+        radius = kernel_radius(value, truncate)  # 0 for an axis scipy leaves alone
         limit = max(KERNEL_REACH * extent, SMALL_KERNEL_RADIUS)
         if radius > limit:
             what = ("rows", "columns")[axis]

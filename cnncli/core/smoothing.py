@@ -51,21 +51,24 @@ def check_smoothing(sigma: Sequence[float], mode: str, truncate: float) -> tuple
     if not truncate > 0:
         raise UserError(f"truncate must be positive, got {truncate}")
     for value in sigma:
-        if not math.isfinite(truncate * value + 0.5):
+        if value > SMALLEST_SIGMA and not math.isfinite(truncate * value + 0.5):
             raise UserError(
                 f"sigma {value:g} with truncate {truncate:g} gives a kernel of no finite size"
             )
     return (sigma[0], sigma[-1])
 
 
-def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
-    """scipy's Gaussian kernel radius: ``int(truncate * sigma + 0.5)``."""
-    return int(truncate * sigma + 0.5)
-
-
 # scipy's gaussian_filter leaves an axis whose sigma is at most this alone (its kernel's
 # formula would divide by a sigma**2 that underflows to 0).
 SMALLEST_SIGMA = 1e-15
+
+
+def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
+    """scipy's Gaussian kernel radius: ``int(truncate * sigma + 0.5)``; 0 for a sigma of at
+    most ``SMALLEST_SIGMA``, an axis scipy leaves alone whatever ``truncate`` is."""
+    if sigma <= SMALLEST_SIGMA:
+        return 0
+    return int(truncate * sigma + 0.5)
 
 
 def gaussian_weights(sigma: float, truncate: float = 4.0) -> np.ndarray:

@@ -135,3 +135,13 @@ def test_a_vanishing_sigma_leaves_its_axis_as_scipy_does(run_cli, tmp_path, sigm
     expected = ndimage.gaussian_filter(pixels, sigmas if len(sigmas) == 2 else sigmas[0])
     got = np.asarray(Image.open(out)).astype(np.float64)
     assert np.abs(got - expected).max() <= 0.5 + 1e-9
+
+
+def test_a_vanishing_sigma_ignores_truncate_as_scipy_does(run_cli, tmp_path) -> None:
+    """scipy skips an axis with sigma <= 1e-15 before it looks at truncate."""
+    source = image(tmp_path)
+    out = tmp_path / "out.png"
+    args = ("smooth", str(source), str(out), "--sigma", "1e-200", "--truncate", "1e308")
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(source)))
