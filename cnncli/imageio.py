@@ -399,6 +399,10 @@ _LAYOUT_TAGS = frozenset(
 )
 
 
+_EXIF_IFD = 0x8769
+_EXIF_SIZE_TAGS = (0xA002, 0xA003)
+
+
 def _kept_info(image: Image.Image) -> dict[str, Any]:
     info: dict[str, Any] = {}
     for key in ("icc_profile", "dpi"):
@@ -407,6 +411,10 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
     exif = image.getexif()
     for tag in _LAYOUT_TAGS & set(exif) | {_ORIENTATION_TAG}:  # orientation: applied already
         exif.pop(tag, None)
+    if _EXIF_IFD in exif:  # its PixelXDimension and PixelYDimension: the input's size
+        details = exif.get_ifd(_EXIF_IFD)
+        for tag in _EXIF_SIZE_TAGS:
+            details.pop(tag, None)
     if exif:
         info["exif"] = exif.tobytes()
     return info

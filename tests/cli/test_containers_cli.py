@@ -423,3 +423,19 @@ def test_16_bit_colour_ppm_read_as_8_bit_says_so(run_cli, tmp_path) -> None:
     assert result.stderr.splitlines() == [
         f"warning: {source}: 16-bit RGB read as 8-bit (Pillow keeps 16 bits for gray images only)"
     ]
+
+
+def test_the_exif_pixel_dimensions_of_the_input_are_not_carried(run_cli, tmp_path) -> None:
+    """A camera's EXIF says the picture is 56x40 (PixelXDimension, PixelYDimension); the
+    pooled output is 28x20, so those go, and the rest of the EXIF stays."""
+    exif = Image.Exif()
+    exif[0x010F] = "a camera"
+    details = exif.get_ifd(0x8769)
+    details[0xA002], details[0xA003], details[0x9003] = 56, 40, "2020:01:01 00:00:00"
+    Image.fromarray(RGB).save(tmp_path / "in.jpg", exif=exif)
+    out = tmp_path / "out.png"
+    assert run_cli("pool", str(tmp_path / "in.jpg"), str(out), "--k", "2").exit_code == 0
+    with Image.open(out) as written:
+        kept = written.getexif()
+        assert kept[0x010F] == "a camera"
+        assert dict(kept.get_ifd(0x8769)) == {0x9003: "2020:01:01 00:00:00"}
