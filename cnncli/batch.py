@@ -162,20 +162,23 @@ def plan_jobs(
         if key in claimed:
             raise UserError(
                 f"{claimed[key]} and {source} would both be written to {dest}",
-                hint=_clash_hint(resolve(str(claimed[key])) == resolve(raw), template),
+                hint=_clash_hint(claimed[key], source, resolve, template),
             )
         claimed[key] = source
         jobs.append(Job(source, dest))
     return jobs
 
 
-def _clash_hint(same_file: bool, template: str) -> str:
+def _clash_hint(first: Path, second: Path, resolve: Callable[[str], str], template: str) -> str:
     """Why two inputs map to one output: the same file twice, a --name without the
-    input's name in it, or two folders holding the same name."""
-    if same_file:
+    input's name in it, names that differ only by extension, or two folders holding
+    the same name."""
+    if resolve(str(first)) == resolve(str(second)):
         return "the same input is given twice: give each file once"
     if "{stem}" not in template and "{name}" not in template:
         return "--name needs {stem} or {name}, so that each output is named after its input"
+    if first.stem == second.stem and first.suffix != second.suffix:
+        return "the inputs differ only by extension: keep it in the name, e.g. --name '{name}.png'"
     return "inputs from different folders share a name: run one batch per folder"
 
 

@@ -115,8 +115,9 @@ def _gray(path: Path) -> str:
         (["a.png", "./a.png"], [], "the same input is given twice: give each file once"),
         (["a.png", "b.png"], ["--name", "same.png"], "--name needs {stem} or {name}"),
         (["x/a.png", "y/a.png"], [], "inputs from different folders share a name"),
+        (["a.png", "a.tif"], ["--format", "png"], "the inputs differ only by extension"),
     ],
-    ids=["twice", "twice by another name", "name without the input's", "two folders"],
+    ids=["twice", "twice by another name", "name without the input's", "two folders", "ext"],
 )
 def test_a_clash_of_outputs_says_why(run_cli, tmp_path, monkeypatch, inputs, extra, hint) -> None:
     monkeypatch.chdir(tmp_path)
