@@ -164,7 +164,10 @@ def read_text(source: str | Path, what: str = "a text file") -> str:
             return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    raise UserError(f"{display_name(source)}: not {what} (not UTF-8 text)")
+    raise UserError(
+        f"{display_name(source)}: not {what} (not UTF-8 text, nor ASCII saved as UTF-16)",
+        hint="save it as UTF-8 (PowerShell: Out-File -Encoding utf8)",
+    )
 
 
 # ------------------------------------------------------------------------- stdout ---

@@ -267,7 +267,8 @@ def parse_values(text: str, source: str = "--values") -> list[float] | Matrix:
 def _number(cell: object, source: str, row: int, col: int) -> float:
     if cell == "":
         raise UserError(
-            f"{source}: row {row + 1}, column {col + 1}: an empty value (two separators in a row)"
+            f"{source}: row {row + 1}, column {col + 1}: an empty value (no number between "
+            "two separators, or before the first)"
         )
     if isinstance(cell, bool):
         raise UserError(f"{source}: row {row + 1}, column {col + 1}: {cell!r} is not a number")

@@ -112,6 +112,7 @@ def test_image_adaptive_avg(run_cli, tmp_path) -> None:
         # a dropped number would shift every window after it
         (["--values", "1,,2", "--k", "1"], "row 1, column 2: an empty value"),
         (["--values", "1;2;;3", "--k", "1"], "row 1, column 3: an empty value"),
+        (["--values", ",1,2", "--k", "1"], "row 1, column 1: an empty value (no number between "),
         (["--values", "[[1, 2], [3]]", "--k", "1"], "ragged matrix"),
         (["--values", "1,2,3", "--k", "5"], "kernel span 5 does not fit in lin+2p = 3"),
         (["--values", "1,2,3", "--k", "3", "--p", "2"], "at most half"),
