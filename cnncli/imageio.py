@@ -428,10 +428,11 @@ def _warn_if_colour_loses_bits(image: Image.Image) -> None:
     for tile in getattr(image, "tile", ()):  # an ImageFile's, before loading
         args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
         rawmode = args[0] if args and isinstance(args[0], str) else ""
-        # A PNG's or TIFF's raw mode says ;16; a PPM's decoder gets its maximum value.
-        wide = ";16" in rawmode or any(isinstance(a, int) and a > 255 for a in args[1:2])
-        if wide:
-            shown = _describe(rawmode.split(";")[0] or image.mode)
+        # A PNG's or TIFF's raw mode says ;16; a PPM's decoder gets its maximum value (other
+        # decoders' second argument is a row stride).
+        maximum = args[1] if tile.codec_name in ("ppm", "ppm_plain") and len(args) > 1 else 0
+        if ";16" in rawmode or (isinstance(maximum, int) and maximum > 255):
+            shown = _describe(image.mode if image.mode != "RGBA" else rawmode.split(";")[0])
             warnings.warn(
                 f"16-bit {shown} read as 8-bit (Pillow keeps 16 bits for gray images only)",
                 stacklevel=3,

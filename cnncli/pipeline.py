@@ -83,8 +83,8 @@ def single_job(paths: list[str], sample: bool, command: str = "sobel") -> tuple[
 def check_not_the_input(source: str, dest: str) -> None:
     """Refuse an output that would replace the input file itself: the same name or a
     symlink to it (as a batch refuses), or stdout opened on it (``1<>photo.png``, as ``cat``
-    refuses). A hard link is a name of its own: the atomic rename replaces only that name.
-    A device or a FIFO is not a picture on disk, and is left alone."""
+    refuses), or the same file by another path. A hard link is a name of its own: the
+    atomic rename replaces only that name. A device or a FIFO is not a picture on disk."""
     if source == STDIO:
         return
     try:
@@ -104,7 +104,15 @@ def check_not_the_input(source: str, dest: str) -> None:
                 hint="redirect stdout to another file",
             )
         return
-    if os.path.realpath(source) == os.path.realpath(dest):
+    try:
+        written = os.stat(dest)
+    except OSError:  # no such output yet
+        return
+    same_file = (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino)
+    # The same file under another name of its own (a hard link) gets a new file by the
+    # rename; the same name by another path (a bind mount, a case-insensitive disk) does not.
+    other_link = read.st_nlink > 1 and os.path.realpath(source) != os.path.realpath(dest)
+    if same_file and not other_link:
         raise UserError(
             f"{dest} would overwrite the input file {source}",
             hint="write the output to another file",

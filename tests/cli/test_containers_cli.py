@@ -439,3 +439,44 @@ def test_the_exif_pixel_dimensions_of_the_input_are_not_carried(run_cli, tmp_pat
         kept = written.getexif()
         assert kept[0x010F] == "a camera"
         assert dict(kept.get_ifd(0x8769)) == {0x9003: "2020:01:01 00:00:00"}
+
+
+def test_the_input_by_another_path_is_refused(tmp_path) -> None:
+    """The same directory entry reached by another path (a bind mount here; a
+    case-insensitive disk does the same) is the input itself: the rename would replace it."""
+    import shutil
+    import subprocess
+
+    from tests.terminal import CNNCLI
+
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no unshare")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    Image.fromarray(RGB).save(tmp_path / "one" / "p.png")
+    before = (tmp_path / "one" / "p.png").read_bytes()
+    script = f'mount --bind one two && exec "{CNNCLI}" sobel one/p.png two/p.png'
+    proc = subprocess.run(
+        [unshare, "-rm", "sh", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if "mount" in proc.stderr and proc.returncode != 2:
+        pytest.skip(f"no private mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 2, proc.stderr
+    assert "would overwrite the input file one/p.png" in proc.stderr
+    assert (tmp_path / "one" / "p.png").read_bytes() == before
+
+
+@pytest.mark.parametrize("ext", ["bmp", "pcx"])
+def test_an_8_bit_image_gets_no_16_bit_warning(run_cli, tmp_path, ext) -> None:
+    """BMP's and PCX's decoders get a row stride where PPM's gets its maximum value: a
+    wide 8-bit image is not 16-bit."""
+    pixels = RNG.integers(0, 256, (20, 100, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / f"wide.{ext}")
+    result = run_cli("smooth", str(tmp_path / f"wide.{ext}"), str(tmp_path / "out.png"))
+    assert result.exit_code == 0 and not result.stderr, result.stderr
