@@ -111,6 +111,7 @@ def read_image(
             fmt = opened.format
             opened.seek(0)  # first frame of animations (GIF, WebP, multi-page TIFF)
             _warn_if_colour_loses_bits(opened)
+            raw_mode = _raw_mode(opened)  # the tiles are gone once loaded
             direct = _decode_target(opened)
             _load(opened)
             # In place: without an orientation to apply, a copy would only cost time and memory.
@@ -121,7 +122,7 @@ def read_image(
                 array, bits = direct[0], 16 if opened.mode == "I;16" else 8
             else:
                 direct = None  # transposed or converted: the array decoded into can go
-                image, bits = _normalise_mode(opened, luminance)
+                image, bits = _normalise_mode(opened, luminance, raw_mode)
                 array = _pixels(image)
     except UserError:
         raise
@@ -420,6 +421,16 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
     return info
 
 
+def _raw_mode(image: Image.Image) -> str:
+    """How the file stores the samples (the first tile's raw mode: ``RGB;16B``, ``L;2``),
+    or "" where Pillow does not say."""
+    for tile in getattr(image, "tile", ()):  # an ImageFile's, before loading
+        args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
+        if args and isinstance(args[0], str):
+            return args[0]
+    return ""
+
+
 def _warn_if_colour_loses_bits(image: Image.Image) -> None:
     """Pillow has no 16-bit colour mode: it reads 16-bit RGB, RGBA and gray+alpha samples
     (a PNG's, a TIFF's) as 8-bit ones. Only gray keeps its 16 bits: say so."""
@@ -440,20 +451,52 @@ def _warn_if_colour_loses_bits(image: Image.Image) -> None:
             return
 
 
-def _key_marks_a_pixel(image: Image.Image) -> bool:
-    """Whether the image's transparent colour key (a PNG's tRNS) is the value of a pixel:
-    only then is there an alpha channel to keep. (A 16-bit image's key, read against the
-    8-bit samples Pillow makes of it, matches nothing: it is left out, as a key that marks
-    no pixel changes nothing.)"""
+def _palette_is_transparent(image: Image.Image) -> bool:
+    """Whether a palette image's transparency (an index, or an alpha for each entry) makes
+    some pixel of it transparent: only then is there an alpha channel to keep."""
     import numpy as np
 
     key = image.info.get("transparency")
     if key is None:
         return False
+    used = np.unique(np.asarray(image))
+    if isinstance(key, int):
+        return bool(np.isin(key, used))
+    if isinstance(key, (bytes, bytearray)):
+        alpha = np.frombuffer(bytes(key), dtype=np.uint8)
+        return bool(np.any(alpha[used[used < alpha.size]] < 255))
+    return True  # another form Pillow knows: its own conversion decides
+
+
+def _with_key_alpha(image: Image.Image, raw_mode: str) -> Image.Image:
+    """A gray or RGB image with its transparent colour key (a PNG's tRNS) made into an
+    alpha channel, where the key marks a pixel; else the image as it is. A 16-bit colour
+    key is in 16-bit units while Pillow's samples are 8-bit: it is left out, with a warning.
+    A 2- or 4-bit gray key is in the stored units, Pillow's samples scaled to 0..255."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    key = image.info.get("transparency")
+    if key is None:
+        return image
+    if ";16" in raw_mode:
+        warnings.warn(
+            "the transparent colour of a 16-bit image is left out (Pillow reads its samples "
+            "as 8-bit)",
+            stacklevel=3,
+        )
+        return image
     pixels = np.asarray(image)
-    if image.mode == "L":
-        return isinstance(key, int) and bool(np.any(pixels == key))
-    return isinstance(key, tuple) and bool(np.any(np.all(pixels == np.array(key), axis=-1)))
+    if image.mode == "L" and isinstance(key, int):
+        keyed = pixels == key * {"L;2": 85, "L;4": 17}.get(raw_mode, 1)
+    elif image.mode == "RGB" and isinstance(key, tuple):
+        keyed = np.all(pixels == np.array(key), axis=-1)
+    else:
+        return image
+    if not keyed.any():
+        return image
+    alpha = np.where(keyed, 0, 255).astype(np.uint8)
+    return PILImage.fromarray(np.dstack([pixels, alpha]))
 
 
 def _as_16_bits(array: np.ndarray) -> np.ndarray:
@@ -478,12 +521,17 @@ def _as_16_bits(array: np.ndarray) -> np.ndarray:
     return whole
 
 
-def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, int]:
-    """One of L, LA, RGB, RGBA (8 bits) or I;16 (16-bit gray), never garbled."""
+def _normalise_mode(
+    image: Image.Image, luminance: bool, raw_mode: str = ""
+) -> tuple[Image.Image, int]:
+    """One of L, LA, RGB, RGBA (8 bits) or I;16 (16-bit gray), never garbled. ``raw_mode``
+    is how the file stored the samples (Pillow's, before loading), for a colour key."""
     import numpy as np
 
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        if "transparency" in image.info and not luminance:
+            warnings.warn("the transparent gray of a 16-bit image is left out", stacklevel=2)
         array = np.asarray(image)
         if mode == "F":
             nan = np.isnan(array)
@@ -498,14 +546,13 @@ def _normalise_mode(image: Image.Image, luminance: bool) -> tuple[Image.Image, i
     if mode == "1":
         image = image.convert("L")
     elif mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        image = image.convert("RGBA" if _palette_is_transparent(image) else "RGB")
     elif mode in _TO_RGBA:
         image = image.convert("RGBA")
     elif mode in _TO_RGB:
         image = image.convert("RGB")
-    elif mode in ("L", "RGB") and not luminance and _key_marks_a_pixel(image):
-        # A PNG's tRNS colour key: that gray or colour is transparent, as for a palette
-        image = image.convert("LA" if mode == "L" else "RGBA")
+    elif mode in ("L", "RGB") and not luminance:
+        image = _with_key_alpha(image, raw_mode)  # a PNG's tRNS, as a palette's
     if luminance and image.mode != "L":
         image = image.convert("L")
     return image, 8

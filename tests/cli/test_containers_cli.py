@@ -480,3 +480,97 @@ def test_an_8_bit_image_gets_no_16_bit_warning(run_cli, tmp_path, ext) -> None:
     Image.fromarray(pixels).save(tmp_path / f"wide.{ext}")
     result = run_cli("smooth", str(tmp_path / f"wide.{ext}"), str(tmp_path / "out.png"))
     assert result.exit_code == 0 and not result.stderr, result.stderr
+
+
+def png_with_chunks(path: Path, header: bytes, rows: bytes, extra: bytes = b"") -> Path:
+    """A PNG written chunk by chunk: IHDR, the extra chunks (tRNS), IDAT, IEND."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    body = (
+        chunk(b"IHDR", header) + extra + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return path
+
+
+def trns(data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return (
+        struct.pack(">I", len(data))
+        + b"tRNS"
+        + data
+        + struct.pack(">I", zlib.crc32(b"tRNS" + data))
+    )
+
+
+def test_a_16_bit_colour_key_is_left_out_with_a_warning(run_cli, tmp_path) -> None:
+    """The key is in 16-bit units; Pillow's samples are 8-bit (here 25600 reads as 100, and
+    a key of 100 would make every pixel transparent though no pixel has it)."""
+    import struct
+
+    samples = np.full((4, 4, 3), 25600, dtype=">u2")
+    rows = b"".join(b"\x00" + samples[r].tobytes() for r in range(4))
+    header = struct.pack(">IIBBBBB", 4, 4, 16, 2, 0, 0, 0)
+    source = png_with_chunks(
+        tmp_path / "key16.png", header, rows, trns(struct.pack(">HHH", 100, 100, 100))
+    )
+    out = tmp_path / "out.png"
+    result = run_cli("smooth", str(source), str(out))
+    assert result.exit_code == 0
+    assert "the transparent colour of a 16-bit image is left out" in result.stderr
+    with Image.open(out) as written:
+        assert written.mode == "RGB"
+
+
+def test_a_palette_transparency_no_pixel_uses_adds_no_alpha(run_cli, tmp_path) -> None:
+    pixels = RNG.integers(0, 2, (40, 56), dtype=np.uint8)  # indices 0 and 1 only
+    image = Image.fromarray(pixels, "P")
+    image.putpalette([0, 0, 0, 255, 255, 255, 255, 0, 0])
+    image.save(tmp_path / "pal.png", transparency=2)  # index 2: unused
+    result = run_cli("smooth", str(tmp_path / "pal.png"), str(tmp_path / "out.jpg"))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_2_bit_gray_key_is_in_stored_units(run_cli, tmp_path) -> None:
+    """2-bit gray: stored 0..3, Pillow's samples 0, 85, 170, 255; a key of 1 marks the
+    pixels Pillow reads as 85."""
+    import struct
+
+    levels = np.tile(np.array([0, 1, 2, 3], dtype=np.uint8), (4, 2))  # 4 rows of 8 pixels
+    packed = [
+        bytes(np.packbits(np.unpackbits(row[:, None], axis=1)[:, 6:].ravel())) for row in levels
+    ]
+    rows = b"".join(b"\x00" + p for p in packed)
+    header = struct.pack(">IIBBBBB", 8, 4, 2, 0, 0, 0, 0)
+    source = png_with_chunks(tmp_path / "g2.png", header, rows, trns(struct.pack(">H", 1)))
+    out = tmp_path / "out.png"
+    assert run_cli("pool", str(source), str(out), "--k", "1").exit_code == 0
+    with Image.open(out) as written:
+        assert written.mode == "LA"
+        gray, alpha = np.asarray(written)[..., 0], np.asarray(written)[..., 1]
+    assert np.array_equal(gray, levels * 85)
+    assert np.array_equal(alpha, np.where(levels == 1, 0, 255))
+
+
+def test_a_16_bit_gray_key_is_left_out_with_a_warning(run_cli, tmp_path) -> None:
+    import struct
+
+    samples = RNG.integers(0, 65536, (4, 4)).astype(">u2")
+    rows = b"".join(b"\x00" + samples[r].tobytes() for r in range(4))
+    header = struct.pack(">IIBBBBB", 4, 4, 16, 0, 0, 0, 0)
+    key = trns(struct.pack(">H", int(samples[0, 0])))
+    source = png_with_chunks(tmp_path / "g16.png", header, rows, key)
+    out = tmp_path / "out.png"
+    result = run_cli("pool", str(source), str(out), "--k", "1")
+    assert result.exit_code == 0
+    assert "the transparent gray of a 16-bit image is left out" in result.stderr
+    with Image.open(out) as written:
+        assert np.array_equal(np.asarray(written), samples.astype(np.uint16))
