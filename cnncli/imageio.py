@@ -726,9 +726,11 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
     icc = meta.info.get("icc_profile")
     if icc and _icc_matches(icc, mode):
         options["icc_profile"] = icc
+    resolution_kept = True
     if "dpi" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         dpi = tuple(float(d) for d in meta.info["dpi"][:2])
-        if _dpi_fits(fmt, dpi):
+        resolution_kept = _dpi_fits(fmt, dpi)
+        if resolution_kept:
             options["dpi"] = dpi
         else:
             warnings.warn(
@@ -737,7 +739,9 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
                 stacklevel=2,
             )
     if "exif" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
-        options["exif"] = meta.info["exif"]
+        exif = meta.info["exif"]
+        # left out means out of the EXIF too (a reader takes the resolution from there)
+        options["exif"] = exif if resolution_kept else _without_resolution(exif)
     if fmt == "PNG":
         options["compress_level"] = compress_level
     elif fmt == "JPEG":
@@ -752,6 +756,20 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
 # (PNG's pHYs and BMP's header: pixels per metre in 32 bits, BMP's signed; JPEG's JFIF
 # density: 16 bits). TIFF stores a fraction.
 _DPI_STORAGE = {"PNG": (1 / 0.0254, 2**32), "BMP": (39.3701, 2**31), "JPEG": (1.0, 2**16)}
+
+
+def _without_resolution(exif: bytes) -> bytes:
+    """EXIF bytes without XResolution, YResolution and ResolutionUnit."""
+    from PIL import Image
+
+    tags = Image.Exif()
+    tags.load(exif)
+    for tag in _RESOLUTION_TAGS:
+        tags.pop(tag, None)
+    return tags.tobytes()
+
+
+_RESOLUTION_TAGS = (0x011A, 0x011B, 0x0128)
 
 
 def _dpi_fits(fmt: str, dpi: tuple[float, ...]) -> bool:
