@@ -115,9 +115,14 @@ def _gray(path: Path) -> str:
         (["a.png", "./a.png"], [], "the same input is given twice: give each file once"),
         (["a.png", "b.png"], ["--name", "same.png"], "--name needs {stem} or {name}"),
         (["x/a.png", "y/a.png"], [], "inputs from different folders share a name"),
-        (["a.png", "a.tif"], ["--format", "png"], "the inputs differ only by extension"),
+        (
+            ["a.png", "a.tif"],
+            ["--format", "tiff", "--suffix", "_e"],
+            "the inputs differ only by extension: keep it in the name, --name '{name}{suffix}.tiff'",
+        ),
+        (["x/a.png", "y/a.tif"], ["--format", "png"], "inputs from different folders share"),
     ],
-    ids=["twice", "twice by another name", "name without the input's", "two folders", "ext"],
+    ids=["twice", "another name", "no stem", "two folders", "ext", "ext and folders"],
 )
 def test_a_clash_of_outputs_says_why(run_cli, tmp_path, monkeypatch, inputs, extra, hint) -> None:
     monkeypatch.chdir(tmp_path)
@@ -141,3 +146,16 @@ def test_an_out_dir_that_is_no_folder_name_is_refused(
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: --out-dir is {shown}: it takes a folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]
+
+
+def test_the_extension_hint_can_be_followed(run_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    inputs = [_gray(tmp_path / "a.png"), _gray(tmp_path / "a.tif")]
+    args = ("sobel", *inputs, "--out-dir", "out", "--format", "tiff", "--suffix", "_e")
+    assert run_cli(*args).exit_code == 2
+    result = run_cli(*args, "--name", "{name}{suffix}.tiff")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a.png_e.tiff",
+        "a.tif_e.tiff",
+    ]
