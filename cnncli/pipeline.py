@@ -110,13 +110,25 @@ def check_not_the_input(source: str, dest: str) -> None:
         return
     same_file = (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino)
     # The same file under another name of its own (a hard link) gets a new file by the
-    # rename; the same name by another path (a bind mount, a case-insensitive disk) does not.
-    other_link = read.st_nlink > 1 and os.path.realpath(source) != os.path.realpath(dest)
-    if same_file and not other_link:
+    # rename; its own name by another path (a bind mount, a case-insensitive disk) does not.
+    if same_file and _same_entry(source, dest):
         raise UserError(
             f"{dest} would overwrite the input file {source}",
             hint="write the output to another file",
         )
+
+
+def _same_entry(first: str, second: str) -> bool:
+    """Whether two paths name one directory entry: the same folder (by inode) and the same
+    name (compared case-folded, as a case-insensitive disk does; two hard links whose names
+    differ only by case in one folder are taken as one, the safe side)."""
+    one, other = os.path.realpath(first), os.path.realpath(second)
+    try:
+        folders = os.stat(os.path.dirname(one)), os.stat(os.path.dirname(other))
+    except OSError:
+        return True
+    same_folder = (folders[0].st_dev, folders[0].st_ino) == (folders[1].st_dev, folders[1].st_ino)
+    return same_folder and os.path.basename(one).casefold() == os.path.basename(other).casefold()
 
 
 def _paths_hint(paths: list[str], run: str) -> str:

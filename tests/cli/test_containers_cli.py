@@ -575,3 +575,35 @@ def test_a_16_bit_gray_key_is_left_out_with_a_warning(run_cli, tmp_path) -> None
     assert "the transparent gray of a 16-bit image is left out" in result.stderr
     with Image.open(out) as written:
         assert np.array_equal(np.asarray(written), samples.astype(np.uint16))
+
+
+def test_the_input_by_another_path_is_refused_even_with_a_hard_link_elsewhere(tmp_path) -> None:
+    """A link count above 1 does not tell a hard link from the input's own name reached by
+    another path: the folder and the name do."""
+    import os
+    import shutil
+    import subprocess
+
+    from tests.terminal import CNNCLI
+
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("no unshare")
+    for folder in ("one", "two", "kept"):
+        (tmp_path / folder).mkdir()
+    Image.fromarray(RGB).save(tmp_path / "one" / "p.png")
+    os.link(tmp_path / "one" / "p.png", tmp_path / "kept" / "p.png")
+    before = (tmp_path / "one" / "p.png").read_bytes()
+    script = f'mount --bind one two && exec "{CNNCLI}" sobel one/p.png two/p.png'
+    proc = subprocess.run(
+        [unshare, "-rm", "sh", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if "mount" in proc.stderr and proc.returncode != 2:
+        pytest.skip(f"no private mount here: {proc.stderr.strip()}")
+    assert proc.returncode == 2, proc.stderr
+    assert (tmp_path / "one" / "p.png").read_bytes() == before
