@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shlex
 import signal
 import string
 import sys
@@ -177,9 +178,10 @@ def _clash_hint(first: Path, second: Path, resolve: Callable[[str], str], templa
         return "the same input is given twice: give each file once"
     if "{stem}" not in template and "{name}" not in template:
         return "--name needs {stem} or {name}, so that each output is named after its input"
-    if first.parent == second.parent and first.stem == second.stem:
-        keeping = template.replace("{stem}", "{name}")  # the same name, its extension kept
-        return f"the inputs differ only by extension: keep it in the name, --name '{keeping}'"
+    same_folder = resolve(str(first.parent)) == resolve(str(second.parent))
+    if same_folder and first.stem == second.stem:
+        keeping = shlex.quote(template.replace("{stem}", "{name}"))  # its extension kept
+        return f"the inputs differ only by extension: keep it in the name, --name {keeping}"
     return "inputs from different folders share a name: run one batch per folder"
 
 

@@ -421,6 +421,10 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
     return info
 
 
+# A raw mode of 16-bit samples: RGB;16B, LA;16L, RGBA;16N (not BMP's packed BGR;16).
+_SIXTEEN_BITS = re.compile(r";16[BLN]")
+
+
 def _raw_mode(image: Image.Image) -> str:
     """How the file stores the samples (the first tile's raw mode: ``RGB;16B``, ``L;2``),
     or "" where Pillow does not say."""
@@ -442,7 +446,8 @@ def _warn_if_colour_loses_bits(image: Image.Image) -> None:
         # A PNG's or TIFF's raw mode says ;16; a PPM's decoder gets its maximum value (other
         # decoders' second argument is a row stride).
         maximum = args[1] if tile.codec_name in ("ppm", "ppm_plain") and len(args) > 1 else 0
-        if ";16" in rawmode or (isinstance(maximum, int) and maximum > 255):
+        # (BMP's BGR;16 and BGR;15 are 5-6-5 and 5-5-5 bits a pixel: nothing is lost)
+        if _SIXTEEN_BITS.search(rawmode) or (isinstance(maximum, int) and maximum > 255):
             shown = _describe(image.mode if image.mode != "RGBA" else rawmode.split(";")[0])
             warnings.warn(
                 f"16-bit {shown} read as 8-bit (Pillow keeps 16 bits for gray images only)",
@@ -479,7 +484,7 @@ def _with_key_alpha(image: Image.Image, raw_mode: str) -> Image.Image:
     key = image.info.get("transparency")
     if key is None:
         return image
-    if ";16" in raw_mode:
+    if _SIXTEEN_BITS.search(raw_mode):
         warnings.warn(
             "the transparent colour of a 16-bit image is left out (Pillow reads its samples "
             "as 8-bit)",
@@ -544,14 +549,18 @@ def _normalise_mode(
 
         return PILImage.fromarray(array.astype(np.uint16)), 16
     if mode == "1":
-        image = image.convert("L")
+        image = image.convert("L")  # its info (a tRNS key, in 0..255 units) goes along
     elif mode == "P":
-        image = image.convert("RGBA" if _palette_is_transparent(image) else "RGB")
+        if _palette_is_transparent(image):
+            image = image.convert("RGBA")
+        else:  # an unused transparency: Pillow would warn about it while converting
+            image.info.pop("transparency", None)
+            image = image.convert("RGB")
     elif mode in _TO_RGBA:
         image = image.convert("RGBA")
     elif mode in _TO_RGB:
         image = image.convert("RGB")
-    elif mode in ("L", "RGB") and not luminance:
+    if mode in ("1", "L", "RGB") and not luminance:
         image = _with_key_alpha(image, raw_mode)  # a PNG's tRNS, as a palette's
     if luminance and image.mode != "L":
         image = image.convert("L")

@@ -121,9 +121,16 @@ def _gray(path: Path) -> str:
             "the inputs differ only by extension: keep it in the name, --name '{name}{suffix}.tiff'",
         ),
         (["x/a.png", "y/a.tif"], ["--format", "png"], "inputs from different folders share"),
+        (["x/a.png", "x/../x/a.tif"], ["--format", "png"], "the inputs differ only by extension"),
+        (
+            ["a.png", "a.tif"],
+            ["--name", "{stem}'s.png"],
+            """the inputs differ only by extension: keep it in the name, --name '{name}'"'"'s.png'""",
+        ),
     ],
-    ids=["twice", "another name", "no stem", "two folders", "ext", "ext and folders"],
-)
+    ids=["twice", "another name", "no stem", "two folders", "ext", "ext and folders",
+         "one folder spelt two ways", "quoted"],
+)  # fmt: skip
 def test_a_clash_of_outputs_says_why(run_cli, tmp_path, monkeypatch, inputs, extra, hint) -> None:
     monkeypatch.chdir(tmp_path)
     for name in set(inputs):

@@ -607,3 +607,27 @@ def test_the_input_by_another_path_is_refused_even_with_a_hard_link_elsewhere(tm
         pytest.skip(f"no private mount here: {proc.stderr.strip()}")
     assert proc.returncode == 2, proc.stderr
     assert (tmp_path / "one" / "p.png").read_bytes() == before
+
+
+def test_an_unused_palette_alpha_table_is_dropped_without_pillows_warning(
+    run_cli, tmp_path
+) -> None:
+    image = Image.new("P", (4, 2), 0)
+    image.putpalette([255, 0, 0, 0, 255, 0])
+    image.save(tmp_path / "pal.png", transparency=bytes([255, 128]))  # entry 1: unused
+    out = tmp_path / "out.png"
+    result = run_cli("smooth", str(tmp_path / "pal.png"), str(out))
+    assert result.exit_code == 0 and not result.stderr, result.stderr
+    with Image.open(out) as written:
+        assert written.mode == "RGB"
+
+
+def test_a_1_bit_key_becomes_alpha_as_pillow_makes_it(run_cli, tmp_path) -> None:
+    image = Image.new("1", (4, 2), 0)
+    image.putpixel((0, 0), 1)
+    image.save(tmp_path / "one.png", transparency=1)
+    out = tmp_path / "out.png"
+    assert run_cli("pool", str(tmp_path / "one.png"), str(out), "--k", "1").exit_code == 0
+    with Image.open(tmp_path / "one.png") as stored, Image.open(out) as written:
+        assert written.mode == "LA"
+        assert np.array_equal(np.asarray(written), np.asarray(stored.convert("LA")))
