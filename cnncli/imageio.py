@@ -735,21 +735,23 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
     icc = meta.info.get("icc_profile")
     if icc and _icc_matches(icc, mode):
         options["icc_profile"] = icc
+    exif = meta.info.get("exif") if fmt in ("PNG", "JPEG", "TIFF", "WEBP") else None
+    # The resolution the input gave, or else the one its EXIF holds (a reader of the output
+    # takes it from there): one the format cannot store is left out of both.
+    given = meta.info.get("dpi") or (_exif_dpi(exif) if exif else None)
     resolution_kept = True
-    if "dpi" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
-        dpi = tuple(float(d) for d in meta.info["dpi"][:2])
+    if given is not None and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        dpi = tuple(float(d) for d in given[:2])
         resolution_kept = _dpi_fits(fmt, dpi)
-        if resolution_kept:
-            options["dpi"] = dpi
-        else:
+        if not resolution_kept:
             warnings.warn(
                 f"a resolution of {dpi[0]:g} x {dpi[1]:g} dpi does not fit in a {fmt} file; "
                 "left out",
                 stacklevel=2,
             )
-    if "exif" in meta.info and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
-        exif = meta.info["exif"]
-        # left out means out of the EXIF too (a reader takes the resolution from there)
+        elif "dpi" in meta.info:
+            options["dpi"] = dpi
+    if exif:
         options["exif"] = exif if resolution_kept else _without_resolution(exif)
     if fmt == "PNG":
         options["compress_level"] = compress_level
@@ -779,6 +781,23 @@ def _without_resolution(exif: bytes) -> bytes:
 
 
 _RESOLUTION_TAGS = (0x011A, 0x011B, 0x0128)
+
+
+def _exif_dpi(exif: bytes) -> tuple[float, float] | None:
+    """The resolution EXIF bytes hold, in dots per inch (ResolutionUnit 3: centimetres),
+    or None where they hold none."""
+    from PIL import Image
+
+    tags = Image.Exif()
+    tags.load(exif)
+    x, y = tags.get(0x011A), tags.get(0x011B)
+    if x is None or y is None:
+        return None
+    per_inch = 2.54 if tags.get(0x0128) == 3 else 1.0
+    try:
+        return float(x) * per_inch, float(y) * per_inch
+    except (TypeError, ValueError, ZeroDivisionError):
+        return math.nan, math.nan
 
 
 def _dpi_fits(fmt: str, dpi: tuple[float, ...]) -> bool:

@@ -631,3 +631,25 @@ def test_a_1_bit_key_becomes_alpha_as_pillow_makes_it(run_cli, tmp_path) -> None
     with Image.open(tmp_path / "one.png") as stored, Image.open(out) as written:
         assert written.mode == "LA"
         assert np.array_equal(np.asarray(written), np.asarray(stored.convert("LA")))
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png"])
+def test_a_resolution_only_in_the_exif_is_checked_too(run_cli, tmp_path, ext) -> None:
+    """A PNG with an eXIf chunk and no pHYs: Pillow gives no dpi, but a JPEG reader takes
+    the output's from the EXIF (4e9 dpi here, which JFIF's 16 bits cannot hold)."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    exif[0x011A] = exif[0x011B] = IFDRational(4_000_000_000, 1)
+    exif[0x0128] = 2
+    exif[0x010F] = "a camera"
+    Image.fromarray(RGB).save(tmp_path / "in.png", exif=exif.tobytes())
+    out = tmp_path / f"out.{ext}"
+    result = run_cli("pool", str(tmp_path / "in.png"), str(out), "--k", "2")
+    assert result.exit_code == 0
+    assert "4e+09 x 4e+09 dpi does not fit" in result.stderr
+    with Image.open(out) as written:
+        for shown in written.info.get("dpi", ()):
+            assert round(float(shown)) in (0, 1, 72, 96)
+        assert written.getexif()[0x010F] == "a camera"
+        assert not set(written.getexif()) & {0x011A, 0x011B, 0x0128}
