@@ -226,3 +226,16 @@ def test_model_files_import_no_heavy_modules(args: list[str]) -> None:
     """The readers are standard library (json, struct, zipfile, pickle): no numpy."""
     args = [str(golden_file(a)) if a.startswith("tiny_cnn.") else a for a in args]
     assert heavy_modules_loaded(args, ("numpy", "scipy", "PIL", "torch", "onnx")) == []
+
+
+def test_an_onnx_graph_that_inference_refuses_even_loosely_is_one_line_or_read(run_cli) -> None:
+    """Byte 917 of the golden ONNX file set to 106 (the example the test above found): onnx's
+    shape inference then raises even outside strict mode, which was an internal error."""
+    raw = bytearray(golden_file("tiny_cnn.onnx").read_bytes())
+    raw[917] = 106
+    path = golden_file("tiny_cnn.onnx").parent / "damaged-917.onnx"
+    path.write_bytes(bytes(raw))
+    for command in ("params", "summary"):
+        result = run_cli(command, str(path), "--json")
+        if result.exit_code != 0:
+            one_error_line(result)

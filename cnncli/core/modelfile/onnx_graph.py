@@ -252,7 +252,10 @@ def summarize_onnx(
         if input_shape is not None:
             raise UserError(f"ONNX shape inference failed: {first[:300]}") from None
         # Unknown (custom) operators: keep the shapes inference can give, say so.
-        inferred = lib.shape_inference.infer_shapes(model, data_prop=True)
+        try:
+            inferred = lib.shape_inference.infer_shapes(model, data_prop=True)
+        except Exception:  # it can refuse the graph even then (a damaged node): no shapes
+            inferred = model
         notes.append(f"shape inference was incomplete ({first[:200]}): missing shapes are '?'")
     graph = inferred.graph
     shapes: dict[str, tuple[Dim, ...] | None] = {}
