@@ -442,9 +442,9 @@ def test_the_exif_pixel_dimensions_of_the_input_are_not_carried(run_cli, tmp_pat
         assert dict(kept.get_ifd(0x8769)) == {0x9003: "2020:01:01 00:00:00"}
 
 
-def test_the_input_by_another_path_is_refused(tmp_path) -> None:
-    """The same directory entry reached by another path (a bind mount here; a
-    case-insensitive disk does the same) is the input itself: the rename would replace it."""
+def sobel_over_a_bind_mount(tmp_path: Path, *, hard_link_elsewhere: bool) -> None:
+    """``cnncli sobel one/p.png two/p.png`` with ``two`` a bind mount of ``one`` (in a
+    private mount namespace): refused, and the input kept."""
     import shutil
     import subprocess
 
@@ -453,9 +453,11 @@ def test_the_input_by_another_path_is_refused(tmp_path) -> None:
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("no unshare")
-    (tmp_path / "one").mkdir()
-    (tmp_path / "two").mkdir()
+    for folder in ("one", "two", "kept"):
+        (tmp_path / folder).mkdir()
     Image.fromarray(RGB).save(tmp_path / "one" / "p.png")
+    if hard_link_elsewhere:
+        os.link(tmp_path / "one" / "p.png", tmp_path / "kept" / "p.png")
     before = (tmp_path / "one" / "p.png").read_bytes()
     script = f'mount --bind one two && exec "{CNNCLI}" sobel one/p.png two/p.png'
     proc = subprocess.run(
@@ -471,6 +473,12 @@ def test_the_input_by_another_path_is_refused(tmp_path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "would overwrite the input file one/p.png" in proc.stderr
     assert (tmp_path / "one" / "p.png").read_bytes() == before
+
+
+def test_the_input_by_another_path_is_refused(tmp_path) -> None:
+    """The same directory entry reached by another path (a bind mount here; a
+    case-insensitive disk does the same) is the input itself: the rename would replace it."""
+    sobel_over_a_bind_mount(tmp_path, hard_link_elsewhere=False)
 
 
 @pytest.mark.parametrize("ext", ["bmp", "pcx"])
@@ -580,33 +588,7 @@ def test_a_16_bit_gray_key_is_left_out_with_a_warning(run_cli, tmp_path) -> None
 def test_the_input_by_another_path_is_refused_even_with_a_hard_link_elsewhere(tmp_path) -> None:
     """A link count above 1 does not tell a hard link from the input's own name reached by
     another path: the folder and the name do."""
-    import os
-    import shutil
-    import subprocess
-
-    from tests.terminal import CNNCLI
-
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        pytest.skip("no unshare")
-    for folder in ("one", "two", "kept"):
-        (tmp_path / folder).mkdir()
-    Image.fromarray(RGB).save(tmp_path / "one" / "p.png")
-    os.link(tmp_path / "one" / "p.png", tmp_path / "kept" / "p.png")
-    before = (tmp_path / "one" / "p.png").read_bytes()
-    script = f'mount --bind one two && exec "{CNNCLI}" sobel one/p.png two/p.png'
-    proc = subprocess.run(
-        [unshare, "-rm", "sh", "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if "mount" in proc.stderr and proc.returncode != 2:
-        pytest.skip(f"no private mount here: {proc.stderr.strip()}")
-    assert proc.returncode == 2, proc.stderr
-    assert (tmp_path / "one" / "p.png").read_bytes() == before
+    sobel_over_a_bind_mount(tmp_path, hard_link_elsewhere=True)
 
 
 def test_an_unused_palette_alpha_table_is_dropped_without_pillows_warning(
