@@ -166,11 +166,12 @@ def rule(
 # ------------------------------------------------------- shared forward shapes ---
 
 
-def avg_pool_in(module: Module | None, name: str = "0") -> Module | None:
-    """The child ``name`` of ``module`` if it is an AvgPool2d, whose ``ceil_mode`` the repr
-    does not print (for a rule that knows it from the upstream constructor)."""
+def avg_pool_built(run: Run, module: Module | None, name: str = "0", **args: object) -> None:
+    """The child ``name`` of ``module``, if it is an AvgPool2d, was built with ``args``
+    (its ``ceil_mode``, which the repr does not print, known from the upstream constructor)."""
     pool = None if module is None else module.child(name)
-    return pool if pool is not None and pool.kind == "AvgPool2d" else None
+    if pool is not None and pool.kind == "AvgPool2d":
+        run.built(pool, **args)
 
 
 def chain(run: Run, names: str, x: Flow) -> Flow:
@@ -203,9 +204,7 @@ def dense_transition(order: str) -> Callable[[Module, Flow, Run], Flow]:
     torchvision and timm build with ``ceil_mode=False``: its children in ``order``."""
 
     def transition(b: Module, x: Flow, run: Run) -> Flow:
-        pool = avg_pool_in(b, "pool")
-        if pool is not None:
-            run.built(pool, ceil_mode=False)
+        avg_pool_built(run, b, "pool", ceil_mode=False)
         return chain(run, order, x)
 
     return transition

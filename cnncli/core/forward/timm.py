@@ -17,7 +17,7 @@ from cnncli.core.forward.base import (
     Rule,
     Run,
     add,
-    avg_pool_in,
+    avg_pool_built,
     chain,
     dense_concat,
     dense_transition,
@@ -138,9 +138,7 @@ def _residual(run: Run, x: Flow, y: Flow) -> Flow:
 def _avg_down(b: Module, run: Run) -> None:
     """timm's ``downsample_avg`` (ResNet-D, RegNet): Sequential(AvgPool2d(2, stride,
     ceil_mode=True, count_include_pad=False), conv, norm) when the block strides."""
-    pool = avg_pool_in(b.child("downsample"))
-    if pool is not None:
-        run.built(pool, ceil_mode=True, count_include_pad=False)
+    avg_pool_built(run, b.child("downsample"), ceil_mode=True, count_include_pad=False)
 
 
 @RULES.add("BasicBlock")
@@ -508,9 +506,7 @@ _register_in_order(
 @RULES.add("DownsampleAvg")
 @rule("timm nfnet.DownsampleAvg.forward (AvgPool2d(2, stride, ceil_mode=True))", "pool conv")
 def nf_downsample_avg(b: Module, x: Flow, run: Run) -> Flow:
-    pool = avg_pool_in(b, "pool")
-    if pool is not None:
-        run.built(pool, ceil_mode=True, count_include_pad=False)
+    avg_pool_built(run, b, "pool", ceil_mode=True, count_include_pad=False)
     return run("conv", run("pool", x))
 
 

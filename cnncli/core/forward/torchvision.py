@@ -16,7 +16,7 @@ from cnncli.core.forward.base import (
     Registry,
     Run,
     add,
-    avg_pool_in,
+    avg_pool_built,
     chain,
     concat,
     dense_concat,
@@ -625,9 +625,8 @@ def maxvit_layer(b: Module, x: Flow, run: Run) -> Flow:
 @RULES.add("MBConv")
 @rule("torchvision maxvit.MBConv.forward", "proj stochastic_depth layers")
 def maxvit_mbconv(b: Module, x: Flow, run: Run) -> Flow:
-    pool = avg_pool_in(b.child("proj"))  # AvgPool2d(3, stride, padding=1): ceil_mode=False
-    if pool is not None:
-        run.built(pool, ceil_mode=False)
+    # proj: Sequential(AvgPool2d(3, stride, padding=1), conv): ceil_mode=False
+    avg_pool_built(run, b.child("proj"), ceil_mode=False)
     shortcut = run("proj", x)
     return add(shortcut, run("stochastic_depth", run("layers", x)))
 
