@@ -110,8 +110,9 @@ def read_image(
             _check_size(opened, name, len(data), max_pixels)
             fmt = opened.format
             opened.seek(0)  # first frame of animations (GIF, WebP, multi-page TIFF)
-            _warn_if_colour_loses_bits(opened)
-            raw_mode = _raw_mode(opened)  # the tiles are gone once loaded
+            codec, tile_args = _first_tile(opened)  # the tiles are gone once loaded
+            raw_mode = tile_args[0] if tile_args and isinstance(tile_args[0], str) else ""
+            _warn_if_colour_loses_bits(opened, codec, tile_args, raw_mode)
             direct = _decode_target(opened)
             _load(opened)
             # In place: without an orientation to apply, a copy would only cost time and memory.
@@ -418,6 +419,8 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
             details.pop(tag, None)
     if exif:
         info["exif"] = exif.tobytes()
+        if "dpi" not in info and (held := _exif_dpi(exif)) is not None:
+            info["exif_dpi"] = held  # a reader of the output would take it from there
     return info
 
 
@@ -425,35 +428,31 @@ def _kept_info(image: Image.Image) -> dict[str, Any]:
 _SIXTEEN_BITS = re.compile(r";16[BLN]")
 
 
-def _raw_mode(image: Image.Image) -> str:
-    """How the file stores the samples (the first tile's raw mode: ``RGB;16B``, ``L;2``),
-    or "" where Pillow does not say."""
-    for tile in getattr(image, "tile", ()):  # an ImageFile's, before loading
-        args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
-        if args and isinstance(args[0], str):
-            return args[0]
-    return ""
+def _first_tile(image: Image.Image) -> tuple[str, tuple[object, ...]]:
+    """The decoder and its arguments for the first tile, before loading (its raw mode
+    first: ``RGB;16B``, ``L;2``); ("", ()) where Pillow gives none."""
+    for tile in getattr(image, "tile", ()):  # an ImageFile's
+        return tile.codec_name, tile.args if isinstance(tile.args, tuple) else (tile.args,)
+    return "", ()
 
 
-def _warn_if_colour_loses_bits(image: Image.Image) -> None:
+def _warn_if_colour_loses_bits(
+    image: Image.Image, codec: str, args: tuple[object, ...], raw_mode: str
+) -> None:
     """Pillow has no 16-bit colour mode: it reads 16-bit RGB, RGBA and gray+alpha samples
-    (a PNG's, a TIFF's) as 8-bit ones. Only gray keeps its 16 bits: say so."""
+    (a PNG's, a TIFF's, a PPM's) as 8-bit ones. Only gray keeps its 16 bits: say so."""
     if image.mode not in ("RGB", "RGBA", "LA"):
         return
-    for tile in getattr(image, "tile", ()):  # an ImageFile's, before loading
-        args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
-        rawmode = args[0] if args and isinstance(args[0], str) else ""
-        # A PNG's or TIFF's raw mode says ;16; a PPM's decoder gets its maximum value (other
-        # decoders' second argument is a row stride).
-        maximum = args[1] if tile.codec_name in ("ppm", "ppm_plain") and len(args) > 1 else 0
-        # (BMP's BGR;16 and BGR;15 are 5-6-5 and 5-5-5 bits a pixel: nothing is lost)
-        if _SIXTEEN_BITS.search(rawmode) or (isinstance(maximum, int) and maximum > 255):
-            shown = _describe(image.mode if image.mode != "RGBA" else rawmode.split(";")[0])
-            warnings.warn(
-                f"16-bit {shown} read as 8-bit (Pillow keeps 16 bits for gray images only)",
-                stacklevel=3,
-            )
-            return
+    # A PNG's or TIFF's raw mode says ;16; a PPM's decoder gets its maximum value (other
+    # decoders' second argument is a row stride).
+    maximum = args[1] if codec in ("ppm", "ppm_plain") and len(args) > 1 else 0
+    # (BMP's BGR;16 and BGR;15 are 5-6-5 and 5-5-5 bits a pixel: nothing is lost)
+    if _SIXTEEN_BITS.search(raw_mode) or (isinstance(maximum, int) and maximum > 255):
+        shown = _describe(image.mode if image.mode != "RGBA" else raw_mode.split(";")[0])
+        warnings.warn(
+            f"16-bit {shown} read as 8-bit (Pillow keeps 16 bits for gray images only)",
+            stacklevel=3,
+        )
 
 
 def _palette_is_transparent(image: Image.Image) -> bool:
@@ -738,7 +737,7 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
     exif = meta.info.get("exif") if fmt in ("PNG", "JPEG", "TIFF", "WEBP") else None
     # The resolution the input gave, or else the one its EXIF holds (a reader of the output
     # takes it from there): one the format cannot store is left out of both.
-    given = meta.info.get("dpi") or (_exif_dpi(exif) if exif else None)
+    given = meta.info.get("dpi") or (meta.info.get("exif_dpi") if exif else None)
     resolution_kept = True
     if given is not None and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         dpi = tuple(float(d) for d in given[:2])
@@ -769,6 +768,9 @@ def _save_options(fmt: str, mode: str, meta: ImageMeta, compress_level: int) -> 
 _DPI_STORAGE = {"PNG": (1 / 0.0254, 2**32), "BMP": (39.3701, 2**31), "JPEG": (1.0, 2**16)}
 
 
+_RESOLUTION_TAGS = (0x011A, 0x011B, 0x0128)
+
+
 def _without_resolution(exif: bytes) -> bytes:
     """EXIF bytes without XResolution, YResolution and ResolutionUnit."""
     from PIL import Image
@@ -780,16 +782,9 @@ def _without_resolution(exif: bytes) -> bytes:
     return tags.tobytes()
 
 
-_RESOLUTION_TAGS = (0x011A, 0x011B, 0x0128)
-
-
-def _exif_dpi(exif: bytes) -> tuple[float, float] | None:
-    """The resolution EXIF bytes hold, in dots per inch (ResolutionUnit 3: centimetres),
+def _exif_dpi(tags: Image.Exif) -> tuple[float, float] | None:
+    """The resolution EXIF tags hold, in dots per inch (ResolutionUnit 3: centimetres),
     or None where they hold none."""
-    from PIL import Image
-
-    tags = Image.Exif()
-    tags.load(exif)
     x, y = tags.get(0x011A), tags.get(0x011B)
     if x is None or y is None:
         return None

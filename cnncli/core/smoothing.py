@@ -73,11 +73,12 @@ def kernel_radius(sigma: float, truncate: float = 4.0) -> int:
 
 def gaussian_weights(sigma: float, truncate: float = 4.0) -> np.ndarray:
     """scipy's ``_gaussian_kernel1d`` (order 0): ``exp(-x**2 / (2 sigma**2))``, summing to 1;
-    ``[1]`` (the axis left as it is) for a sigma of at most ``SMALLEST_SIGMA``, as scipy's
-    ``gaussian_filter`` skips that axis."""
-    if sigma <= SMALLEST_SIGMA:
-        return np.ones(1)
+    ``[1]`` (the axis left as it is) for radius 0, which a sigma of at most ``SMALLEST_SIGMA``
+    has (its sigma**2 may underflow to 0 in the formula), as scipy's ``gaussian_filter``
+    skips that axis."""
     radius = kernel_radius(sigma, truncate)
+    if radius == 0:
+        return np.ones(1)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     weights = np.exp(-0.5 / (sigma * sigma) * x * x)
     normalised: np.ndarray = weights / weights.sum()
